@@ -1,0 +1,60 @@
+// Errors that carry errno and context. Library code returns them; the edges log them once.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace agentos {
+
+struct Error {
+  int err = 0;  // errno, or 0 when the failure is not a system call's
+  std::string what;
+
+  [[nodiscard]] std::string str() const {
+    return err ? what + ": " + std::strerror(err) : what;
+  }
+};
+
+// The errno of the call that just failed, with what we were doing.
+[[nodiscard]] inline Error sys_error(std::string what) { return Error{errno, std::move(what)}; }
+[[nodiscard]] inline Error error(std::string what) { return Error{0, std::move(what)}; }
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Error e) : v_(std::move(e)) {}
+
+  [[nodiscard]] bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const T& value() const& { return std::get<0>(v_); }
+  T* operator->() { return &value(); }
+  T& operator*() { return value(); }
+  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error e) : e_(std::move(e)), failed_(true) {}
+  [[nodiscard]] bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  [[nodiscard]] const Error& error() const { return e_; }
+
+ private:
+  Error e_;
+  bool failed_ = false;
+};
+
+using Status = Result<void>;
+
+}  // namespace agentos

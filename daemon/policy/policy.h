@@ -1,0 +1,83 @@
+// The in-memory form of one agent policy (docs/policy.md is the schema's documentation).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentos::policy {
+
+// A position in a policy file, 1-based as editors count.
+struct Location {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+struct Diagnostic {
+  Location where;
+  std::string message;
+  // "file:line:column: message", or "file: message" when line is 0
+  [[nodiscard]] std::string str() const;
+};
+
+enum class Proto : uint8_t { kTcp, kUdp };
+
+// "tcp://10.1.2.0/24:5432", "udp://127.0.0.53:53", "tcp://[2001:db8::1]:443"
+struct NetRule {
+  Proto proto = Proto::kTcp;
+  int family = 0;  // AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};  // network byte order; first 4 bytes for AF_INET
+  uint8_t prefix_len = 0;  // 0..32 or 0..128; host bits are zero
+  uint16_t port = 0;  // 1..65535
+  std::string text;  // as written, for messages
+};
+
+struct Limits {
+  std::optional<uint64_t> memory_bytes;  // "512M", "2G", "1048576"
+  std::optional<uint32_t> cpu_percent;  // "50%" of one CPU; "150%" is one and a half
+  std::optional<uint32_t> pids;
+};
+
+struct Policy {
+  std::string name;
+  std::vector<std::string> command;  // command[0] is absolute
+  std::string workdir;  // absolute, or empty for "/"
+  std::map<std::string, std::string> env;
+
+  // Absolute, normalized paths. A grant covers the path and everything beneath it.
+  std::vector<std::string> read;
+  std::vector<std::string> write;  // implies read
+  std::vector<std::string> exec;  // implies read
+
+  std::vector<NetRule> connect;
+  std::vector<NetRule> bind;
+
+  Limits limits;
+
+  std::string source_path;  // file it came from
+  std::string source_text;  // the file as written, kept for inspect and restarts
+  Location name_location;  // where the name was set (or 1:1 when defaulted), for duplicates
+};
+
+struct ParseResult {
+  std::optional<Policy> policy;  // set only when `errors` is empty
+  std::vector<Diagnostic> errors;
+};
+
+// Parses and validates one policy. `path` is used in diagnostics and, without [agent].name,
+// to derive the name (file name without ".toml"). Never throws.
+[[nodiscard]] ParseResult parse_policy(std::string_view text, std::string_view path);
+
+// Reads and parses a file. An unreadable file gives a diagnostic with line 0, which str()
+// prints as "file: message".
+[[nodiscard]] ParseResult parse_policy_file(const std::string& path);
+
+// One diagnostic for every policy whose name repeats an earlier one's (pointing at the later).
+[[nodiscard]] std::vector<Diagnostic> find_duplicate_names(const std::vector<Policy>& policies);
+
+}  // namespace agentos::policy
