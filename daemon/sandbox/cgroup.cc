@@ -1,0 +1,138 @@
+#include "sandbox/cgroup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace agentos::sandbox {
+namespace {
+
+Status write_file(const std::string& path, const std::string& text) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return sys_error(path);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return sys_error(path);
+  return {};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> words(const std::string& s) {
+  std::istringstream in(s);
+  std::set<std::string> out;
+  for (std::string w; in >> w;) out.insert(w);
+  return out;
+}
+
+Status make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + path);
+  return {};
+}
+
+Result<std::string> find_cgroup2_mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos || line.compare(sep + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream f(line.substr(0, sep));
+    std::string id, parent, devno, root, point;
+    f >> id >> parent >> devno >> root >> point;
+    return point;
+  }
+  return error("no cgroup2 hierarchy is mounted");
+}
+
+std::string own_cgroup() {
+  std::ifstream in("/proc/self/cgroup");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("0::")) return line.substr(3);
+  return "/";
+}
+
+}  // namespace
+
+Result<Cgroups> Cgroups::init(const std::string& base_override) {
+  Cgroups cg;
+  auto mount = find_cgroup2_mount();
+  if (!mount) return mount.error();
+  cg.mount_ = *mount;
+  std::string own = own_cgroup();
+  cg.base_ = !base_override.empty() ? base_override : own == "/" ? "/agentos" : own;
+  if (cg.base_ == "/") cg.base_.clear();
+  std::string base = cg.mount_ + cg.base_;
+  if (auto s = make_dir(base); !s) return s.error();
+  // A delegated unit cgroup may hold no processes once it enables controllers for children.
+  if (own == cg.base_) {
+    if (auto s = make_dir(base + "/daemon"); !s) return s.error();
+    if (auto s = write_file(base + "/daemon/cgroup.procs", std::to_string(::getpid())); !s)
+      return s.error();
+  }
+  if (auto s = make_dir(base + "/agents"); !s) return s.error();
+  for (const char* c : {"cpu", "memory", "pids"}) {
+    // Each may be missing (hybrid hierarchy, not delegated): what is enabled is read back below.
+    (void)write_file(base + "/cgroup.subtree_control", std::string("+") + c);
+    (void)write_file(base + "/agents/cgroup.subtree_control", std::string("+") + c);
+  }
+  cg.controllers_ = words(read_file(base + "/agents/cgroup.subtree_control"));
+  return cg;
+}
+
+std::string Cgroups::path(const std::string& id) const { return base_ + "/agents/" + id; }
+
+Result<UniqueFd> Cgroups::create(const std::string& id, const policy::Limits& l,
+                                 std::vector<LimitState>* limits) const {
+  const std::string d = dir(id);
+  if (::mkdir(d.c_str(), 0755) != 0) return sys_error("mkdir " + d);
+  auto apply = [&](const char* controller, const std::string& file, const std::string& value) -> Status {
+    LimitState st{controller, false, ""};
+    if (!controllers_.count(controller)) {
+      st.detail = std::string("cgroup v2 controller '") + controller + "' is not available for " +
+                  mount_ + base_ + "/agents";
+    } else if (auto s = write_file(d + "/" + file, value); !s) {
+      return s;  // the controller exists, so failing to set it is an error, not a shortfall
+    } else {
+      st.in_force = true;
+      st.detail = file + " = " + value;
+    }
+    limits->push_back(st);
+    return {};
+  };
+  Status s;
+  if (l.memory_bytes) {
+    s = apply("memory", "memory.max", std::to_string(*l.memory_bytes));
+    // Without this the limit would spill into swap instead of holding.
+    if (s && controllers_.count("memory") && ::access((d + "/memory.swap.max").c_str(), F_OK) == 0)
+      s = write_file(d + "/memory.swap.max", "0");
+  }
+  if (s && l.cpu_percent) s = apply("cpu", "cpu.max", std::to_string(*l.cpu_percent * 1000) + " 100000");
+  if (s && l.pids) s = apply("pids", "pids.max", std::to_string(*l.pids));
+  if (!s) {
+    (void)remove(id);
+    return s.error();
+  }
+  UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return sys_error("open " + d);
+  return fd;
+}
+
+Status Cgroups::kill(const std::string& id) const { return write_file(dir(id) + "/cgroup.kill", "1"); }
+
+Status Cgroups::remove(const std::string& id) const {
+  if (::rmdir(dir(id).c_str()) != 0 && errno != ENOENT) return sys_error("rmdir " + dir(id));
+  return {};
+}
+
+bool Cgroups::populated(const std::string& id) const {
+  return read_file(dir(id) + "/cgroup.events").find("populated 1") != std::string::npos;
+}
+
+}  // namespace agentos::sandbox

@@ -1,0 +1,46 @@
+// The daemon's cgroup v2 subtree: <base>/daemon holds the daemon and its monitors, and
+// <base>/agents/<id> each agent. Under systemd, <base> is the unit's delegated cgroup.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "policy/policy.h"
+
+namespace agentos::sandbox {
+
+struct LimitState {
+  std::string name;  // "memory", "cpu", "pids"
+  bool in_force = false;
+  std::string detail;
+};
+
+class Cgroups {
+ public:
+  // base_override: a cgroup path relative to the cgroup2 mount, e.g. "/agentos-test".
+  [[nodiscard]] static Result<Cgroups> init(const std::string& base_override);
+
+  // Creates <base>/agents/<id>, applies the limits it can, and returns a directory fd for
+  // CLONE_INTO_CGROUP. `limits` says, per limit the policy sets, whether it is in force.
+  [[nodiscard]] Result<UniqueFd> create(const std::string& id, const policy::Limits& l,
+                                        std::vector<LimitState>* limits) const;
+  [[nodiscard]] Status kill(const std::string& id) const;  // every process in it, via cgroup.kill
+  [[nodiscard]] Status remove(const std::string& id) const;
+  [[nodiscard]] bool populated(const std::string& id) const;
+
+  [[nodiscard]] std::string path(const std::string& id) const;  // relative to the mount, for display
+  [[nodiscard]] const std::string& mount() const { return mount_; }
+  [[nodiscard]] const std::string& base() const { return base_; }
+  [[nodiscard]] const std::set<std::string>& controllers() const { return controllers_; }
+
+ private:
+  [[nodiscard]] std::string dir(const std::string& id) const { return mount_ + base_ + "/agents/" + id; }
+  std::string mount_;  // e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified
+  std::string base_;
+  std::set<std::string> controllers_;  // enabled for agents
+};
+
+}  // namespace agentos::sandbox

@@ -1,0 +1,115 @@
+#include "sandbox/launch_spec.h"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <dirent.h>
+#include <map>
+
+namespace agentos::sandbox {
+namespace {
+
+Result<std::string> read_link(const std::string& path) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return sys_error("readlink " + path);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::string> real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  if (!::realpath(path.c_str(), buf)) return sys_error("filesystem grant " + path);
+  return std::string(buf);
+}
+
+// The first symlink on the way to `path`, recreated in the root so the path still resolves
+// there (the grant itself is mounted at its real location).
+Result<std::optional<Symlink>> first_symlink(const std::string& path) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string prefix = path.substr(0, pos);
+    struct stat st;
+    if (::lstat(prefix.c_str(), &st) != 0) return sys_error("filesystem grant " + path);
+    if (S_ISLNK(st.st_mode)) {
+      auto to = read_link(prefix);
+      if (!to) return to.error();
+      return std::optional<Symlink>{Symlink{kStagingRoot + prefix, *to}};
+    }
+  }
+  return std::optional<Symlink>{};
+}
+
+// Top-level symlinks such as merged-/usr's /lib -> usr/lib. They carry no data and resolve only
+// into what is granted.
+std::vector<Symlink> root_symlinks() {
+  std::vector<Symlink> out;
+  DIR* d = ::opendir("/");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_type != DT_LNK) continue;
+    std::string at = std::string("/") + e->d_name;
+    if (auto to = read_link(at)) out.push_back({kStagingRoot + at, *to});
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& id, uid_t uid,
+                                    gid_t gid, std::vector<gid_t> groups) {
+  if (uid == 0) return error("refusing to run an agent as host uid 0");
+  LaunchSpec s;
+  s.id = id;
+  s.name = p.name;
+  s.hostname = p.name.substr(0, 63);
+  s.uid = uid;
+  s.gid = gid;
+  s.groups = std::move(groups);
+  s.workdir = p.workdir.empty() ? "/" : p.workdir;
+
+  // One mount per real location; write wins where grants overlap.
+  std::map<std::string, bool> writable;
+  auto add = [&](const std::vector<std::string>& paths, bool w) -> Status {
+    for (const auto& path : paths) {
+      auto real = real_path(path);
+      if (!real) return real.error();
+      auto link = first_symlink(path);
+      if (!link) return link.error();
+      if (*link) s.symlinks.push_back(**link);
+      writable[*real] = writable[*real] || w;
+    }
+    return {};
+  };
+  if (auto st = add(p.read, false); !st) return st.error();
+  if (auto st = add(p.exec, false); !st) return st.error();
+  if (auto st = add(p.write, true); !st) return st.error();
+  for (auto& [src, w] : writable) {  // std::map order puts each parent before its children
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) return sys_error("filesystem grant " + src);
+    s.grants.push_back({src, kStagingRoot + src, w, S_ISDIR(st.st_mode), -1});
+  }
+  for (auto& l : root_symlinks())
+    if (std::none_of(s.symlinks.begin(), s.symlinks.end(), [&](auto& x) { return x.at == l.at; }))
+      s.symlinks.push_back(l);
+
+  s.argv_storage = p.command;
+  s.env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + s.workdir,
+                   "AGENTOS_AGENT=" + p.name, "AGENTOS_AGENT_ID=" + id};
+  for (const auto& [k, v] : p.env) {
+    std::string prefix = k + "=";
+    std::erase_if(s.env_storage, [&](const std::string& e) { return e.starts_with(prefix); });
+    s.env_storage.push_back(prefix + v);
+  }
+  for (auto& a : s.argv_storage) s.argv.push_back(a.data());
+  s.argv.push_back(nullptr);
+  for (auto& e : s.env_storage) s.envp.push_back(e.data());
+  s.envp.push_back(nullptr);
+  return s;
+}
+
+}  // namespace agentos::sandbox

@@ -1,0 +1,67 @@
+// Everything the sandbox child needs, computed before clone so the child never allocates.
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "policy/policy.h"
+
+namespace agentos::sandbox {
+
+// Where the child assembles the agent's root before pivot_root. It covers the host's /tmp only
+// inside the child's private mount namespace, after every grant has been captured by open_tree.
+inline constexpr char kStagingRoot[] = "/tmp";
+
+struct MountGrant {
+  std::string source;  // realpath on the host
+  std::string target;  // kStagingRoot + source
+  bool writable = false;
+  bool is_dir = true;
+  int tree_fd = -1;  // set by the child: open_tree() clone of source
+};
+
+// A symlink recreated inside the root, e.g. merged-/usr's /lib -> usr/lib.
+struct Symlink {
+  std::string at;  // staged path
+  std::string to;  // link text
+};
+
+struct LaunchSpec {
+  std::string id;
+  std::string name;
+  std::string hostname;
+
+  uid_t uid = 0;  // host uid == uid inside (identity map); never 0
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;  // null-terminated views of the storage above
+  std::vector<char*> envp;
+  std::string workdir;
+
+  std::vector<MountGrant> grants;  // sorted so that a parent is mounted before its children
+  std::vector<Symlink> symlinks;
+
+  std::vector<sock_filter> seccomp;  // baseline filter, compiled by the daemon
+
+  // Owned by the caller; the child dup2()s them.
+  int stdout_fd = -1;  // the agent's log
+  int stdin_fd = -1;  // /dev/null
+  int cgroup_fd = -1;  // the agent's cgroup v2 directory, for CLONE_INTO_CGROUP
+
+  std::string exit_path;  // where the monitor records the exit status
+};
+
+// Resolves the policy's grants on the host and fills a spec. Fails if a granted path is missing.
+[[nodiscard]] Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& id,
+                                                   uid_t uid, gid_t gid,
+                                                   std::vector<gid_t> groups);
+
+}  // namespace agentos::sandbox

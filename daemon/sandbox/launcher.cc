@@ -1,0 +1,204 @@
+#include "sandbox/launcher.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "sandbox/sandbox_child.h"
+#include "sandbox/userns.h"
+
+namespace agentos::sandbox {
+namespace {
+
+constexpr int kLaunchTimeoutMs = 30'000;
+
+// What the monitor tells the daemon once the agent runs or setup failed.
+struct LaunchReport {
+  int32_t ok;
+  int32_t init_pid;
+  ChildReport child;
+};
+
+[[noreturn]] void report_and_exit(int fd, const LaunchReport& r) {
+  (void)!::send(fd, &r, sizeof r, MSG_NOSIGNAL);
+  ::_exit(r.ok ? 0 : 1);
+}
+
+[[noreturn]] void monitor_fail(int fd, Stage stage, int err, const char* detail) {
+  LaunchReport r{0, -1, {stage, err, {}}};
+  std::strncpy(r.child.detail, detail, sizeof r.child.detail - 1);
+  report_and_exit(fd, r);
+}
+
+void close_all_except(std::initializer_list<int> keep_list) {
+  int keep[8];
+  size_t n = 0;
+  for (int fd : keep_list)
+    if (fd >= 0 && n < std::size(keep)) keep[n++] = fd;
+  for (size_t i = 1; i < n; ++i)  // insertion sort: at most a handful of fds
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
+  unsigned from = 3;
+  for (size_t i = 0; i < n; ++i) {
+    if (static_cast<unsigned>(keep[i]) < from) continue;
+    if (static_cast<unsigned>(keep[i]) > from) ::syscall(SYS_close_range, from, keep[i] - 1, 0);
+    from = static_cast<unsigned>(keep[i]) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0U, 0);
+}
+
+void write_exit_file(const std::string& path, int status) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  char buf[32];
+  int n = std::snprintf(buf, sizeof buf, "%d\n", status);
+  bool ok = ::write(fd, buf, n) == n && ::fsync(fd) == 0;
+  ::close(fd);
+  if (ok) ::rename(tmp.c_str(), path.c_str());
+}
+
+// The monitor: a fork of the single-threaded daemon, so allocation is still safe here.
+[[noreturn]] void run_monitor(LaunchSpec& spec, int report_fd) {
+  ::setsid();
+  ::prctl(PR_SET_NAME, "agentos-monitor", 0, 0, 0);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  ::sigprocmask(SIG_SETMASK, &set, nullptr);
+  close_all_except({report_fd, spec.stdout_fd, spec.stdin_fd, spec.cgroup_fd});
+
+  int sync[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0)
+    monitor_fail(report_fd, Stage::kWaitForMaps, errno, "socketpair");
+
+  clone_args args{};
+  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+               CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(spec.cgroup_fd);
+  // The child starts inside its cgroup, so every cgroup-keyed layer holds from its first instruction.
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) monitor_fail(report_fd, Stage::kWaitForMaps, errno, "clone3");
+  if (pid == 0) {
+    ::close(sync[0]);
+    ::close(report_fd);
+    sandbox_child_main(spec, sync[1]);
+  }
+  ::close(sync[1]);
+  auto child = static_cast<pid_t>(pid);
+
+  if (auto s = write_id_maps(child, spec.uid, spec.gid, spec.groups); !s) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    monitor_fail(report_fd, Stage::kWaitForMaps, s.error().err, s.error().what.c_str());
+  }
+  char go = 1;
+  if (::send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) monitor_fail(report_fd, Stage::kWaitForMaps, errno, "sync");
+
+  // The child's end closes on its execve (CLOEXEC): end of stream means the agent runs.
+  ChildReport cr{};
+  ssize_t n;
+  do n = ::recv(sync[0], &cr, sizeof cr, 0);
+  while (n < 0 && errno == EINTR);
+  ::close(sync[0]);
+  if (n != 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    if (n != sizeof cr) cr = {Stage::kExec, n < 0 ? errno : EPROTO, {}};
+    report_and_exit(report_fd, {0, -1, cr});
+  }
+  LaunchReport ok{1, child, {}};
+  (void)!::send(report_fd, &ok, sizeof ok, MSG_NOSIGNAL);
+  ::close(report_fd);
+
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig == SIGCHLD) {
+      int status;
+      if (::waitpid(child, &status, WNOHANG) == child) {
+        write_exit_file(spec.exit_path, status);
+        ::_exit(0);
+      }
+    } else if (sig > 0) {
+      ::kill(child, SIGTERM);  // init forwards it to the agent
+    }
+  }
+}
+
+}  // namespace
+
+std::string LaunchFailure::str() const {
+  std::string s = std::string(stage_name(stage)) + " failed";
+  if (!detail.empty()) s += " (" + detail + ")";
+  if (err) s += ": " + std::string(std::strerror(err));
+  return s;
+}
+
+Result<Launched> launch(LaunchSpec& spec, LaunchFailure* failure) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return sys_error("socketpair");
+  UniqueFd report(pair[0]);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(pair[1]);
+    return sys_error("fork");
+  }
+  if (pid == 0) run_monitor(spec, pair[1]);
+  ::close(pair[1]);
+
+  Launched out;
+  out.monitor_pid = pid;
+  // Not yet reaped, so the pid cannot have been reused.
+  out.monitor_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+
+  pollfd pfd{report.get(), POLLIN, 0};
+  int rc;
+  do rc = ::poll(&pfd, 1, kLaunchTimeoutMs);
+  while (rc < 0 && errno == EINTR);
+  LaunchReport r{};
+  ssize_t n = rc > 0 ? ::recv(report.get(), &r, sizeof r, MSG_DONTWAIT) : -1;
+  if (n != sizeof r || !r.ok) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    if (n == sizeof r) {
+      *failure = {r.child.stage, r.child.err, std::string(r.child.detail, strnlen(r.child.detail, sizeof r.child.detail))};
+    } else {
+      *failure = {Stage::kWaitForMaps, rc == 0 ? ETIMEDOUT : EPROTO, "no report from the monitor"};
+    }
+    return error(failure->str());
+  }
+  out.init_pid = r.init_pid;
+  return out;
+}
+
+ExitStatus decode_wait_status(int status) {
+  if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), WTERMSIG(status)};
+  int code = WEXITSTATUS(status);
+  // pid 1 reports the agent's death by signal N as 128+N.
+  return {code, code > 128 && code < 128 + 65 ? code - 128 : 0};
+}
+
+Result<ExitStatus> read_exit_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "re");
+  if (!f) return sys_error(path);
+  int status = 0;
+  int got = std::fscanf(f, "%d", &status);
+  std::fclose(f);
+  if (got != 1) return error(path + ": malformed");
+  return decode_wait_status(status);
+}
+
+}  // namespace agentos::sandbox

@@ -1,0 +1,153 @@
+#include "sandbox/mounts.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace agentos::sandbox {
+namespace {
+
+// Raw syscalls: glibc's wrappers may be missing from older headers, and these allocate nothing.
+int open_tree_(int dfd, const char* path, unsigned flags) {
+  return static_cast<int>(::syscall(SYS_open_tree, dfd, path, flags));
+}
+int move_mount_(int from_dfd, const char* from, int to_dfd, const char* to, unsigned flags) {
+  return static_cast<int>(::syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
+}
+int mount_setattr_(int dfd, const char* path, unsigned flags, mount_attr* attr) {
+  return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr));
+}
+
+// mkdir -p for a path inside the staging root, in place on a stack copy.
+int mkdirs(const char* path) {
+  char buf[PATH_MAX];
+  if (std::snprintf(buf, sizeof buf, "%s", path) >= static_cast<int>(sizeof buf)) return ENAMETOOLONG;
+  for (char* p = buf + 1; *p; ++p) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
+    *p = '/';
+  }
+  if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
+  return 0;
+}
+
+int parent_dirs(const char* path) {
+  char buf[PATH_MAX];
+  if (std::snprintf(buf, sizeof buf, "%s", path) >= static_cast<int>(sizeof buf)) return ENAMETOOLONG;
+  char* slash = std::strrchr(buf, '/');
+  if (!slash || slash == buf) return 0;
+  *slash = '\0';
+  return mkdirs(buf);
+}
+
+// A mount point for a file grant: an empty file, unless an outer grant already provides it.
+int touch(const char* path) {
+  if (int e = parent_dirs(path)) return e;
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return errno == EEXIST || errno == EROFS ? 0 : errno;
+  ::close(fd);
+  return 0;
+}
+
+int mount_grant(MountGrant& g) {
+  int e = g.is_dir ? mkdirs(g.target.c_str()) : touch(g.target.c_str());
+  if (e == EROFS) e = 0;  // inside a read-only outer grant, the mount point already exists
+  if (e) return e;
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (g.writable ? 0 : MOUNT_ATTR_RDONLY);
+  if (mount_setattr_(g.tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) return errno;
+  if (move_mount_(g.tree_fd, "", AT_FDCWD, g.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) return errno;
+  ::close(g.tree_fd);
+  g.tree_fd = -1;
+  return 0;
+}
+
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
+
+int build_dev(char* buf, size_t len) {
+  std::snprintf(buf, len, "%s/dev", kStagingRoot);
+  if (int e = mkdirs(buf)) return e;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0) return errno;
+  char host[32];
+  for (const char* node : kDevNodes) {
+    std::snprintf(buf, len, "%s/dev/%s", kStagingRoot, node);
+    std::snprintf(host, sizeof host, "/dev/%s", node);
+    if (int e = touch(buf)) return e;
+    if (::mount(host, buf, nullptr, MS_BIND, nullptr) != 0) return errno;
+  }
+  const char* links[][2] = {{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+                            {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}};
+  for (auto& l : links) {
+    std::snprintf(buf, len, "%s/dev/%s", kStagingRoot, l[0]);
+    if (::symlink(l[1], buf) != 0) return errno;
+  }
+  std::snprintf(buf, len, "%s/dev/shm", kStagingRoot);
+  if (int e = mkdirs(buf)) return e;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
+  return 0;
+}
+
+}  // namespace
+
+int build_root(LaunchSpec& spec, const char** what) {
+  static char buf[PATH_MAX];  // the child's own copy after clone; no allocation
+  *what = "make / private";
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
+
+  // Capture every grant before the staging tmpfs covers anything.
+  for (auto& g : spec.grants) {
+    *what = g.source.c_str();
+    g.tree_fd = open_tree_(AT_FDCWD, g.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (g.tree_fd < 0) return errno;
+  }
+
+  *what = "staging tmpfs";
+  if (::mount("tmpfs", kStagingRoot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) return errno;
+
+  for (auto& g : spec.grants) {
+    *what = g.source.c_str();
+    if (int e = mount_grant(g)) return e;
+  }
+  for (auto& l : spec.symlinks) {
+    *what = l.at.c_str();
+    if (int e = parent_dirs(l.at.c_str())) return e;
+    if (::symlink(l.to.c_str(), l.at.c_str()) != 0 && errno != EEXIST) return errno;
+  }
+
+  *what = "/proc";
+  std::snprintf(buf, sizeof buf, "%s/proc", kStagingRoot);
+  if (int e = mkdirs(buf)) return e;
+  if (::mount("proc", buf, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
+
+  *what = "/dev";
+  if (int e = build_dev(buf, sizeof buf)) return e;
+
+  *what = "/tmp";
+  std::snprintf(buf, sizeof buf, "%s/tmp", kStagingRoot);
+  if (int e = mkdirs(buf)) return e;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
+
+  *what = "pivot_root";
+  if (::chdir(kStagingRoot) != 0) return errno;
+  // pivot_root(".", ".") stacks the old root under the new one; detaching "." then drops it.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return errno;
+  if (::umount2(".", MNT_DETACH) != 0) return errno;
+  if (::chdir("/") != 0) return errno;
+
+  // Nothing but the grants, /tmp and /dev/shm is writable.
+  *what = "read-only root";
+  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+    return errno;
+  return 0;
+}
+
+}  // namespace agentos::sandbox

@@ -1,0 +1,16 @@
+// The agent's filesystem view: a private root holding only its grants, a fresh /proc, a
+// minimal /dev and a private /tmp.
+#pragma once
+
+#include <cstddef>
+
+#include "sandbox/launch_spec.h"
+
+namespace agentos::sandbox {
+
+// Child side, async-signal-safe; runs with the owner's uid and capabilities in the new user
+// namespace, so host paths resolve with the owner's permissions. On failure returns an errno and
+// points *what at the path or step that failed.
+int build_root(LaunchSpec& spec, const char** what);
+
+}  // namespace agentos::sandbox

@@ -1,0 +1,102 @@
+#include "sandbox/probe.h"
+
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "sandbox/launcher.h"
+
+namespace agentos::sandbox {
+namespace {
+
+constexpr char kProbeCommand[] = "/nonexistent/agentos-probe";
+
+struct StagedLayer {
+  const char* name;
+  Stage stage;
+};
+
+constexpr StagedLayer kStaged[] = {
+    {"namespaces (user, mount, pid, net, ipc, uts, cgroup)", Stage::kWaitForMaps},
+    {"owner identity (uid/gid map)", Stage::kIdentity},
+    {"private filesystem view", Stage::kMounts},
+    {"loopback-only network", Stage::kLoopback},
+    {"capabilities dropped", Stage::kCapabilities},
+    {"no_new_privs", Stage::kNoNewPrivs},
+    {"seccomp baseline", Stage::kSeccomp},
+};
+
+LayerState landlock_layer() {
+  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  if (abi < 0) return {"landlock", false, "not offered by this kernel"};
+  return {"landlock", true, "ABI " + std::to_string(abi) + "; not used by this release yet"};
+}
+
+LayerState bpf_lsm_layer() {
+  std::ifstream in("/sys/kernel/security/lsm");
+  std::string lsms;
+  if (!std::getline(in, lsms)) return {"bpf-lsm", false, "unknown: securityfs is not mounted"};
+  bool on = ("," + lsms + ",").find(",bpf,") != std::string::npos;
+  return {"bpf-lsm", on, (on ? "active (" : "not in the active LSM list (") + lsms +
+                             "); not used by this release yet"};
+}
+
+}  // namespace
+
+ProbeResult probe_layers(const Cgroups& cgroups, const std::vector<sock_filter>& seccomp) {
+  ProbeResult out;
+  LaunchFailure failure;
+  std::string id = "probe-" + std::to_string(::getpid());
+  std::vector<LimitState> unused;
+  auto cg = cgroups.create(id, {}, &unused);
+  bool reached_exec = false;
+  if (!cg) {
+    failure = {Stage::kWaitForMaps, cg.error().err, cg.error().what};
+  } else {
+    policy::Policy p;
+    p.name = "probe";
+    p.command = {kProbeCommand};
+    auto spec = make_launch_spec(p, id, 65534, 65534, {});
+    UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (spec && devnull.valid()) {
+      spec->seccomp = seccomp;
+      spec->stdin_fd = spec->stdout_fd = devnull.get();
+      spec->cgroup_fd = cg->get();
+      spec->exit_path = "/dev/null";
+      auto launched = launch(*spec, &failure);
+      // The command is missing by design; anything else means a layer failed.
+      reached_exec = !launched && failure.stage == Stage::kExec && failure.err == ENOENT;
+      if (launched) failure = {Stage::kExec, 0, "the probe command unexpectedly ran"};
+    } else {
+      failure = {Stage::kWaitForMaps, errno, "preparing the probe"};
+    }
+    (void)cgroups.remove(id);
+  }
+
+  for (const auto& l : kStaged) {
+    if (reached_exec || failure.stage > l.stage)
+      out.layers.push_back({l.name, true, "in place for every agent"});
+    else if (failure.stage == l.stage)
+      out.layers.push_back({l.name, false, failure.str()});
+    else
+      out.layers.push_back({l.name, false, "not reached: an earlier layer failed"});
+  }
+  out.layers.push_back({"cgroup v2", true, "agents under " + cgroups.mount() + cgroups.base() + "/agents"});
+  for (const char* c : {"memory", "cpu", "pids"}) {
+    bool on = cgroups.controllers().count(c) > 0;
+    out.layers.push_back({std::string("cgroup v2 ") + c + " limits", on,
+                          on ? "controller enabled for agents"
+                             : "controller not available in this cgroup v2 hierarchy: limits are recorded, not enforced"});
+  }
+  out.layers.push_back(landlock_layer());
+  out.layers.push_back(bpf_lsm_layer());
+
+  out.can_confine = reached_exec;
+  if (!reached_exec) out.reason = failure.str();
+  return out;
+}
+
+}  // namespace agentos::sandbox

@@ -1,0 +1,98 @@
+#include "sandbox/sandbox_child.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sandbox/caps.h"
+#include "sandbox/child_report.h"
+#include "sandbox/mounts.h"
+#include "sandbox/netns.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/userns.h"
+
+namespace agentos::sandbox {
+namespace {
+
+[[noreturn]] void fail(int sync_fd, Stage stage, int err, const char* detail = "") {
+  ChildReport r{stage, err, {}};
+  std::strncpy(r.detail, detail, sizeof r.detail - 1);
+  (void)!::send(sync_fd, &r, sizeof r, MSG_NOSIGNAL);
+  ::_exit(127);
+}
+
+void close_other_fds(int keep) {
+  ::syscall(SYS_close_range, 3, keep - 1, 0);
+  ::syscall(SYS_close_range, keep + 1, ~0U, 0);
+}
+
+// pid 1 of the agent's pid namespace: forwards signals to the agent, reaps orphans, and exits
+// with the agent's status (128+N for signal N, as pid 1 cannot die of its own signal).
+[[noreturn]] void run_init(pid_t agent) {
+  sigset_t all;
+  sigfillset(&all);
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(agent, sig);
+      continue;
+    }
+    int status;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid != agent) continue;
+      ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+  }
+}
+
+}  // namespace
+
+void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
+  char go;
+  if (::recv(sync_fd, &go, 1, 0) != 1) fail(sync_fd, Stage::kWaitForMaps, errno ? errno : EPIPE);
+
+  if (int e = become_owner(spec.uid, spec.gid, spec.groups.data(), spec.groups.size()))
+    fail(sync_fd, Stage::kIdentity, e);
+
+  const char* what = "";
+  if (int e = build_root(spec, &what)) fail(sync_fd, Stage::kMounts, e, what);
+  if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+    fail(sync_fd, Stage::kHostname, errno);
+  if (int e = bring_up_loopback()) fail(sync_fd, Stage::kLoopback, e);
+  if (::chdir(spec.workdir.c_str()) != 0) fail(sync_fd, Stage::kWorkdir, errno, spec.workdir.c_str());
+
+  // stdin is /dev/null and output goes to the log: no terminal is ever inherited.
+  if (::dup2(spec.stdin_fd, 0) < 0 || ::dup2(spec.stdout_fd, 1) < 0 || ::dup2(spec.stdout_fd, 2) < 0)
+    fail(sync_fd, Stage::kWorkdir, errno, "stdio");
+  close_other_fds(sync_fd);
+  if (::setsid() < 0) fail(sync_fd, Stage::kCapabilities, errno, "setsid");
+
+  if (int e = drop_all_caps()) fail(sync_fd, Stage::kCapabilities, e);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, Stage::kNoNewPrivs, errno);
+  if (int e = install_filter(spec.seccomp)) fail(sync_fd, Stage::kSeccomp, e);
+
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  pid_t agent = ::fork();
+  if (agent < 0) fail(sync_fd, Stage::kFork, errno);
+  if (agent == 0) {
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(spec.argv[0], spec.argv.data(), spec.envp.data());
+    fail(sync_fd, Stage::kExec, errno, spec.argv[0]);
+  }
+  ::close(sync_fd);
+  run_init(agent);
+}
+
+}  // namespace agentos::sandbox

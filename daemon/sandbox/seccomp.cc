@@ -1,0 +1,94 @@
+#include "sandbox/seccomp.h"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "common/unique_fd.h"
+
+namespace agentos::sandbox {
+namespace {
+
+struct CtxDeleter {
+  void operator()(scmp_filter_ctx c) const { seccomp_release(c); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+// Denied with EPERM. Each either escapes the namespaces (mount, setns, nested user namespaces),
+// reaches the kernel's attack surface that agents have no use for (bpf, keyctl, perf, io_uring
+// whose opens and connects bypass later per-syscall checks), or touches other processes.
+constexpr const char* kDenied[] = {
+    "mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount",
+    "fspick", "mount_setattr", "setns", "chroot",
+    "bpf", "keyctl", "add_key", "request_key",
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    "perf_event_open", "userfaultfd",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "open_by_handle_at", "name_to_handle_at",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "swapon", "swapoff", "reboot", "syslog", "acct", "quotactl", "quotactl_fd",
+    "iopl", "ioperm", "lookup_dcookie", "uselib", "vhangup", "nfsservctl",
+};
+
+Status deny(scmp_filter_ctx ctx, int nr, unsigned count = 0, const scmp_arg_cmp* cmp = nullptr) {
+  int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), nr, count, cmp);
+  if (rc < 0) return Error{-rc, "seccomp_rule_add"};
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<sock_filter>> build_baseline_filter() {
+  Ctx ctx(seccomp_init(SCMP_ACT_ALLOW));
+  if (!ctx) return error("seccomp_init failed");
+  // A syscall from another ABI (int 0x80, x32) would dodge every rule below.
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc < 0)
+    return Error{-rc, "seccomp_attr_set(BADARCH)"};
+
+  for (const char* name : kDenied) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
+    if (auto s = deny(ctx.get(), nr); !s) return s.error();
+  }
+
+  // Nested user namespaces: clone/unshare with CLONE_NEWUSER. clone3 passes its flags in memory
+  // that seccomp cannot read, so it gets ENOSYS and libc falls back to clone.
+  scmp_arg_cmp newuser = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+  for (const char* name : {"clone", "unshare"})
+    if (auto s = deny(ctx.get(), seccomp_syscall_resolve_name(name), 1, &newuser); !s)
+      return s.error();
+  if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("clone3"), 0);
+      rc < 0)
+    return Error{-rc, "seccomp_rule_add(clone3)"};
+
+  // Typing into a terminal the agent might share (TIOCSTI), or console tricks (TIOCLINUX).
+  // The kernel reads the request as 32 bits, so compare only those.
+  for (unsigned long req : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {
+    scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, req);
+    if (auto s = deny(ctx.get(), seccomp_syscall_resolve_name("ioctl"), 1, &cmp); !s) return s.error();
+  }
+
+  // libseccomp 2.5 exports only to an fd; read the program back from a memfd.
+  UniqueFd mem(::memfd_create("agentos-seccomp", MFD_CLOEXEC));
+  if (!mem.valid()) return sys_error("memfd_create");
+  if (int rc = seccomp_export_bpf(ctx.get(), mem.get()); rc < 0) return Error{-rc, "seccomp_export_bpf"};
+  off_t size = ::lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) return error("seccomp_export_bpf: bad program size");
+  std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (::pread(mem.get(), prog.data(), static_cast<size_t>(size), 0) != size) return sys_error("pread");
+  return prog;
+}
+
+int install_filter(const std::vector<sock_filter>& prog) {
+  sock_fprog fprog{static_cast<unsigned short>(prog.size()), const_cast<sock_filter*>(prog.data())};
+  return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) == 0 ? 0 : errno;
+}
+
+}  // namespace agentos::sandbox

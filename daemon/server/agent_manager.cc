@@ -1,0 +1,265 @@
+#include "server/agent_manager.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/atomic_file.h"
+#include "sandbox/launcher.h"
+#include "server/log.h"
+
+namespace agentos {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string new_id() {
+  unsigned char b[6];
+  if (::getrandom(b, sizeof b, 0) != sizeof b) ::arc4random_buf(b, sizeof b);
+  char hex[13];
+  for (size_t i = 0; i < sizeof b; ++i) std::snprintf(hex + 2 * i, 3, "%02x", b[i]);
+  return hex;
+}
+
+std::vector<std::string> namespaces_of(pid_t pid) {
+  std::vector<std::string> out;
+  for (const char* ns : {"cgroup", "ipc", "mnt", "net", "pid", "user", "uts"}) {
+    char buf[64];
+    std::string link = "/proc/" + std::to_string(pid) + "/ns/" + ns;
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n > 0) out.emplace_back(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+}  // namespace
+
+Status AgentManager::prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t gid) const {
+  // A root-owned agent runs as a fresh dynamic uid that owns nothing yet: create its writable
+  // directories under <state>/agents, as systemd's StateDirectory= does.
+  const std::string base = paths_.state_dir + "/agents/";
+  for (const auto& w : p.write) {
+    if (!w.starts_with(base) || fs::exists(w)) continue;
+    std::error_code ec;
+    fs::create_directories(w, ec);
+    if (ec) return error("create " + w + ": " + ec.message());
+    if (::chown(w.c_str(), uid, gid) != 0 || ::chmod(w.c_str(), 0700) != 0) return sys_error("chown " + w);
+  }
+  return {};
+}
+
+Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer& owner, RunError* why) {
+  *why = RunError::kInvalid;
+  for (const auto& [id, a] : agents_)
+    if (a.record.name == p.name && a.record.owner_uid == owner.uid && a.record.state == AgentState::kRunning) {
+      *why = RunError::kExists;
+      return error("agent \"" + p.name + "\" is already running as " + id);
+    }
+
+  uid_t uid = owner.uid;
+  gid_t gid = owner.gid;
+  std::vector<gid_t> groups = owner.groups;
+  if (owner.uid == 0) {
+    auto dyn = users_.uid_for(p.name);
+    if (!dyn) return dyn.error();
+    uid = gid = *dyn;
+    groups.clear();
+    if (auto s = prepare_data_dirs(p, uid, gid); !s) return s.error();
+  }
+  // Keep only groups the agent may hold; gid_map lines are capped by the kernel at 340.
+  if (groups.size() > 300) groups.resize(300);
+
+  std::string id = new_id();
+  std::vector<sandbox::LimitState> limits;
+  *why = RunError::kInternal;
+  auto cg = cgroups_.create(id, p.limits, &limits);
+  if (!cg) return cg.error();
+
+  UniqueFd log(::open(paths_.log(id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!log.valid() || !devnull.valid()) {
+    auto e = sys_error("open " + paths_.log(id));
+    (void)cgroups_.remove(id);
+    return e;
+  }
+
+  *why = RunError::kCannotConfine;
+  auto spec = sandbox::make_launch_spec(p, id, uid, gid, groups);
+  if (!spec) {
+    (void)cgroups_.remove(id);
+    return spec.error();
+  }
+  spec->seccomp = seccomp_;
+  spec->stdout_fd = log.get();
+  spec->stdin_fd = devnull.get();
+  spec->cgroup_fd = cg->get();
+  spec->exit_path = paths_.exit_file(id);
+
+  sandbox::LaunchFailure failure;
+  auto launched = sandbox::launch(*spec, &failure);
+  if (!launched) {
+    (void)cgroups_.remove(id);
+    ::unlink(paths_.log(id).c_str());
+    log::warning("agent " + p.name + " did not start: " + failure.str(),
+                 {{"AGENT_NAME", p.name}, {"OWNER_UID", std::to_string(owner.uid)}});
+    return error("cannot start agent \"" + p.name + "\": " + failure.str());
+  }
+  *why = RunError::kNone;
+
+  Agent a;
+  AgentRecord& r = a.record;
+  r.id = id;
+  r.name = p.name;
+  r.owner_uid = owner.uid;
+  r.uid = uid;
+  r.gid = gid;
+  r.command = p.command;
+  r.policy_path = p.source_path;
+  r.policy_text = p.source_text;
+  r.monitor_pid = launched->monitor_pid;
+  r.monitor_start = process_start_time(launched->monitor_pid).value_or(0);
+  r.init_pid = launched->init_pid;
+  r.cgroup = cgroups_.path(id);
+  r.log_path = paths_.log(id);
+  r.started_unix = static_cast<uint64_t>(std::time(nullptr));
+  r.limits = std::move(limits);
+  r.namespaces = namespaces_of(launched->init_pid);
+  a.monitor_pidfd = std::move(launched->monitor_pidfd);
+  save(r);
+  log::info("agent " + p.name + " started", {{"AGENT_ID", id}, {"AGENT_NAME", p.name},
+                                             {"OWNER_UID", std::to_string(owner.uid)},
+                                             {"AGENT_UID", std::to_string(uid)}});
+  auto [it, _] = agents_.emplace(id, std::move(a));
+  watch(it->second);
+  return &it->second.record;
+}
+
+void AgentManager::watch(Agent& a) {
+  std::string id = a.record.id;
+  if (!a.monitor_pidfd.valid()) return;
+  auto s = loop_.add(a.monitor_pidfd.get(), EPOLLIN, [this, id](uint32_t) { finish(id); });
+  if (!s) log::error("cannot watch agent " + id + ": " + s.error().str());
+}
+
+void AgentManager::finish(const std::string& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return;
+  Agent& a = it->second;
+  if (a.monitor_pidfd.valid()) {
+    loop_.remove(a.monitor_pidfd.get());
+    a.monitor_pidfd.reset();
+  }
+  // Our child unless we were restarted since; then init reaps it.
+  ::waitpid(a.record.monitor_pid, nullptr, WNOHANG);
+  AgentRecord& r = a.record;
+  if (auto st = sandbox::read_exit_file(paths_.exit_file(id))) {
+    r.state = AgentState::kExited;
+    r.exit_code = st->exit_code;
+    r.signal = st->signal;
+    r.reason = r.stop_requested ? "stopped" : st->signal ? "killed by signal " + std::to_string(st->signal) : "exited";
+  } else {
+    r.state = AgentState::kLost;
+    r.exit_code = -1;
+    r.reason = "its monitor vanished; the agent was killed";
+  }
+  // pid 1's death took the namespace down; sweep anything that was mid-fork, then the cgroup.
+  if (cgroups_.populated(id)) (void)cgroups_.kill(id);
+  (void)cgroups_.remove(id);
+  a.kill_at.reset();
+  save(r);
+  log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",
+            {{"AGENT_ID", id}, {"AGENT_NAME", r.name}, {"EXIT_CODE", std::to_string(r.exit_code)}});
+  if (on_exit) on_exit(id);
+}
+
+Status AgentManager::stop(const std::string& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return error("no such agent");
+  Agent& a = it->second;
+  if (a.record.state != AgentState::kRunning) return {};
+  a.record.stop_requested = true;
+  save(a.record);
+  if (!a.monitor_pidfd.valid() ||
+      ::syscall(SYS_pidfd_send_signal, a.monitor_pidfd.get(), SIGTERM, nullptr, 0) != 0) {
+    // No monitor to ask: take the whole cgroup down.
+    return cgroups_.kill(id);
+  }
+  a.kill_at = Clock::now() + kStopGrace;
+  return {};
+}
+
+void AgentManager::tick() {
+  auto now = Clock::now();
+  for (auto& [id, a] : agents_) {
+    if (!a.kill_at || *a.kill_at > now) continue;
+    a.kill_at.reset();
+    if (auto s = cgroups_.kill(id); !s) log::error("cannot kill agent " + id + ": " + s.error().str());
+  }
+}
+
+void AgentManager::save(const AgentRecord& r) {
+  if (auto s = write_file_atomic(paths_.record(r.id), to_json(r), 0600); !s)
+    log::error("cannot save agent record: " + s.error().str(), {{"AGENT_ID", r.id}});
+}
+
+void AgentManager::recover() {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(paths_.runtime_dir + "/agents", ec)) {
+    if (e.path().extension() != ".json") continue;
+    auto rec = record_from_json(read_all(e.path()));
+    if (!rec) {
+      log::error(e.path().string() + ": unreadable agent record: " + rec.error().str());
+      continue;
+    }
+    Agent a;
+    a.record = std::move(*rec);
+    std::string id = a.record.id;
+    if (a.record.state == AgentState::kRunning) {
+      auto start = process_start_time(a.record.monitor_pid);
+      if (start && *start == a.record.monitor_start) {
+        a.monitor_pidfd.reset(pidfd_open(a.record.monitor_pid));
+        // Re-check after opening the pidfd: the pid could have been reused in between.
+        if (a.monitor_pidfd.valid() && process_start_time(a.record.monitor_pid) != start) a.monitor_pidfd.reset();
+      }
+      if (a.monitor_pidfd.valid()) log::info("adopted running agent " + a.record.name, {{"AGENT_ID", id}});
+      if (a.record.stop_requested) a.kill_at = Clock::now() + kStopGrace;
+    }
+    auto [it, _] = agents_.emplace(id, std::move(a));
+    if (it->second.record.state != AgentState::kRunning) continue;
+    if (it->second.monitor_pidfd.valid()) watch(it->second);
+    else finish(id);  // exited while we were down, or its monitor is gone
+  }
+}
+
+const AgentRecord* AgentManager::find(const std::string& id) const {
+  auto it = agents_.find(id);
+  return it == agents_.end() ? nullptr : &it->second.record;
+}
+
+std::vector<const AgentRecord*> AgentManager::list() const {
+  std::vector<const AgentRecord*> out;
+  for (const auto& [id, a] : agents_) out.push_back(&a.record);
+  return out;
+}
+
+}  // namespace agentos

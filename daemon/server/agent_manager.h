@@ -1,0 +1,75 @@
+// The agents this daemon runs: starting them through the launcher, stopping them, noticing
+// their exit (through their monitor's pidfd), and finding them again after a daemon restart.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "policy/policy.h"
+#include "sandbox/cgroup.h"
+#include "server/agent_record.h"
+#include "server/event_loop.h"
+#include "server/identity.h"
+
+namespace agentos {
+
+struct DaemonPaths {
+  std::string runtime_dir;  // /run/agentos: records of running agents
+  std::string state_dir;  // /var/lib/agentos: logs, dynamic users, root-owned agents' data
+  [[nodiscard]] std::string record(const std::string& id) const { return runtime_dir + "/agents/" + id + ".json"; }
+  [[nodiscard]] std::string exit_file(const std::string& id) const { return runtime_dir + "/agents/" + id + ".exit"; }
+  [[nodiscard]] std::string log(const std::string& id) const { return state_dir + "/logs/" + id + ".log"; }
+};
+
+enum class RunError { kNone, kInvalid, kExists, kCannotConfine, kInternal };
+
+class AgentManager {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::seconds kStopGrace{5};
+
+  AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, std::vector<sock_filter> seccomp,
+               DaemonPaths paths, DynamicUsers& users)
+      : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users) {}
+
+  // Reads the records a previous daemon left and adopts the agents that still run.
+  void recover();
+
+  [[nodiscard]] Result<const AgentRecord*> run(const policy::Policy& p, const Peer& owner, RunError* why);
+  // SIGTERM now (forwarded by the monitor to the agent), SIGKILL to the cgroup after kStopGrace.
+  [[nodiscard]] Status stop(const std::string& id);
+  void tick();  // enforces stop deadlines
+
+  [[nodiscard]] const AgentRecord* find(const std::string& id) const;
+  [[nodiscard]] std::vector<const AgentRecord*> list() const;
+  [[nodiscard]] const DaemonPaths& paths() const { return paths_; }
+
+  std::function<void(const std::string& id)> on_exit;  // after the record says it has exited
+
+ private:
+  struct Agent {
+    AgentRecord record;
+    UniqueFd monitor_pidfd;
+    std::optional<Clock::time_point> kill_at;
+  };
+
+  void watch(Agent& a);
+  void finish(const std::string& id);
+  void save(const AgentRecord& r);
+  [[nodiscard]] Status prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t gid) const;
+
+  EventLoop& loop_;
+  const sandbox::Cgroups& cgroups_;
+  std::vector<sock_filter> seccomp_;
+  DaemonPaths paths_;
+  DynamicUsers& users_;
+  std::map<std::string, Agent> agents_;
+};
+
+}  // namespace agentos

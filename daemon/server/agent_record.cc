@@ -1,0 +1,89 @@
+#include "server/agent_record.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace agentos {
+
+using nlohmann::json;
+
+std::string to_json(const AgentRecord& r) {
+  json limits = json::array();
+  for (const auto& l : r.limits) limits.push_back({{"name", l.name}, {"in_force", l.in_force}, {"detail", l.detail}});
+  json j = {{"id", r.id},
+            {"name", r.name},
+            {"owner_uid", r.owner_uid},
+            {"uid", r.uid},
+            {"gid", r.gid},
+            {"command", r.command},
+            {"policy_path", r.policy_path},
+            {"policy_text", r.policy_text},
+            {"monitor_pid", r.monitor_pid},
+            {"monitor_start", r.monitor_start},
+            {"init_pid", r.init_pid},
+            {"cgroup", r.cgroup},
+            {"log_path", r.log_path},
+            {"started_unix", r.started_unix},
+            {"state", static_cast<int>(r.state)},
+            {"exit_code", r.exit_code},
+            {"signal", r.signal},
+            {"reason", r.reason},
+            {"limits", limits},
+            {"namespaces", r.namespaces},
+            {"stop_requested", r.stop_requested}};
+  return j.dump(2) + "\n";
+}
+
+Result<AgentRecord> record_from_json(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return error("not a JSON object");
+  AgentRecord r;
+  try {
+    r.id = j.at("id").get<std::string>();
+    r.name = j.at("name").get<std::string>();
+    r.owner_uid = j.at("owner_uid").get<uid_t>();
+    r.uid = j.at("uid").get<uid_t>();
+    r.gid = j.at("gid").get<gid_t>();
+    r.command = j.at("command").get<std::vector<std::string>>();
+    r.policy_path = j.at("policy_path").get<std::string>();
+    r.policy_text = j.at("policy_text").get<std::string>();
+    r.monitor_pid = j.at("monitor_pid").get<pid_t>();
+    r.monitor_start = j.at("monitor_start").get<uint64_t>();
+    r.init_pid = j.at("init_pid").get<pid_t>();
+    r.cgroup = j.at("cgroup").get<std::string>();
+    r.log_path = j.at("log_path").get<std::string>();
+    r.started_unix = j.at("started_unix").get<uint64_t>();
+    int state = j.at("state").get<int>();
+    if (state < 0 || state > static_cast<int>(AgentState::kLost)) return error("bad state");
+    r.state = static_cast<AgentState>(state);
+    r.exit_code = j.at("exit_code").get<int>();
+    r.signal = j.at("signal").get<int>();
+    r.reason = j.at("reason").get<std::string>();
+    for (const auto& l : j.at("limits"))
+      r.limits.push_back({l.at("name").get<std::string>(), l.at("in_force").get<bool>(),
+                          l.at("detail").get<std::string>()});
+    r.namespaces = j.at("namespaces").get<std::vector<std::string>>();
+    r.stop_requested = j.value("stop_requested", false);
+  } catch (const json::exception& e) {
+    return error(e.what());
+  }
+  return r;
+}
+
+std::optional<uint64_t> process_start_time(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return std::nullopt;
+  // The command name may hold spaces and parentheses; fields resume after the last ')'.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream f(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && f >> field; ++i)
+    if (i == 22) return std::stoull(field);
+  return std::nullopt;
+}
+
+}  // namespace agentos

@@ -1,0 +1,49 @@
+// What the daemon knows about one agent, kept as <runtime>/agents/<id>.json so that a restarted
+// daemon finds its agents again.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "sandbox/cgroup.h"
+
+namespace agentos {
+
+enum class AgentState { kRunning, kExited, kLost };
+
+struct AgentRecord {
+  std::string id;
+  std::string name;
+  uid_t owner_uid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<std::string> command;
+  std::string policy_path;
+  std::string policy_text;
+  pid_t monitor_pid = -1;
+  uint64_t monitor_start = 0;  // start time in clock ticks, to tell a reused pid apart
+  pid_t init_pid = -1;
+  std::string cgroup;
+  std::string log_path;
+  uint64_t started_unix = 0;
+  AgentState state = AgentState::kRunning;
+  int exit_code = 0;
+  int signal = 0;
+  std::string reason;
+  std::vector<sandbox::LimitState> limits;
+  std::vector<std::string> namespaces;  // "user:[4026532301]", ...
+  bool stop_requested = false;
+};
+
+[[nodiscard]] std::string to_json(const AgentRecord& r);
+[[nodiscard]] Result<AgentRecord> record_from_json(const std::string& text);
+
+// Field 22 of /proc/PID/stat, or nothing if the process is gone.
+[[nodiscard]] std::optional<uint64_t> process_start_time(pid_t pid);
+
+}  // namespace agentos

@@ -1,0 +1,194 @@
+#include "server/api_server.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/agent_info.h"
+#include "server/log.h"
+
+namespace agentos {
+namespace {
+
+constexpr size_t kOutHighWater = 256 * 1024;  // stop reading logs for a slow client past this
+constexpr size_t kLogChunk = 64 * 1024;
+
+v1::Response fail(v1::Error::Code code, const std::string& message) {
+  v1::Response r;
+  r.set_final(true);
+  r.mutable_error()->set_code(code);
+  r.mutable_error()->set_message(message);
+  return r;
+}
+
+}  // namespace
+
+Status ApiServer::serve(UniqueFd listener) {
+  listener_ = std::move(listener);
+  return loop_.add(listener_.get(), EPOLLIN, [this](uint32_t) { accept_clients(); });
+}
+
+void ApiServer::accept_clients() {
+  for (;;) {
+    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a transient failure the next wakeup retries
+    auto c = std::make_unique<Conn>();
+    c->fd.reset(fd);
+    c->deadline = Clock::now() + kRequestDeadline;
+    auto peer = peer_of(fd, admin_gid_);
+    if (!peer || conns_.size() >= kMaxConnections) {
+      // Best effort: a full daemon says so rather than hanging the client.
+      std::string msg = fail(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
+                             peer ? "too many connections" : peer.error().str())
+                            .SerializeAsString();
+      (void)!::send(fd, encode_frame(msg).data(), encode_frame(msg).size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      continue;
+    }
+    c->peer = std::move(*peer);
+    if (auto s = loop_.add(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t ev) { on_event(fd, ev); }); !s) continue;
+    conns_.emplace(fd, std::move(c));
+  }
+}
+
+void ApiServer::on_event(int fd, uint32_t events) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& c = *it->second;
+  if (events & (EPOLLERR | EPOLLHUP)) return close(fd);
+  if (events & (EPOLLIN | EPOLLRDHUP)) {
+    read_request(c);
+    if (!conns_.count(fd)) return;
+  }
+  if (events & EPOLLOUT) flush(c);
+}
+
+void ApiServer::read_request(Conn& c) {
+  char buf[64 * 1024];
+  ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return close(c.fd.get());
+  if (n < 0 || c.got_request) return;  // after the request, input is ignored until hangup
+  c.in.feed(buf, static_cast<size_t>(n));
+  auto frame = c.in.next();
+  if (!frame) {
+    c.got_request = true;
+    send(c, fail(v1::Error::INVALID_ARGUMENT, frame.error().str()));
+    return;
+  }
+  if (!*frame) return;  // need more bytes
+  c.got_request = true;
+  v1::Request req;
+  if (!req.ParseFromString(**frame) || req.kind_case() == v1::Request::KIND_NOT_SET) {
+    send(c, fail(v1::Error::INVALID_ARGUMENT, "malformed request"));
+    return;
+  }
+  dispatch(c, req);
+}
+
+void ApiServer::dispatch(Conn& c, const v1::Request& req) {
+  v1::Response resp;
+  resp.set_final(true);
+  const Peer& p = c.peer;
+  switch (req.kind_case()) {
+    case v1::Request::kStatus: do_status(p, resp); break;
+    case v1::Request::kPolicyList: do_policy_list(resp); break;
+    case v1::Request::kPolicyApply: do_policy_apply(p, req.policy_apply(), resp); break;
+    case v1::Request::kRun: do_run(c, req.run(), resp); break;
+    case v1::Request::kPs: do_ps(p, req.ps(), resp); break;
+    case v1::Request::kStop: do_stop(c, req.stop(), resp); break;
+    case v1::Request::kLogs: do_logs(c, req.logs(), resp); break;
+    case v1::Request::kInspect: do_inspect(p, req.inspect(), resp); break;
+    case v1::Request::KIND_NOT_SET: resp = fail(v1::Error::INVALID_ARGUMENT, "empty request"); break;
+  }
+  if (resp.has_error() || resp.kind_case() != v1::Response::KIND_NOT_SET) send(c, resp);
+  if (c.stream) pump(c);
+}
+
+void ApiServer::send(Conn& c, const v1::Response& r) {
+  std::string payload = r.SerializeAsString();
+  if (payload.size() > kMaxFrame) payload = fail(v1::Error::INTERNAL, "response too large").SerializeAsString();
+  c.out += encode_frame(payload);
+  if (r.final()) {
+    c.closing = true;
+    c.stream.reset();
+  }
+  flush(c);
+}
+
+void ApiServer::flush(Conn& c) {
+  int fd = c.fd.get();
+  while (!c.out.empty()) {
+    ssize_t w = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      (void)loop_.modify(fd, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+      return;
+    }
+    if (w < 0) return close(fd);
+    c.out.erase(0, static_cast<size_t>(w));
+  }
+  (void)loop_.modify(fd, EPOLLIN | EPOLLRDHUP);
+  if (c.closing) return close(fd);
+  if (c.stream) pump(c);
+}
+
+void ApiServer::pump(Conn& c) {
+  if (!c.stream || c.out.size() >= kOutHighWater) return;
+  Stream& s = *c.stream;
+  if (s.log.valid()) {
+    std::string buf(kLogChunk, '\0');
+    for (;;) {
+      ssize_t n = ::pread(s.log.get(), buf.data(), buf.size(), s.offset);
+      if (n <= 0) break;
+      s.offset += n;
+      v1::Response chunk;
+      chunk.mutable_log()->set_data(buf.data(), static_cast<size_t>(n));
+      send(c, chunk);  // may flush and re-enter pump; the offset is already advanced
+      if (!c.stream || c.out.size() >= kOutHighWater) return;
+    }
+  }
+  const AgentRecord* r = agents_.find(s.agent_id);
+  bool running = r && r->state == AgentState::kRunning;
+  v1::Response end;
+  end.set_final(true);
+  if (!s.until_exit) {
+    end.mutable_log();
+  } else if (running) {
+    return;  // more output or the exit will wake us
+  } else if (s.stop_reply) {
+    if (r) fill_agent_info(*r, end.mutable_stop()->mutable_agent());
+  } else {
+    auto* e = end.mutable_exit();
+    e->set_id(s.agent_id);
+    if (r) {
+      e->set_exit_code(r->exit_code);
+      e->set_signal(r->signal);
+      e->set_reason(r->reason);
+    }
+  }
+  send(c, end);
+}
+
+void ApiServer::agent_output(const std::string& id) {
+  std::vector<int> fds;
+  for (auto& [fd, c] : conns_)
+    if (c->stream && c->stream->agent_id == id) fds.push_back(fd);
+  for (int fd : fds)
+    if (auto it = conns_.find(fd); it != conns_.end()) pump(*it->second);
+}
+
+void ApiServer::agent_exited(const std::string& id) { agent_output(id); }
+
+void ApiServer::tick() {
+  auto now = Clock::now();
+  std::vector<int> late;
+  for (auto& [fd, c] : conns_)
+    if (!c->got_request && now > c->deadline) late.push_back(fd);
+  for (int fd : late) close(fd);
+}
+
+void ApiServer::close(int fd) {
+  loop_.remove(fd);
+  conns_.erase(fd);
+}
+
+}  // namespace agentos

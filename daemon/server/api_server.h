@@ -1,0 +1,89 @@
+// The API socket: one request per connection, answered by one response or, for run --attach,
+// logs and stop, a stream that ends when the agent does. Callers are known only by the
+// credentials the kernel reports for the connection.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agentos.pb.h"
+#include "common/framing.h"
+#include "common/unique_fd.h"
+#include "sandbox/probe.h"
+#include "server/agent_manager.h"
+#include "server/event_loop.h"
+#include "server/identity.h"
+#include "server/policy_store.h"
+
+namespace agentos {
+
+class ApiServer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr size_t kMaxConnections = 1024;
+  static constexpr std::chrono::seconds kRequestDeadline{10};
+
+  ApiServer(EventLoop& loop, AgentManager& agents, PolicyStore& policies,
+            const sandbox::ProbeResult& probe, gid_t admin_gid)
+      : loop_(loop), agents_(agents), policies_(policies), probe_(probe), admin_gid_(admin_gid) {}
+
+  [[nodiscard]] Status serve(UniqueFd listener);
+  void agent_output(const std::string& id);  // its log grew
+  void agent_exited(const std::string& id);
+  void tick();  // drops clients that never finish their request
+
+ private:
+  struct Stream {
+    std::string agent_id;
+    UniqueFd log;  // streamed from `offset` when valid
+    off_t offset = 0;
+    bool until_exit = false;  // otherwise ends at the log's current end
+    bool stop_reply = false;  // end with StopReply rather than AgentExit
+  };
+  struct Conn {
+    UniqueFd fd;
+    Peer peer;
+    FrameDecoder in;
+    std::string out;
+    bool got_request = false;
+    bool closing = false;  // close once `out` drains
+    std::optional<Stream> stream;
+    Clock::time_point deadline;
+  };
+
+  void accept_clients();
+  void on_event(int fd, uint32_t events);
+  void read_request(Conn& c);
+  void dispatch(Conn& c, const v1::Request& req);
+  void send(Conn& c, const v1::Response& r);
+  void flush(Conn& c);
+  void pump(Conn& c);
+  void close(int fd);
+
+  // Handlers fill `resp`, or start a stream on `c`.
+  void do_status(const Peer& p, v1::Response& resp);
+  void do_policy_list(v1::Response& resp);
+  void do_policy_apply(const Peer& p, const v1::PolicyApplyRequest& req, v1::Response& resp);
+  void do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp);
+  void do_ps(const Peer& p, const v1::PsRequest& req, v1::Response& resp);
+  void do_stop(Conn& c, const v1::StopRequest& req, v1::Response& resp);
+  void do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp);
+  void do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Response& resp);
+
+  // The agent `key` (id or name) if the peer may see it; otherwise fills resp's error.
+  const AgentRecord* lookup(const Peer& p, const std::string& key, v1::Response& resp) const;
+
+  EventLoop& loop_;
+  AgentManager& agents_;
+  PolicyStore& policies_;
+  const sandbox::ProbeResult& probe_;
+  gid_t admin_gid_;
+  UniqueFd listener_;
+  std::map<int, std::unique_ptr<Conn>> conns_;
+  Clock::time_point started_ = Clock::now();
+};
+
+}  // namespace agentos

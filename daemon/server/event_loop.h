@@ -1,0 +1,33 @@
+// A single-threaded epoll loop. The daemon runs no worker threads, so it may fork safely.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace agentos {
+
+class EventLoop {
+ public:
+  using Handler = std::function<void(uint32_t events)>;
+
+  [[nodiscard]] static Result<EventLoop> create();
+
+  [[nodiscard]] Status add(int fd, uint32_t events, Handler h);
+  [[nodiscard]] Status modify(int fd, uint32_t events);
+  void remove(int fd);  // before the fd is closed
+  // Runs until stop(); a handler may add or remove fds, its own included.
+  [[nodiscard]] Status run();
+  void stop() { running_ = false; }
+
+ private:
+  UniqueFd epfd_;
+  std::unordered_map<int, std::shared_ptr<Handler>> handlers_;
+  bool running_ = false;
+};
+
+}  // namespace agentos

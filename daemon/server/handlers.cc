@@ -1,0 +1,219 @@
+// The API's request handlers. Authorisation uses only the peer's kernel-reported credentials:
+// everyone sees and controls their own agents; root and the admin group see all of them.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "server/agent_info.h"
+#include "server/api_server.h"
+#include "server/log.h"
+
+namespace agentos {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+void set_error(v1::Response& r, v1::Error::Code code, const std::string& message,
+               const std::vector<std::string>& diagnostics = {}) {
+  r.Clear();
+  r.set_final(true);
+  r.mutable_error()->set_code(code);
+  r.mutable_error()->set_message(message);
+  for (const auto& d : diagnostics) r.mutable_error()->add_diagnostics(d);
+}
+
+bool visible(const Peer& p, const AgentRecord& r) { return p.admin || r.owner_uid == p.uid; }
+
+void add_layer(google::protobuf::RepeatedPtrField<v1::Layer>* out, const std::string& name, bool ok,
+               const std::string& detail) {
+  auto* l = out->Add();
+  l->set_name(name);
+  l->set_available(ok);
+  l->set_detail(detail);
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+const AgentRecord* ApiServer::lookup(const Peer& p, const std::string& key, v1::Response& resp) const {
+  if (const auto* r = agents_.find(key)) {
+    if (visible(p, *r)) return r;
+    set_error(resp, v1::Error::PERMISSION_DENIED, "agent " + key + " belongs to another user");
+    return nullptr;
+  }
+  // By name: the running one, else the most recent.
+  const AgentRecord* best = nullptr;
+  bool others = false;
+  for (const auto* r : agents_.list()) {
+    if (r->name != key) continue;
+    if (!visible(p, *r)) {
+      others = true;
+      continue;
+    }
+    auto rank = [](const AgentRecord* a) { return std::pair(a->state == AgentState::kRunning, a->started_unix); };
+    if (!best || rank(r) > rank(best)) best = r;
+  }
+  if (!best)
+    set_error(resp, others ? v1::Error::PERMISSION_DENIED : v1::Error::NOT_FOUND,
+              others ? "agent " + key + " belongs to another user" : "no agent " + key);
+  return best;
+}
+
+void ApiServer::do_status(const Peer& p, v1::Response& resp) {
+  auto* s = resp.mutable_status();
+  s->set_version(kVersion);
+  s->set_uptime_seconds(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count()));
+  uint32_t running = 0;
+  for (const auto* r : agents_.list()) running += visible(p, *r) && r->state == AgentState::kRunning;
+  s->set_agents_running(running);
+  for (const auto& l : probe_.layers) add_layer(s->mutable_layers(), l.name, l.available, l.detail);
+  s->set_caller_uid(p.uid);
+  s->set_caller_is_admin(p.admin);
+  s->set_policy_dir(policies_.dir());
+}
+
+void ApiServer::do_policy_list(v1::Response& resp) {
+  auto* out = resp.mutable_policy_list();
+  for (const auto& [name, p] : policies_.all()) {
+    auto* s = out->add_policies();
+    s->set_name(name);
+    s->set_path(p.source_path);
+    for (const auto& a : p.command) s->add_command(a);
+  }
+}
+
+void ApiServer::do_policy_apply(const Peer& p, const v1::PolicyApplyRequest& req, v1::Response& resp) {
+  if (!p.admin) return set_error(resp, v1::Error::PERMISSION_DENIED, "applying policies needs root or the admin group");
+  std::vector<std::string> diags;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& f : req.files()) files.emplace_back(f.path(), f.content());
+  if (files.empty()) {
+    diags = policies_.reload();
+  } else if (auto r = policies_.install(files, &diags); !r) {
+    return set_error(resp, v1::Error::INVALID_ARGUMENT, r.error().str(), diags);
+  }
+  log::info("policies applied by uid " + std::to_string(p.uid), {{"POLICY_DIR", policies_.dir()}});
+  auto* out = resp.mutable_policy_apply();
+  for (const auto& [name, pol] : policies_.all()) {
+    auto* s = out->add_loaded();
+    s->set_name(name);
+    s->set_path(pol.source_path);
+    for (const auto& a : pol.command) s->add_command(a);
+  }
+  for (const auto& d : diags) out->add_diagnostics(d);
+}
+
+void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {
+  policy::Policy pol;
+  if (req.has_policy()) {
+    auto parsed = policy::parse_policy(req.policy().content(), req.policy().path());
+    if (!parsed.policy) {
+      std::vector<std::string> diags;
+      for (const auto& d : parsed.errors) diags.push_back(d.str());
+      return set_error(resp, v1::Error::INVALID_ARGUMENT, "invalid policy", diags);
+    }
+    pol = std::move(*parsed.policy);
+  } else if (const auto* found = policies_.find(req.name())) {
+    pol = *found;
+  } else {
+    return set_error(resp, v1::Error::NOT_FOUND, "no policy named \"" + req.name() + "\" in " + policies_.dir());
+  }
+  if (req.command_size() > 0) {
+    pol.command.assign(req.command().begin(), req.command().end());
+    for (const auto& a : pol.command)
+      if (a.find('\0') != std::string::npos)
+        return set_error(resp, v1::Error::INVALID_ARGUMENT, "command arguments must not contain NUL");
+    if (!pol.command[0].starts_with("/"))
+      return set_error(resp, v1::Error::INVALID_ARGUMENT, "command must start with an absolute path");
+  }
+
+  RunError why;
+  auto r = agents_.run(pol, c.peer, &why);
+  if (!r) {
+    auto code = why == RunError::kExists          ? v1::Error::ALREADY_EXISTS
+                : why == RunError::kCannotConfine ? v1::Error::FAILED_PRECONDITION
+                : why == RunError::kInvalid       ? v1::Error::INVALID_ARGUMENT
+                                                  : v1::Error::INTERNAL;
+    return set_error(resp, code, r.error().str());
+  }
+  fill_agent_info(**r, resp.mutable_run()->mutable_agent());
+  if (!req.attach()) return;
+  resp.set_final(false);
+  Stream s;
+  s.agent_id = (*r)->id;
+  s.log.reset(::open((*r)->log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  s.until_exit = true;
+  c.stream = std::move(s);
+}
+
+void ApiServer::do_ps(const Peer& p, const v1::PsRequest& req, v1::Response& resp) {
+  auto* out = resp.mutable_ps();
+  auto list = agents_.list();
+  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->started_unix < b->started_unix; });
+  for (const auto* r : list)
+    if (visible(p, *r) && (req.all() || r->state == AgentState::kRunning)) fill_agent_info(*r, out->add_agents());
+}
+
+void ApiServer::do_stop(Conn& c, const v1::StopRequest& req, v1::Response& resp) {
+  const AgentRecord* r = lookup(c.peer, req.agent(), resp);
+  if (!r) return;
+  if (r->state != AgentState::kRunning) return fill_agent_info(*r, resp.mutable_stop()->mutable_agent());
+  std::string id = r->id;
+  if (auto s = agents_.stop(id); !s) return set_error(resp, v1::Error::INTERNAL, s.error().str());
+  log::info("agent " + r->name + " stop requested by uid " + std::to_string(c.peer.uid), {{"AGENT_ID", id}});
+  resp.Clear();  // the reply waits for the exit
+  Stream s;
+  s.agent_id = id;
+  s.until_exit = true;
+  s.stop_reply = true;
+  c.stream = std::move(s);
+}
+
+void ApiServer::do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp) {
+  const AgentRecord* r = lookup(c.peer, req.agent(), resp);
+  if (!r) return;
+  Stream s;
+  s.agent_id = r->id;
+  s.log.reset(::open(r->log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!s.log.valid()) return set_error(resp, v1::Error::NOT_FOUND, "no log for agent " + r->id);
+  s.until_exit = req.follow();
+  resp.Clear();
+  c.stream = std::move(s);
+}
+
+void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Response& resp) {
+  const AgentRecord* r = lookup(p, req.agent(), resp);
+  if (!r) return;
+  auto* out = resp.mutable_inspect();
+  fill_agent_info(*r, out->mutable_agent());
+  out->set_policy_toml(r->policy_text);
+  for (const auto& ns : r->namespaces) out->add_namespaces(ns);
+
+  auto parsed = policy::parse_policy(r->policy_text, r->policy_path);
+  auto* e = out->mutable_enforcement();
+  add_layer(e, "namespaces", true, "own user, mount, pid, net, ipc, uts and cgroup namespaces");
+  add_layer(e, "identity", true,
+            "uid " + std::to_string(r->uid) + (r->owner_uid == 0 ? " (dynamic user for a root-owned agent)" : " (the owner's)"));
+  if (parsed.policy) {
+    const auto& pol = *parsed.policy;
+    add_layer(e, "filesystem read", true, "mount namespace: only these paths exist, read-only: " + join(pol.read));
+    add_layer(e, "filesystem write", true, "mount namespace: writable: " + join(pol.write) + "; plus private /tmp");
+    add_layer(e, "filesystem exec", false,
+              "not enforced apart from read in this release: every visible file may be executed (eBPF LSM/Landlock layer pending)");
+    add_layer(e, "network", true,
+              "own network namespace with loopback only; connect/bind grants are recorded but nothing outside is reachable");
+  }
+  add_layer(e, "capabilities", true, "none: bounding, ambient, permitted and effective sets empty");
+  add_layer(e, "no_new_privs", true, "set");
+  add_layer(e, "seccomp", true, "baseline filter: native ABI only; mount, bpf, keyctl, ptrace, io_uring, nested userns, ... denied");
+  for (const auto& l : r->limits) add_layer(e, "limit " + l.name, l.in_force, l.detail);
+}
+
+}  // namespace agentos

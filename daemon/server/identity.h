@@ -1,0 +1,41 @@
+// Who is calling, as the kernel reports it, and which host uid an agent runs as.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace agentos {
+
+struct Peer {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  bool admin = false;  // root, or a member of the admin group
+};
+
+// SO_PEERCRED and SO_PEERGROUPS of a connected Unix socket.
+[[nodiscard]] Result<Peer> peer_of(int fd, gid_t admin_gid);
+
+// Agents that root owns run as a dedicated unprivileged uid, like systemd's DynamicUser: one
+// stable uid per agent name, kept in a file so files an agent wrote stay its own.
+class DynamicUsers {
+ public:
+  static constexpr uid_t kFirst = 0x7FF00000;  // 2146435072
+  static constexpr uid_t kCount = 0x10000;
+
+  explicit DynamicUsers(std::string path) : path_(std::move(path)) {}
+  [[nodiscard]] Status load();
+  [[nodiscard]] Result<uid_t> uid_for(const std::string& agent_name);
+
+ private:
+  std::string path_;
+  std::map<std::string, uid_t> uids_;
+};
+
+}  // namespace agentos

@@ -1,0 +1,195 @@
+// agentosd: the trusted daemon that runs each agent confined to its policy.
+#include <grp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <filesystem>
+
+#include "sandbox/cgroup.h"
+#include "sandbox/probe.h"
+#include "sandbox/seccomp.h"
+#include "server/agent_manager.h"
+#include "server/api_server.h"
+#include "server/event_loop.h"
+#include "server/identity.h"
+#include "server/log.h"
+#include "server/policy_store.h"
+
+namespace agentos {
+namespace {
+
+struct Options {
+  std::string policy_dir = "/etc/agentos/policy.d";
+  std::string socket = "/run/agentos/agentosd.sock";
+  std::string runtime_dir = "/run/agentos";
+  std::string state_dir = "/var/lib/agentos";
+  std::string cgroup;  // default: the daemon's own (delegated) cgroup
+  std::string admin_group = "agentos-admin";
+};
+
+Result<UniqueFd> listen_on(const std::string& path) {
+  // Socket activation: systemd hands us the listener and queues clients while we restart.
+  int n = sd_listen_fds(1);
+  if (n == 1) return UniqueFd(SD_LISTEN_FDS_START);
+  if (n > 1) return error("expected one socket from systemd, got " + std::to_string(n));
+
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return sys_error("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return error("socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return sys_error("bind " + path);
+  // Anyone may connect; every request is authorised by the caller's kernel credentials.
+  if (::chmod(path.c_str(), 0666) != 0) return sys_error("chmod " + path);
+  if (::listen(fd.get(), 128) != 0) return sys_error("listen");
+  return fd;
+}
+
+Status make_dirs(const Options& o) {
+  namespace fs = std::filesystem;
+  for (const auto& [dir, mode] : std::initializer_list<std::pair<std::string, mode_t>>{
+           {o.runtime_dir, 0755}, {o.runtime_dir + "/agents", 0700}, {o.state_dir, 0755},
+           {o.state_dir + "/logs", 0700}, {o.state_dir + "/agents", 0755}, {o.policy_dir, 0755}}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return error("create " + dir + ": " + ec.message());
+    if (::chmod(dir.c_str(), mode) != 0) return sys_error("chmod " + dir);
+  }
+  return {};
+}
+
+int run(const Options& o) {
+  if (::geteuid() != 0) {
+    log::error("agentosd must run as root: it creates namespaces and cgroups for agents");
+    return 1;
+  }
+  if (auto s = make_dirs(o); !s) return log::error(s.error().str()), 1;
+
+  auto seccomp = sandbox::build_baseline_filter();
+  if (!seccomp) return log::error("cannot build the seccomp filter: " + seccomp.error().str()), 1;
+  auto cgroups = sandbox::Cgroups::init(o.cgroup);
+  if (!cgroups) return log::error("cannot set up cgroups: " + cgroups.error().str()), 1;
+
+  // READY=1 means agents can really be confined, so prove it before saying so.
+  sandbox::ProbeResult probe = sandbox::probe_layers(*cgroups, *seccomp);
+  for (const auto& l : probe.layers)
+    log::info(std::string("layer ") + l.name + ": " + (l.available ? "available" : "unavailable") + " (" + l.detail + ")",
+              {{"LAYER", l.name}, {"AVAILABLE", l.available ? "1" : "0"}});
+  if (!probe.can_confine) {
+    log::error("cannot confine agents on this machine: " + probe.reason);
+    return 1;
+  }
+
+  gid_t admin_gid = static_cast<gid_t>(-1);
+  if (const group* g = ::getgrnam(o.admin_group.c_str())) admin_gid = g->gr_gid;
+  else log::warning("group " + o.admin_group + " does not exist; only root is an admin");
+
+  auto loop = EventLoop::create();
+  if (!loop) return log::error(loop.error().str()), 1;
+  DynamicUsers users(o.state_dir + "/dynamic-users.json");
+  if (auto s = users.load(); !s) return log::error(s.error().str()), 1;
+  PolicyStore policies(o.policy_dir);
+  for (const auto& d : policies.reload()) log::warning("policy not applied: " + d);
+
+  AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users);
+  ApiServer api(*loop, agents, policies, probe, admin_gid);
+  agents.on_exit = [&](const std::string& id) { api.agent_exited(id); };
+  agents.recover();
+
+  // Log growth wakes the clients that follow an agent's output.
+  UniqueFd inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!inotify.valid() || ::inotify_add_watch(inotify.get(), (o.state_dir + "/logs").c_str(), IN_MODIFY) < 0)
+    return log::error(sys_error("inotify").str()), 1;
+  (void)loop->add(inotify.get(), EPOLLIN, [&](uint32_t) {
+    alignas(inotify_event) char buf[4096];
+    ssize_t n;
+    while ((n = ::read(inotify.get(), buf, sizeof buf)) > 0) {
+      for (char* p = buf; p < buf + n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(p);
+        std::string name = ev->len ? ev->name : "";
+        if (name.ends_with(".log")) api.agent_output(name.substr(0, name.size() - 4));
+        p += sizeof(inotify_event) + ev->len;
+      }
+    }
+  });
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&sigs, s);
+  ::sigprocmask(SIG_BLOCK, &sigs, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  UniqueFd sfd(::signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC));
+  (void)loop->add(sfd.get(), EPOLLIN, [&](uint32_t) {
+    signalfd_siginfo si;
+    while (::read(sfd.get(), &si, sizeof si) == sizeof si) {
+      if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+        // Agents keep running, confined, and the next daemon adopts them.
+        log::info("stopping on signal " + std::to_string(si.ssi_signo) + "; agents keep running");
+        sd_notify(0, "STOPPING=1");
+        loop->stop();
+      } else if (si.ssi_signo == SIGHUP) {
+        sd_notify(0, "RELOADING=1");
+        for (const auto& d : policies.reload()) log::warning("policy not applied: " + d);
+        log::info("policies reloaded", {{"POLICY_COUNT", std::to_string(policies.all().size())}});
+        sd_notify(0, "READY=1");
+      }
+      // SIGCHLD: monitors are reaped when their pidfd fires.
+    }
+  });
+
+  // One tick a second: stop deadlines, stalled clients, and the systemd watchdog.
+  UniqueFd tfd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  itimerspec every{{1, 0}, {1, 0}};
+  ::timerfd_settime(tfd.get(), 0, &every, nullptr);
+  uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  (void)loop->add(tfd.get(), EPOLLIN, [&](uint32_t) {
+    uint64_t ticks;
+    (void)!::read(tfd.get(), &ticks, sizeof ticks);
+    agents.tick();
+    api.tick();
+    if (watchdog) sd_notify(0, "WATCHDOG=1");
+  });
+
+  auto listener = listen_on(o.socket);
+  if (!listener) return log::error(listener.error().str()), 1;
+  if (auto s = api.serve(std::move(*listener)); !s) return log::error(s.error().str()), 1;
+
+  log::info("ready: serving " + o.socket + " with " + std::to_string(policies.all().size()) + " policies");
+  sd_notify(0, "READY=1");
+  if (auto s = loop->run(); !s) return log::error(s.error().str()), 1;
+  return 0;
+}
+
+}  // namespace
+}  // namespace agentos
+
+int main(int argc, char** argv) {
+  agentos::Options o;
+  CLI::App app{"agentosd: runs AI agents confined to their policies"};
+  app.add_option("--policy-dir", o.policy_dir, "Directory of agent policies (*.toml)");
+  app.add_option("--socket", o.socket, "API socket path (unless systemd passes one)");
+  app.add_option("--runtime-dir", o.runtime_dir, "Runtime state (records of running agents)");
+  app.add_option("--state-dir", o.state_dir, "Persistent state (logs, dynamic users, agent data)");
+  app.add_option("--cgroup", o.cgroup, "cgroup v2 path for agents, relative to the cgroup2 mount");
+  app.add_option("--admin-group", o.admin_group, "Group whose members see and control all agents");
+  app.set_version_flag("--version", "agentosd 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return agentos::run(o);
+}

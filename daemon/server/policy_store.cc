@@ -1,0 +1,78 @@
+#include "server/policy_store.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/atomic_file.h"
+
+namespace agentos {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> PolicyStore::reload() {
+  std::vector<std::string> diags;
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec))
+    if (e.path().extension() == ".toml" && e.is_regular_file(ec)) paths.push_back(e.path().string());
+  if (ec) diags.push_back(dir_ + ": " + ec.message());
+  std::sort(paths.begin(), paths.end());
+
+  std::vector<policy::Policy> loaded;
+  std::vector<std::string> failed_paths;
+  for (const auto& p : paths) {
+    auto r = policy::parse_policy_file(p);
+    for (const auto& d : r.errors) diags.push_back(d.str());
+    if (r.policy) loaded.push_back(std::move(*r.policy));
+    else failed_paths.push_back(p);
+  }
+  std::map<std::string, policy::Policy> next;
+  auto dups = policy::find_duplicate_names(loaded);
+  for (const auto& d : dups) diags.push_back(d.str());
+  for (auto& p : loaded) {
+    bool dup = std::any_of(dups.begin(), dups.end(), [&](const auto& d) { return d.where.file == p.source_path; });
+    if (!dup) next.emplace(p.name, std::move(p));
+  }
+  // A file that no longer parses keeps its last good version in force.
+  for (auto& [name, p] : by_name_)
+    if (std::find(failed_paths.begin(), failed_paths.end(), p.source_path) != failed_paths.end() &&
+        !next.count(name))
+      next.emplace(name, p);
+  by_name_ = std::move(next);
+  return diags;
+}
+
+Result<std::vector<std::string>> PolicyStore::install(
+    const std::vector<std::pair<std::string, std::string>>& files, std::vector<std::string>* diagnostics) {
+  std::vector<policy::Policy> parsed;
+  for (const auto& [path, content] : files) {
+    auto r = policy::parse_policy(content, path);
+    for (const auto& d : r.errors) diagnostics->push_back(d.str());
+    if (r.policy) parsed.push_back(std::move(*r.policy));
+  }
+  for (const auto& d : policy::find_duplicate_names(parsed)) diagnostics->push_back(d.str());
+  for (const auto& p : parsed) {
+    const auto* existing = find(p.name);
+    std::string target = dir_ + "/" + p.name + ".toml";
+    if (existing && existing->source_path != target)
+      diagnostics->push_back(p.source_path + ": agent \"" + p.name + "\" is already defined by " +
+                             existing->source_path);
+  }
+  if (!diagnostics->empty()) return error("invalid policy; nothing was applied");
+
+  std::vector<std::string> names;
+  for (const auto& p : parsed) {
+    if (auto s = write_file_atomic(dir_ + "/" + p.name + ".toml", p.source_text, 0644); !s) return s.error();
+    names.push_back(p.name);
+  }
+  auto reload_diags = reload();
+  diagnostics->insert(diagnostics->end(), reload_diags.begin(), reload_diags.end());
+  return names;
+}
+
+const policy::Policy* PolicyStore::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &it->second;
+}
+
+}  // namespace agentos
