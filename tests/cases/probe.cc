@@ -1,0 +1,215 @@
+// agentos-probe: runs one action and says whether the kernel allowed it. The integration tests
+// run it inside agents and, as the positive control, outside them.
+//   output: "ok [detail]" and exit 0, or "denied <ERRNO> <message>" and exit 1; 2 for bad usage.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/io_uring.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+
+extern char** environ;
+
+namespace {
+
+int result(long rc) {
+  if (rc >= 0) {
+    std::printf("ok\n");
+    return 0;
+  }
+  int e = errno;
+  std::printf("denied %s %s\n", strerrorname_np(e), std::strerror(e));
+  return 1;
+}
+
+int do_read(const char* path) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return result(-1);
+  char c;
+  long rc = ::read(fd, &c, 1);
+  ::close(fd);
+  return result(rc);
+}
+
+int do_write(const char* path) {
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return result(-1);
+  long rc = ::write(fd, "probe\n", 6);
+  ::close(fd);
+  return result(rc);
+}
+
+int do_ls(const char* path) {
+  DIR* d = ::opendir(path);
+  if (!d) return result(-1);
+  std::string self = std::to_string(::dirfd(d));  // hidden when listing /proc/self/fd
+  while (dirent* e = ::readdir(d))
+    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..") &&
+        (std::strcmp(path, "/proc/self/fd") || self != e->d_name))
+      std::printf("%s\n", e->d_name);
+  ::closedir(d);
+  return 0;
+}
+
+int do_ns() {
+  for (const char* ns : {"cgroup", "ipc", "mnt", "net", "pid", "user", "uts"}) {
+    char buf[64];
+    std::string link = std::string("/proc/self/ns/") + ns;
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return result(-1);
+    std::printf("%.*s\n", static_cast<int>(n), buf);
+  }
+  return 0;
+}
+
+int do_status_lines() {
+  std::ifstream in("/proc/self/status");
+  for (std::string l; std::getline(in, l);)
+    if (l.starts_with("Cap") || l.starts_with("NoNewPrivs") || l.starts_with("Seccomp:") || l.starts_with("Uid") ||
+        l.starts_with("Gid") || l.starts_with("Groups"))
+      std::printf("%s\n", l.c_str());
+  return 0;
+}
+
+int do_connect(const char* host, const char* port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return result(-1);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
+  if (::inet_pton(AF_INET, host, &a.sin_addr) != 1) return 2;
+  return result(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a));
+}
+
+int do_ifaces() {
+  struct if_nameindex* ifs = ::if_nameindex();
+  if (!ifs) return result(-1);
+  for (auto* i = ifs; i->if_index; ++i) std::printf("%s\n", i->if_name);
+  ::if_freenameindex(ifs);
+  return 0;
+}
+
+int do_x32() {
+  // getpid through the x32 ABI: a filter that checked only the number would let it through.
+  return result(::syscall(0x40000000 | SYS_getpid));
+}
+
+int do_int80() {
+  long ret;
+  asm volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");  // i386 getpid
+  if (ret < 0) {
+    errno = static_cast<int>(-ret);
+    return result(-1);
+  }
+  return result(ret);
+}
+
+int do_io_uring() {
+  io_uring_params p{};
+  long fd = ::syscall(SYS_io_uring_setup, 1, &p);
+  return result(fd);
+}
+
+int do_bpf() {
+  bpf_attr attr{};
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 4;
+  attr.max_entries = 1;
+  return result(::syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr));
+}
+
+int do_perf() {
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.exclude_kernel = 1;
+  return result(::syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+}
+
+int do_open_by_handle() {
+  // A made-up handle: without the seccomp rule this fails later, with EINVAL/ESTALE/EPERM
+  // from the kernel's own check, so the tests compare errnos inside and out.
+  struct {
+    file_handle fh;
+    unsigned char bytes[128];
+  } h{};
+  h.fh.handle_bytes = 8;
+  h.fh.handle_type = 1;
+  return result(::syscall(SYS_open_by_handle_at, AT_FDCWD, &h.fh, O_RDONLY));
+}
+
+int do_tiocsti() {
+  char c = 'x';
+  return result(::ioctl(0, TIOCSTI, &c));
+}
+
+int do_pause() {
+  std::printf("ready\n");
+  std::fflush(stdout);
+  for (;;) ::pause();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (argc < 2) return 2;
+  std::string cmd = argv[1];
+  auto arg = [&](int i) -> const char* { return i < argc ? argv[i] : ""; };
+  std::map<std::string, std::function<int()>> cmds = {
+      {"read", [&] { return do_read(arg(2)); }},
+      {"write", [&] { return do_write(arg(2)); }},
+      {"exists", [&] { struct stat st; return result(::stat(arg(2), &st)); }},
+      {"ls", [&] { return do_ls(arg(2)); }},
+      {"ns", [&] { return do_ns(); }},
+      {"status", [&] { return do_status_lines(); }},
+      {"connect", [&] { return do_connect(arg(2), arg(3)); }},
+      {"ifaces", [&] { return do_ifaces(); }},
+      {"kill", [&] { return result(::kill(std::atoi(arg(2)), 0)); }},
+      {"unshare-user", [&] { return result(::unshare(CLONE_NEWUSER)); }},
+      {"mount", [&] { return result(::mount("tmpfs", "/tmp", "tmpfs", 0, nullptr)); }},
+      {"bpf", [&] { return do_bpf(); }},
+      {"keyctl", [&] { return result(::syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1)); }},
+      {"ptrace", [&] { return result(::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr)); }},
+      {"perf", [&] { return do_perf(); }},
+      {"io_uring", [&] { return do_io_uring(); }},
+      {"open_by_handle", [&] { return do_open_by_handle(); }},
+      {"tiocsti", [&] { return do_tiocsti(); }},
+      {"x32", [&] { return do_x32(); }},
+      {"int80", [&] { return do_int80(); }},
+      {"tty", [&] { int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC); return result(fd); }},
+      {"env", [&] { for (char** e = environ; *e; ++e) std::printf("%s\n", *e); return 0; }},
+      {"fds", [&] { return do_ls("/proc/self/fd"); }},
+      {"hostname", [&] { char h[256]{}; ::gethostname(h, sizeof h - 1); std::printf("%s\n", h); return 0; }},
+      {"pause", [&] { return do_pause(); }},
+  };
+  auto it = cmds.find(cmd);
+  if (it == cmds.end()) {
+    std::fprintf(stderr, "agentos-probe: unknown action %s\n", cmd.c_str());
+    return 2;
+  }
+  return it->second();
+}

@@ -1,0 +1,167 @@
+"""Test harness: a real agentosd on temporary directories, driven through the real agentctl.
+
+Readiness is the daemon's own sd_notify READY=1, received on a NOTIFY_SOCKET we own.
+"""
+import json
+import os
+import pathlib
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BUILD = pathlib.Path(os.environ.get("AGENTOS_BUILD", pathlib.Path(__file__).resolve().parents[2] / "build"))
+AGENTOSD = BUILD / "daemon/server/agentosd"
+AGENTCTL = BUILD / "agentctl/agentctl"
+PROBE_SRC = BUILD / "tests/cases/agentos-probe"
+SOURCE = pathlib.Path(__file__).resolve().parents[2]
+
+ADMIN_GROUP = "agentos-test-admin"
+USERS = ("agentos-t1", "agentos-t2", "agentos-t3")  # t3 is in the admin group
+
+
+def require_root():
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            raise RuntimeError("integration tests must run as root under CI")
+        raise unittest.SkipTest("integration tests need root (namespaces, cgroups, throwaway users)")
+
+
+def ensure_users():
+    """Throwaway users and an admin group, created once and left for later runs."""
+    try:
+        grp.getgrnam(ADMIN_GROUP)
+    except KeyError:
+        subprocess.run(["groupadd", "--system", ADMIN_GROUP], check=True)
+    for name in USERS:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True)
+    subprocess.run(["usermod", "-aG", ADMIN_GROUP, USERS[2]], check=True)
+
+
+class Daemon:
+    """One agentosd with its own socket, runtime, state, policy directory and cgroup."""
+
+    def __init__(self, root: pathlib.Path, policy_dir: pathlib.Path | None = None):
+        self.root = root
+        self.policy_dir = policy_dir or root / "policy.d"
+        self.socket = root / "agentosd.sock"
+        self.runtime = root / "run"
+        self.state = root / "state"
+        self.cgroup = f"/agentos-test-{os.getpid()}"
+        self.proc = None
+        self.log = root / "agentosd.log"
+
+    def start(self):
+        self.policy_dir.mkdir(parents=True, exist_ok=True)
+        notify_path = self.root / "notify.sock"
+        notify_path.unlink(missing_ok=True)
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(notify_path))
+        notify.settimeout(60)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": str(notify_path),
+               "AGENTOS_TEST_SECRET": "must-not-leak"}
+        self.proc = subprocess.Popen(
+            [str(AGENTOSD), "--policy-dir", str(self.policy_dir), "--socket", str(self.socket),
+             "--runtime-dir", str(self.runtime), "--state-dir", str(self.state), "--cgroup", self.cgroup,
+             "--admin-group", ADMIN_GROUP],
+            env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        try:
+            while True:
+                msg = notify.recv(4096)
+                if b"READY=1" in msg.split(b"\n"):
+                    break
+        except socket.timeout:
+            self.proc.kill()
+            raise RuntimeError("agentosd never became ready:\n" + self.log.read_text())
+        finally:
+            notify.close()
+        # Agents run as other users: they must reach the socket's directory.
+        os.chmod(self.root, 0o755)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def ctl(self, *args, user=None, input=None, check=False):
+        """Runs agentctl; returns CompletedProcess with text output."""
+        kwargs = {}
+        if user:
+            pw = pwd.getpwnam(user)
+            kwargs = dict(user=pw.pw_uid, group=pw.pw_gid,
+                          extra_groups=[g.gr_gid for g in grp.getgrall() if user in g.gr_mem])
+        r = subprocess.run([str(AGENTCTL), "--socket", str(self.socket), *args], capture_output=True,
+                           text=True, input=input, timeout=60, **kwargs)
+        if check and r.returncode != 0:
+            raise AssertionError(f"agentctl {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+        return r
+
+    def ctl_json(self, *args, user=None):
+        r = self.ctl("--json", *args, user=user, check=True)
+        return json.loads(r.stdout)
+
+
+class DaemonTest(unittest.TestCase):
+    """Starts one daemon for the test class; each test writes its own policies."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_root()
+        ensure_users()
+        cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="agentos-test-", dir="/var/tmp"))
+        os.chmod(cls.tmp, 0o755)
+        # The probe lives where every test user can execute it.
+        cls.bin = cls.tmp / "bin"
+        cls.bin.mkdir()
+        shutil.copy2(PROBE_SRC, cls.bin / "agentos-probe")
+        os.chmod(cls.bin / "agentos-probe", 0o755)
+        cls.probe = str(cls.bin / "agentos-probe")
+        cls.daemon = Daemon(cls.tmp / "daemon")
+        cls.daemon.root.mkdir()
+        cls.daemon.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "daemon"):
+            for a in cls.daemon.ctl_json("ps") if cls.daemon.proc else []:
+                cls.daemon.ctl("stop", a["id"])
+            cls.daemon.stop()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def policy(self, name, command=None, read=(), write=(), extra=""):
+        """Writes a policy file and returns its path."""
+        path = self.tmp / f"{name}.toml"
+        command = command or [self.probe, "hostname"]
+        read = ["/usr", str(self.bin), *read]
+        path.write_text(
+            f'[agent]\nname = "{name}"\ncommand = {json.dumps(command)}\n'
+            f"[filesystem]\nread = {json.dumps(read)}\nwrite = {json.dumps(list(write))}\n{extra}")
+        os.chmod(path, 0o644)
+        return path
+
+    def run_probe(self, *args, user=None, read=(), write=(), name="probe"):
+        """Runs the probe as an agent; returns (exit code, output)."""
+        pol = self.policy(name, read=read, write=write)
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, *args, user=user)
+        if r.stderr:
+            print(f"\nagentctl run {' '.join(args)}: {r.stderr.strip()}", file=sys.stderr)
+        return r.returncode, r.stdout
+
+    def run_outside(self, *args, user=None, prefix=()):
+        """The positive control: the same probe, not confined."""
+        kwargs = {}
+        if user:
+            pw = pwd.getpwnam(user)
+            kwargs = dict(user=pw.pw_uid, group=pw.pw_gid)
+        r = subprocess.run([*prefix, self.probe, *args], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=30, **kwargs)
+        return r.returncode, r.stdout

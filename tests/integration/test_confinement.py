@@ -1,0 +1,171 @@
+"""What an agent can and cannot reach. Every denial is paired with its positive control."""
+import os
+import pwd
+import socket
+import subprocess
+import unittest
+
+from harness import DaemonTest, USERS
+
+SIGSYS_EXIT = 128 + 31
+
+
+class FilesystemView(DaemonTest):
+    def test_root_holds_only_grants(self):
+        code, out = self.run_probe("ls", "/")
+        self.assertEqual(code, 0, out)
+        entries = set(out.split())
+        self.assertTrue({"usr", "proc", "dev", "tmp"} <= entries, entries)
+        self.assertFalse({"root", "home", "etc", "sys", "boot", "srv"} & entries, entries)
+        # /var holds only the path to the probe's granted directory.
+        self.assertEqual(self.run_probe("ls", "/var")[1].split(), ["tmp"])
+        # Positive control: the host's root has them.
+        self.assertIn("etc", os.listdir("/"))
+
+    def test_shadow_not_visible_unless_granted(self):
+        code, out = self.run_probe("read", "/etc/shadow")
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "ENOENT"]))
+        # Granted, it exists, but a root-owned agent runs as a dynamic uid: file permissions hold.
+        code, out = self.run_probe("read", "/etc/shadow", read=["/etc"])
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EACCES"]))
+        self.assertEqual(self.run_outside("read", "/etc/shadow"), (0, "ok\n"))
+
+    def test_owner_home_needs_a_grant_and_the_owner_access(self):
+        t1, t2 = USERS[0], USERS[1]
+        home = pwd.getpwnam(t1).pw_dir
+        secret = os.path.join(home, "secret.txt")
+        subprocess.run(["runuser", "-u", t1, "--", "sh", "-c", f"umask 077; echo s > {secret}"], check=True)
+        self.assertEqual(self.run_outside("read", secret, user=t1), (0, "ok\n"))
+        code, out = self.run_probe("read", secret, user=t1)
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "ENOENT"]))
+        self.assertEqual(self.run_probe("read", secret, user=t1, read=[home]), (0, "ok\n"))
+        # Another user's agent with the same grant gets no more than that user has.
+        code, out = self.run_probe("read", secret, user=t2, read=[home], name="probe2")
+        self.assertEqual((code, out.split()[0]), (1, "denied"))
+
+    def test_read_only_grant_cannot_be_written(self):
+        t1 = USERS[0]
+        pw = pwd.getpwnam(t1)
+        ro = self.tmp / "ro"
+        rw = self.tmp / "rw"
+        for d in (ro, rw):
+            d.mkdir(exist_ok=True)
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+        code, out = self.run_probe("write", str(ro / "f"), user=t1, read=[str(ro)])
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EROFS"]))
+        self.assertEqual(self.run_outside("write", str(ro / "f"), user=t1), (0, "ok\n"))
+        self.assertEqual(self.run_probe("write", str(rw / "f"), user=t1, write=[str(rw)]), (0, "ok\n"))
+
+    def test_private_tmp(self):
+        marker = "/tmp/agentos-host-marker"
+        open(marker, "w").close()
+        try:
+            self.assertEqual(self.run_outside("exists", marker), (0, "ok\n"))
+            code, out = self.run_probe("exists", marker)
+            self.assertEqual((code, out.split()[:2]), (1, ["denied", "ENOENT"]))
+            self.assertEqual(self.run_probe("write", "/tmp/x"), (0, "ok\n"))
+        finally:
+            os.unlink(marker)
+
+
+class Isolation(DaemonTest):
+    def test_own_namespaces(self):
+        code, out = self.run_probe("ns")
+        self.assertEqual(code, 0, out)
+        inside = dict(l.split(":", 1) for l in out.split())
+        host = {ns: os.readlink(f"/proc/self/ns/{ns}").split(":", 1)[1]
+                for ns in ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")}
+        self.assertEqual(set(inside), set(host))
+        for ns in host:
+            self.assertNotEqual(inside[ns], host[ns], ns)
+        # Positive control: unconfined, the probe shares the host's namespaces.
+        code, out = self.run_outside("ns")
+        self.assertEqual(dict(l.split(":", 1) for l in out.split()), host)
+
+    def test_no_capabilities(self):
+        code, out = self.run_probe("status")
+        fields = dict(l.split(":", 1) for l in out.splitlines())
+        for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            self.assertEqual(int(fields[cap].strip(), 16), 0, cap)
+        self.assertEqual(fields["NoNewPrivs"].strip(), "1")
+        self.assertEqual(fields["Seccomp"].strip(), "2")
+        code, out = self.run_outside("status")
+        fields = dict(l.split(":", 1) for l in out.splitlines())
+        self.assertNotEqual(int(fields["CapEff"].strip(), 16), 0)
+
+    def test_never_host_root(self):
+        _, out = self.run_probe("status")
+        uids = dict(l.split(":", 1) for l in out.splitlines())["Uid"].split()
+        self.assertTrue(all(int(u) != 0 for u in uids), uids)
+
+    def test_loopback_only(self):
+        self.assertEqual(self.run_probe("ifaces"), (0, "lo\n"))
+        with socket.socket() as srv:
+            srv.bind(("127.0.0.1", 0))
+            srv.listen()
+            port = str(srv.getsockname()[1])
+            self.assertEqual(self.run_outside("connect", "127.0.0.1", port), (0, "ok\n"))
+            code, out = self.run_probe("connect", "127.0.0.1", port)
+            self.assertEqual((code, out.split()[:2]), (1, ["denied", "ECONNREFUSED"]))
+        self.assertIn(b"lo", subprocess.run(["ls", "/sys/class/net"], capture_output=True).stdout)
+
+    def test_cannot_see_or_signal_host_processes(self):
+        host = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
+        try:
+            pid = str(host.pid)
+            self.assertEqual(self.run_outside("kill", pid), (0, "ok\n"))
+            self.assertEqual(self.run_outside("exists", f"/proc/{pid}"), (0, "ok\n"))
+            code, out = self.run_probe("kill", pid)
+            self.assertEqual((code, out.split()[:2]), (1, ["denied", "ESRCH"]))
+            code, out = self.run_probe("exists", f"/proc/{pid}")
+            self.assertEqual((code, out.split()[:2]), (1, ["denied", "ENOENT"]))
+        finally:
+            host.kill()
+            host.wait()
+
+    def test_environment_is_minimal(self):
+        code, out = self.run_probe("env")
+        keys = {l.split("=", 1)[0] for l in out.splitlines()}
+        self.assertEqual(keys, {"PATH", "HOME", "AGENTOS_AGENT", "AGENTOS_AGENT_ID"})
+        self.assertNotIn("must-not-leak", out)  # set in the daemon's own environment
+
+    def test_only_stdio_fds_and_no_tty(self):
+        self.assertEqual(self.run_probe("fds"), (0, "0\n1\n2\n"))
+        code, out = self.run_probe("tty")
+        self.assertEqual(code, 1, out)
+
+
+class Seccomp(DaemonTest):
+    """Each blocked route: EPERM inside, and not EPERM (usually success) outside."""
+
+    CASES = {
+        "unshare-user": (), "bpf": (), "keyctl": (), "ptrace": (), "perf": (), "io_uring": (),
+        "mount": ("unshare", "-m"),  # the control mounts in a throwaway mount namespace
+    }
+
+    def test_escape_syscalls_denied(self):
+        for action, prefix in self.CASES.items():
+            with self.subTest(action=action):
+                self.assertEqual(self.run_outside(action, prefix=prefix), (0, "ok\n"))
+                code, out = self.run_probe(action)
+                self.assertEqual((code, out.split()[:2]), (1, ["denied", "EPERM"]))
+
+    def test_handles_and_terminal_injection_denied(self):
+        for action in ("open_by_handle", "tiocsti"):
+            with self.subTest(action=action):
+                _, outside = self.run_outside(action)
+                self.assertNotIn("EPERM", outside)
+                code, out = self.run_probe(action)
+                self.assertEqual((code, out.split()[:2]), (1, ["denied", "EPERM"]))
+
+    def test_other_abis_kill_the_agent(self):
+        for action in ("x32", "int80"):
+            with self.subTest(action=action):
+                code, _ = self.run_outside(action)
+                self.assertIn(code, (0, 1))  # answered, whatever the kernel's ABI support
+                code, _ = self.run_probe(action)
+                self.assertEqual(code, SIGSYS_EXIT)
+
+
+if __name__ == "__main__":
+    unittest.main()

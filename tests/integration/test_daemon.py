@@ -1,0 +1,204 @@
+"""The daemon's API: authorisation by kernel credentials, bad input, restarts, and the CLI's errors."""
+import json
+import os
+import pwd
+import signal
+import socket
+import struct
+import subprocess
+import unittest
+
+from harness import AGENTCTL, Daemon, DaemonTest, USERS
+
+
+def frame(payload: bytes) -> bytes:
+    return struct.pack("<I", len(payload)) + payload
+
+
+def raw_exchange(path, data: bytes, close_early=False) -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(str(path))
+        s.sendall(data)
+        if close_early:
+            return b""
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+
+
+class BadInput(DaemonTest):
+    def assert_still_serving(self):
+        self.assertEqual(self.daemon.ctl("status").returncode, 0)
+
+    def test_oversized_frame(self):
+        reply = raw_exchange(self.daemon.socket, struct.pack("<I", 64 << 20) + b"x" * 100)
+        self.assertIn(b"exceeds the limit", reply)
+        self.assert_still_serving()
+
+    def test_garbage_protobuf(self):
+        reply = raw_exchange(self.daemon.socket, frame(b"\xff\xfe\xfd\xfc garbage"))
+        self.assertIn(b"malformed request", reply)
+        self.assert_still_serving()
+
+    def test_empty_request(self):
+        reply = raw_exchange(self.daemon.socket, frame(b""))
+        self.assertIn(b"malformed request", reply)
+        self.assert_still_serving()
+
+    def test_disconnect_mid_request(self):
+        raw_exchange(self.daemon.socket, struct.pack("<I", 100) + b"abc", close_early=True)
+        self.assert_still_serving()
+
+    def test_stalled_client_does_not_block_others(self):
+        stalled = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(50)]
+        try:
+            for s in stalled:
+                s.connect(str(self.daemon.socket))
+                s.sendall(b"\x10")  # one byte of a header, then nothing
+            self.assert_still_serving()
+        finally:
+            for s in stalled:
+                s.close()
+
+    def test_malformed_policy_is_rejected_with_position(self):
+        bad = self.tmp / "bad.toml"
+        bad.write_text('[agent]\ncommand = ["relative/path"]\nbogus = 1\n')
+        r = self.daemon.ctl("run", "--policy", str(bad))
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, rf"{bad}:2:\d+: ")
+        self.assertRegex(r.stderr, rf"{bad}:3:1: ")
+        self.assert_still_serving()
+
+    def test_policy_check_reports_file_line_column(self):
+        bad = self.tmp / "bad2.toml"
+        bad.write_text('[agent]\ncommand = ["/bin/true"]\n[network]\nconnect = ["tcp://10.0.0.1:70000"]\n')
+        r = self.daemon.ctl("policy", "check", str(bad))
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, rf"{bad}:4:\d+: .*port")
+        good = self.policy("good")
+        self.assertEqual(self.daemon.ctl("policy", "check", str(good)).returncode, 0)
+
+    def test_unreachable_daemon(self):
+        d = Daemon(self.tmp / "absent")
+        r = d.ctl("status")
+        self.assertEqual(r.returncode, 3)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_unknown_agent(self):
+        r = self.daemon.ctl("stop", "no-such-agent")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no agent", r.stderr)
+
+
+class Ownership(DaemonTest):
+    def start_paused(self, user, name):
+        pol = self.policy(name, command=[self.probe, "pause"])
+        info = json.loads(self.daemon.ctl("--json", "run", "--detach", "--policy", str(pol), user=user,
+                                          check=True).stdout)
+        return info["id"]
+
+    def test_users_see_and_control_only_their_agents(self):
+        t1, t2, admin = USERS
+        agent = self.start_paused(t1, "owned")
+        try:
+            self.assertIn(agent, [a["id"] for a in self.daemon.ctl_json("ps", user=t1)])
+            self.assertNotIn(agent, [a["id"] for a in self.daemon.ctl_json("ps", user=t2)])
+            for cmd in (["stop", agent], ["inspect", agent], ["logs", agent], ["stop", "owned"]):
+                with self.subTest(cmd=cmd):
+                    r = self.daemon.ctl(*cmd, user=t2)
+                    self.assertEqual(r.returncode, 1)
+                    self.assertIn("belongs to another user", r.stderr)
+            # Root and the admin group see everyone's agents.
+            self.assertIn(agent, [a["id"] for a in self.daemon.ctl_json("ps")])
+            self.assertIn(agent, [a["id"] for a in self.daemon.ctl_json("ps", user=admin)])
+            self.assertEqual(self.daemon.ctl("inspect", agent, user=admin).returncode, 0)
+        finally:
+            self.daemon.ctl("stop", agent, user=t1, check=True)
+
+    def test_agent_runs_as_its_owner(self):
+        t1 = USERS[0]
+        _, out = self.run_probe("status", user=t1)
+        uid = pwd.getpwnam(t1).pw_uid
+        self.assertEqual(dict(l.split(":", 1) for l in out.splitlines())["Uid"].split()[0], str(uid))
+
+    def test_only_admins_apply_policies(self):
+        pol = self.policy("applied")
+        r = self.daemon.ctl("policy", "apply", str(pol), user=USERS[0])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("admin", r.stderr)
+        self.daemon.ctl("policy", "apply", str(pol), check=True)
+        self.assertIn("applied", [p["name"] for p in self.daemon.ctl_json("policy", "list")])
+        r = self.daemon.ctl("run", "applied", user=USERS[0])
+        self.assertEqual((r.returncode, r.stdout), (0, "applied\n"))
+
+    def test_duplicate_run_refused(self):
+        agent = self.start_paused(None, "single")
+        try:
+            pol = self.policy("single", command=[self.probe, "pause"])
+            r = self.daemon.ctl("run", "--detach", "--policy", str(pol))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("already running", r.stderr)
+        finally:
+            self.daemon.ctl("stop", agent, check=True)
+
+
+class Lifecycle(DaemonTest):
+    def wait_ready(self, agent):
+        """Follows the agent's output until it says it is ready: no sleeping."""
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", agent],
+                              stdout=subprocess.PIPE, text=True) as p:
+            line = p.stdout.readline()
+            p.terminate()
+        self.assertEqual(line, "ready\n")
+
+    def test_exit_code_and_logs(self):
+        r = self.daemon.ctl("run", "--policy", str(self.policy("exits")), "--", self.probe, "read", "/nope")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout.split()[:2], ["denied", "ENOENT"])
+        agent = [a for a in self.daemon.ctl_json("ps", "--all") if a["name"] == "exits"][-1]
+        self.assertEqual(agent["state"], "exited")
+        self.assertEqual(self.daemon.ctl("logs", agent["id"], check=True).stdout, r.stdout)
+
+    def test_stop_waits_for_exit(self):
+        pol = self.policy("stoppable", command=[self.probe, "pause"])
+        agent = json.loads(self.daemon.ctl("--json", "run", "--detach", "--policy", str(pol), check=True).stdout)["id"]
+        self.wait_ready(agent)
+        self.daemon.ctl("stop", agent, check=True)
+        info = self.daemon.ctl_json("inspect", agent)
+        self.assertEqual(info["agent"]["state"], "exited")
+
+    def test_limits_not_in_force_are_shown(self):
+        pol = self.policy("limited", extra='[limits]\nmemory = "64M"\npids = 32\n')
+        self.daemon.ctl("run", "--policy", str(pol), check=True)
+        agent = [a for a in self.daemon.ctl_json("ps", "--all") if a["name"] == "limited"][-1]
+        layers = {l["name"]: l for l in self.daemon.ctl_json("inspect", agent["id"])["enforcement"]}
+        controllers = open(f"/sys/fs/cgroup/unified{self.daemon.cgroup}/agents/cgroup.subtree_control").read() \
+            if os.path.exists("/sys/fs/cgroup/unified") else open(
+                f"/sys/fs/cgroup{self.daemon.cgroup}/agents/cgroup.subtree_control").read()
+        for limit in ("memory", "pids"):
+            self.assertEqual(layers[f"limit {limit}"]["in_force"], limit in controllers.split())
+
+    def test_restart_adopts_running_agents(self):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with self.subTest(signal=sig.name):
+                pol = self.policy("survivor", command=[self.probe, "pause"])
+                agent = json.loads(self.daemon.ctl("--json", "run", "--detach", "--policy", str(pol),
+                                                   check=True).stdout)["id"]
+                self.wait_ready(agent)
+                init_pid = self.daemon.ctl_json("inspect", agent)["agent"]["pid"]
+                self.daemon.stop(sig)
+                os.kill(init_pid, 0)  # still running, still confined, without the daemon
+                self.daemon.start()
+                running = [a for a in self.daemon.ctl_json("ps") if a["name"] == "survivor"]
+                self.assertEqual([a["id"] for a in running], [agent])  # neither lost nor doubled
+                self.daemon.ctl("stop", agent, check=True)
+                self.assertEqual(self.daemon.ctl_json("inspect", agent)["agent"]["state"], "exited")
+                with self.assertRaises(ProcessLookupError):
+                    os.kill(init_pid, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
