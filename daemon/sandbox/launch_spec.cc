@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <map>
 
+#include "policy/paths.h"
+
 namespace agentos::sandbox {
 namespace {
 
@@ -78,6 +80,9 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
     for (const auto& path : paths) {
       auto real = real_path(path);
       if (!real) return real.error();
+      // The parser checked the text; a symlink could still lead into /proc, /sys or /dev.
+      if (auto ok = policy::check_grant_path(*real); !ok)
+        return error("filesystem grant " + path + " resolves to " + *real + ": " + ok.error().str());
       auto link = first_symlink(path);
       if (!link) return link.error();
       if (*link) s.symlinks.push_back(**link);

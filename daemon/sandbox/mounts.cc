@@ -52,7 +52,7 @@ int parent_dirs(const char* path) {
 // A mount point for a file grant: an empty file, unless an outer grant already provides it.
 int touch(const char* path) {
   if (int e = parent_dirs(path)) return e;
-  int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int fd = ::open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return errno == EEXIST || errno == EROFS ? 0 : errno;
   ::close(fd);
   return 0;
@@ -113,6 +113,12 @@ int build_root(LaunchSpec& spec, const char** what) {
   *what = "staging tmpfs";
   if (::mount("tmpfs", kStagingRoot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) return errno;
 
+  // The private /tmp goes in first, so that grants beneath /tmp land on top of it.
+  *what = "/tmp";
+  std::snprintf(buf, sizeof buf, "%s/tmp", kStagingRoot);
+  if (int e = mkdirs(buf)) return e;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
+
   for (auto& g : spec.grants) {
     *what = g.source.c_str();
     if (int e = mount_grant(g)) return e;
@@ -130,11 +136,6 @@ int build_root(LaunchSpec& spec, const char** what) {
 
   *what = "/dev";
   if (int e = build_dev(buf, sizeof buf)) return e;
-
-  *what = "/tmp";
-  std::snprintf(buf, sizeof buf, "%s/tmp", kStagingRoot);
-  if (int e = mkdirs(buf)) return e;
-  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
 
   *what = "pivot_root";
   if (::chdir(kStagingRoot) != 0) return errno;

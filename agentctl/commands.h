@@ -1,0 +1,40 @@
+// The agentctl subcommands. Each returns the exit status or a Failure that main reports.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "agentctl/outcome.h"
+
+namespace agentos::ctl {
+
+struct Globals {
+  std::string socket;
+  bool json = false;
+};
+
+// cmd_status.cc
+Outcome<int> cmd_status(const Globals& g);
+Outcome<int> cmd_doctor(const Globals& g);
+
+// cmd_policy.cc
+Outcome<int> cmd_policy_check(const Globals& g, const std::vector<std::string>& files);
+Outcome<int> cmd_policy_list(const Globals& g);
+Outcome<int> cmd_policy_apply(const Globals& g, const std::vector<std::string>& files);
+
+// cmd_run.cc
+struct RunOptions {
+  std::string name;  // exactly one of name and policy_file
+  std::string policy_file;
+  std::vector<std::string> command;  // empty: the policy's command
+  bool detach = false;
+};
+Outcome<int> cmd_run(const Globals& g, const RunOptions& opts);
+
+// cmd_agents.cc
+Outcome<int> cmd_ps(const Globals& g, bool all);
+Outcome<int> cmd_stop(const Globals& g, const std::string& agent);
+Outcome<int> cmd_logs(const Globals& g, const std::string& agent, bool follow);
+Outcome<int> cmd_inspect(const Globals& g, const std::string& agent);
+
+}  // namespace agentos::ctl

@@ -1,0 +1,177 @@
+// agentctl: the command-line client of agentosd (docs/agentctl.md).
+//
+// This file owns the command line and the one place where failures are reported: commands
+// return a Failure, and only main prints it, so every error is a single "agentctl: ..." line.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "agentctl/commands.h"
+#include "agentctl/outcome.h"
+#include "agentctl/run_args.h"
+
+namespace agentos::ctl {
+namespace {
+
+constexpr const char* kDefaultSocket = "/run/agentos/agentosd.sock";
+
+std::string default_socket() {
+  const char* env = std::getenv("AGENTOS_SOCKET");
+  return env != nullptr && *env != '\0' ? env : kDefaultSocket;
+}
+
+// Messages from CLI11 and from exceptions can span lines; the contract is one line per error.
+std::string one_line(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') {
+      out += "; ";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// "agentctl policy check --help": the help of the deepest subcommand the parser reached.
+std::string help_hint(const CLI::App& app) {
+  std::string cmd = "agentctl";
+  const CLI::App* cur = &app;
+  while (true) {
+    auto subs = cur->get_subcommands();
+    if (subs.empty()) break;
+    cur = subs.front();
+    cmd += " " + cur->get_name();
+  }
+  return "see '" + cmd + " --help'";
+}
+
+int report(const Failure& f, const std::string& hint) {
+  std::cout.flush();  // so that what a command printed comes before its error
+  for (const auto& d : f.diagnostics) std::cerr << d << '\n';
+  std::cerr << "agentctl: " << one_line(f.message);
+  if (f.exit_code == kExitUsage) std::cerr << " (" << hint << ")";
+  std::cerr << '\n';
+  return f.exit_code;
+}
+
+int run_main(int argc, char** argv) {
+  SplitArgs split = split_run_command(std::vector<std::string>(argv, argv + argc));
+  Globals g;
+  g.socket = default_socket();
+
+  CLI::App app{"Control agentosd: run AI agents under per-agent confinement policies.", "agentctl"};
+  app.set_version_flag("--version", std::string("agentctl ") + AGENTOS_VERSION);
+  app.add_option(
+      "--socket", g.socket,
+      "agentosd's socket (default: $AGENTOS_SOCKET, else " + std::string(kDefaultSocket) + ")");
+  app.add_flag("--json", g.json, "Machine-readable output: one JSON document on stdout");
+  // At most one; "none" is reported below, so that an unknown word is named as such rather
+  // than reported as a missing command.
+  app.require_subcommand(0, 1);
+  app.fallthrough();  // global options may follow the subcommand: agentctl ps --json
+
+  auto* status = app.add_subcommand("status", "Show the daemon's version, uptime and layers");
+  auto* doctor =
+      app.add_subcommand("doctor", "Show which confinement layers this machine provides");
+
+  auto* policy = app.add_subcommand("policy", "Check, list and apply policies");
+  std::vector<std::string> check_files, apply_files;
+  auto* check = policy->add_subcommand("check", "Validate policy files locally (no daemon needed)");
+  check->add_option("FILE", check_files, "Policy files")->required();
+  auto* list = policy->add_subcommand("list", "List the policies the daemon has loaded");
+  auto* apply = policy->add_subcommand(
+      "apply", "Install policy files into the policy directory, or reload it (admin only)");
+  apply->add_option("FILE", apply_files, "Policy files; none: reread the policy directory");
+
+  RunOptions run_opts;
+  auto* run =
+      app.add_subcommand("run", "Start an agent: agentctl run NAME|--policy FILE [-- CMD...]");
+  auto* run_name = run->add_option("NAME", run_opts.name, "A policy loaded by the daemon");
+  auto* run_policy =
+      run->add_option("--policy", run_opts.policy_file, "Run under this policy file instead");
+  run_name->excludes(run_policy);
+  run->add_flag("--detach", run_opts.detach, "Print the agent's id and return once it started");
+  run->footer("Words after \"--\" replace the policy's command: agentctl run NAME -- CMD ARGS...");
+
+  bool ps_all = false;
+  auto* ps = app.add_subcommand("ps", "List agents");
+  ps->add_flag("-a,--all", ps_all, "Include agents that have exited");
+
+  std::string stop_agent, logs_agent, inspect_agent;
+  auto* stop = app.add_subcommand("stop", "Stop an agent");
+  stop->add_option("AGENT", stop_agent, "Agent id or name")->required();
+  bool follow = false;
+  auto* logs = app.add_subcommand("logs", "Print an agent's output");
+  logs->add_option("AGENT", logs_agent, "Agent id or name")->required();
+  logs->add_flag("-f,--follow", follow, "Keep printing output until the agent exits");
+  auto* inspect = app.add_subcommand("inspect", "Show an agent, its namespaces, layers and policy");
+  inspect->add_option("AGENT", inspect_agent, "Agent id or name")->required();
+
+  app.footer(
+      "Exit status: 0 success, 1 request failed, 2 usage error, 3 agentosd unreachable;\n"
+      "run without --detach exits with the agent's status. See agentctl(1).");
+
+  std::vector<char*> cli_argv;
+  for (auto& a : split.cli) cli_argv.push_back(a.data());
+  try {
+    app.parse(static_cast<int>(cli_argv.size()), cli_argv.data());
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return report(usage_error(e.what()), help_hint(app));
+  }
+  std::string hint = help_hint(app);
+
+  Outcome<int> result = kExitOk;
+  if (status->parsed()) {
+    result = cmd_status(g);
+  } else if (doctor->parsed()) {
+    result = cmd_doctor(g);
+  } else if (check->parsed()) {
+    result = cmd_policy_check(g, check_files);
+  } else if (list->parsed()) {
+    result = cmd_policy_list(g);
+  } else if (apply->parsed()) {
+    result = cmd_policy_apply(g, apply_files);
+  } else if (run->parsed()) {
+    run_opts.command = split.command;
+    if (run_opts.name.empty() == run_opts.policy_file.empty()) {
+      result = usage_error("run needs a policy NAME or --policy FILE");
+    } else {
+      result = cmd_run(g, run_opts);
+    }
+  } else if (ps->parsed()) {
+    result = cmd_ps(g, ps_all);
+  } else if (stop->parsed()) {
+    result = cmd_stop(g, stop_agent);
+  } else if (logs->parsed()) {
+    result = cmd_logs(g, logs_agent, follow);
+  } else if (inspect->parsed()) {
+    result = cmd_inspect(g, inspect_agent);
+  } else {
+    result = usage_error(policy->parsed() ? "policy needs a command: check, list or apply"
+                                          : "missing command");
+  }
+
+  if (!result) return report(result.failure(), hint);
+  std::cout.flush();
+  if (!std::cout) return report(failed("cannot write to standard output"), hint);
+  return *result;
+}
+
+}  // namespace
+}  // namespace agentos::ctl
+
+int main(int argc, char** argv) {
+  try {
+    return agentos::ctl::run_main(argc, argv);
+  } catch (const std::exception& e) {
+    return agentos::ctl::report(agentos::ctl::failed(e.what()), "");
+  } catch (...) {
+    return agentos::ctl::report(agentos::ctl::failed("unexpected internal error"), "");
+  }
+}

@@ -1,0 +1,27 @@
+// The values of [limits]: memory sizes, CPU percentages, process counts.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace agentos::policy {
+
+// Below this an agent cannot even start a dynamically linked interpreter; a smaller limit is a
+// typo ("512K" for "512M") rather than an intent.
+inline constexpr uint64_t kMinMemoryBytes = 4ull << 20;
+// Kept within int64 so the value survives any signed conversion on its way to the kernel.
+inline constexpr uint64_t kMaxMemoryBytes = INT64_MAX;
+inline constexpr uint32_t kMaxCpuPercent = 100000;  // a thousand CPUs
+inline constexpr int64_t kMaxPids = 4194304;        // the kernel's PID_MAX_LIMIT
+
+// "536870912", "512K", "512M", "2G", "1T" (1024-based).
+[[nodiscard]] Result<uint64_t> parse_memory(std::string_view text);
+// A byte count given as a TOML integer.
+[[nodiscard]] Result<uint64_t> check_memory_bytes(int64_t bytes);
+// "50%" is half of one CPU, "250%" two and a half.
+[[nodiscard]] Result<uint32_t> parse_cpu(std::string_view text);
+[[nodiscard]] Result<uint32_t> check_pids(int64_t pids);
+
+}  // namespace agentos::policy

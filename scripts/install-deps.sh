@@ -1,0 +1,10 @@
+#!/bin/sh
+# Installs what agentos needs to build and test, from Debian's packages only.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config ca-certificates \
+  libprotobuf-dev protobuf-compiler libtomlplusplus-dev libcli11-dev nlohmann-json3-dev \
+  libsystemd-dev libseccomp-dev libcap-dev libgtest-dev libgmock-dev \
+  python3 passwd util-linux >/dev/null
