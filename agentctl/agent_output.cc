@@ -8,7 +8,7 @@ Outcome<std::optional<agentos::v1::AgentExit>> copy_agent_output(Connection& con
   std::optional<agentos::v1::AgentExit> exit;
   while (!conn.finished()) {
     auto resp = conn.next();
-    if (!resp) return resp.failure();
+    if (!resp) return resp.error();
     if (resp->has_log()) {
       // Unbuffered: an interactive agent's prompt must show before it waits for anything.
       if (auto s = write_all(out_fd, resp->log().data()); !s) {

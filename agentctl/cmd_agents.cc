@@ -20,7 +20,7 @@ Outcome<int> cmd_ps(const Globals& g, bool all) {
   Request req;
   req.mutable_ps()->set_all(all);
   auto resp = call(g.socket, req);
-  if (!resp) return resp.failure();
+  if (!resp) return resp.error();
   if (!empty_or(*resp, &Response::has_ps)) return unexpected_reply("ps");
   const auto& agents = resp->ps().agents();
 
@@ -43,7 +43,7 @@ Outcome<int> cmd_stop(const Globals& g, const std::string& agent) {
   Request req;
   req.mutable_stop()->set_agent(agent);
   auto resp = call(g.socket, req);
-  if (!resp) return resp.failure();
+  if (!resp) return resp.error();
   if (!resp->has_stop()) return unexpected_reply("stop");
   const AgentInfo& a = resp->stop().agent();
   if (g.json) {
@@ -60,12 +60,12 @@ Outcome<int> cmd_logs(const Globals& g, const std::string& agent, bool follow) {
   req.mutable_logs()->set_agent(agent);
   req.mutable_logs()->set_follow(follow);
   auto conn = Connection::open(g.socket);
-  if (!conn) return conn.failure();
-  if (auto s = conn->send(req); !s) return s.failure();
+  if (!conn) return conn.error();
+  if (auto s = conn->send(req); !s) return s.error();
   // With --follow the stream ends with the agent's exit; that is the end of the log, not a
   // failure of this command, so the agent's status is not passed on.
   auto exit = copy_agent_output(*conn, STDOUT_FILENO);
-  if (!exit) return exit.failure();
+  if (!exit) return exit.error();
   return kExitOk;
 }
 
@@ -73,7 +73,7 @@ Outcome<int> cmd_inspect(const Globals& g, const std::string& agent) {
   Request req;
   req.mutable_inspect()->set_agent(agent);
   auto resp = call(g.socket, req);
-  if (!resp) return resp.failure();
+  if (!resp) return resp.error();
   if (!resp->has_inspect()) return unexpected_reply("inspect");
   const auto& r = resp->inspect();
   const AgentInfo& a = r.agent();

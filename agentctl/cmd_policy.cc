@@ -97,7 +97,7 @@ Outcome<int> cmd_policy_list(const Globals& g) {
   agentos::v1::Request req;
   req.mutable_policy_list();
   auto resp = call(g.socket, req);
-  if (!resp) return resp.failure();
+  if (!resp) return resp.error();
   if (!empty_or(*resp, &Response::has_policy_list)) return unexpected_reply("policy list");
   const auto& policies = resp->policy_list().policies();
 
@@ -118,13 +118,13 @@ Outcome<int> cmd_policy_apply(const Globals& g, const std::vector<std::string>& 
   auto* apply = req.mutable_policy_apply();
   for (const auto& path : paths) {
     auto content = read_policy_file(path);
-    if (!content) return content.failure();
+    if (!content) return content.error();
     auto* file = apply->add_files();
     file->set_path(path);
     file->set_content(std::move(content).value());
   }
   auto resp = call(g.socket, req);
-  if (!resp) return resp.failure();
+  if (!resp) return resp.error();
   if (!empty_or(*resp, &Response::has_policy_apply)) return unexpected_reply("policy apply");
   const auto& reply = resp->policy_apply();
 

@@ -70,7 +70,7 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
   auto* run = req.mutable_run();
   if (!opts.policy_file.empty()) {
     auto content = read_policy_file(opts.policy_file);
-    if (!content) return content.failure();
+    if (!content) return content.error();
     run->mutable_policy()->set_path(opts.policy_file);
     run->mutable_policy()->set_content(std::move(content).value());
   } else {
@@ -81,7 +81,7 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
 
   if (opts.detach) {
     auto resp = call(g.socket, req);
-    if (!resp) return resp.failure();
+    if (!resp) return resp.error();
     if (!resp->has_run()) return unexpected_reply("run");
     if (g.json) {
       print_json(agent_json(resp->run().agent()));
@@ -92,11 +92,11 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
   }
 
   auto conn = Connection::open(g.socket);
-  if (!conn) return conn.failure();
+  if (!conn) return conn.error();
   detach_on_interrupt();
-  if (auto s = conn->send(req); !s) return s.failure();
+  if (auto s = conn->send(req); !s) return s.error();
   auto started = conn->next();
-  if (!started) return started.failure();
+  if (!started) return started.error();
   if (!started->has_run()) return unexpected_reply("run");
   const auto& agent = started->run().agent();
   set_interrupt_note(1, "\nagentctl: detached; agent " + agent.id() +
@@ -105,7 +105,7 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
     return failed("daemon ended the stream before agent " + agent.id() + " exited");
 
   auto exit = copy_agent_output(*conn, STDOUT_FILENO);
-  if (!exit) return exit.failure();
+  if (!exit) return exit.error();
   if (!exit->has_value()) {
     return failed("daemon ended the stream without agent " + agent.id() + "'s exit status");
   }

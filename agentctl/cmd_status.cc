@@ -13,7 +13,7 @@ Outcome<agentos::v1::StatusReply> fetch_status(const Globals& g) {
   agentos::v1::Request req;
   req.mutable_status();
   auto resp = call(g.socket, req);
-  if (!resp) return resp.failure();
+  if (!resp) return resp.error();
   if (!resp->has_status()) return unexpected_reply("status");
   return resp->status();
 }
@@ -28,7 +28,7 @@ Json layers_json(const agentos::v1::StatusReply& s) {
 
 Outcome<int> cmd_status(const Globals& g) {
   auto s = fetch_status(g);
-  if (!s) return s.failure();
+  if (!s) return s.error();
   if (g.json) {
     print_json(Json{
         {"version", s->version()},
@@ -57,7 +57,7 @@ Outcome<int> cmd_status(const Globals& g) {
 
 Outcome<int> cmd_doctor(const Globals& g) {
   auto s = fetch_status(g);
-  if (!s) return s.failure();
+  if (!s) return s.error();
   if (g.json) {
     print_json(layers_json(*s));
     return kExitOk;

@@ -71,8 +71,8 @@ Outcome<Response> Connection::next() {
 
 Outcome<Response> call(const std::string& socket_path, const Request& request) {
   auto conn = Connection::open(socket_path);
-  if (!conn) return conn.failure();
-  if (auto s = conn->send(request); !s) return s.failure();
+  if (!conn) return conn.error();
+  if (auto s = conn->send(request); !s) return s.error();
   while (true) {
     auto response = conn->next();
     if (!response || conn->finished()) return response;

@@ -59,10 +59,10 @@ TEST(Connection, ErrorResponseBecomesFailureWithDiagnostics) {
 
   auto got = p.client->next();
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.failure().exit_code, kExitFailed);
-  EXPECT_EQ(got.failure().message, "policy rejected");
-  ASSERT_EQ(got.failure().diagnostics.size(), 1u);
-  EXPECT_EQ(got.failure().diagnostics[0], "a.toml:3:1: unknown key");
+  EXPECT_EQ(got.error().exit_code, kExitFailed);
+  EXPECT_EQ(got.error().message, "policy rejected");
+  ASSERT_EQ(got.error().diagnostics.size(), 1u);
+  EXPECT_EQ(got.error().diagnostics[0], "a.toml:3:1: unknown key");
   EXPECT_TRUE(p.client->finished());
 }
 
@@ -71,7 +71,7 @@ TEST(Connection, CloseBeforeFinalIsAFailure) {
   p.daemon.reset();
   auto got = p.client->next();
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.failure().message, "daemon closed the connection");
+  EXPECT_EQ(got.error().message, "daemon closed the connection");
 }
 
 TEST(Connection, OversizedFrameIsRefused) {
@@ -80,14 +80,14 @@ TEST(Connection, OversizedFrameIsRefused) {
   ASSERT_EQ(::write(p.daemon.get(), huge, sizeof huge), 4);
   auto got = p.client->next();
   ASSERT_FALSE(got.ok());
-  EXPECT_NE(got.failure().message.find("exceeds the limit"), std::string::npos);
+  EXPECT_NE(got.error().message.find("exceeds the limit"), std::string::npos);
 }
 
 TEST(Connection, UnreachableSocketExitsThreeWithPathAndReason) {
   auto conn = Connection::open("/nonexistent/agentctl-test.sock");
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.failure().exit_code, kExitUnreachable);
-  EXPECT_EQ(conn.failure().message,
+  EXPECT_EQ(conn.error().exit_code, kExitUnreachable);
+  EXPECT_EQ(conn.error().message,
             "cannot connect to agentosd at /nonexistent/agentctl-test.sock: "
             "No such file or directory");
 }
@@ -95,8 +95,8 @@ TEST(Connection, UnreachableSocketExitsThreeWithPathAndReason) {
 TEST(Connection, OverlongSocketPathIsUnreachableNotTruncated) {
   auto conn = Connection::open("/tmp/" + std::string(200, 'x'));
   ASSERT_FALSE(conn.ok());
-  EXPECT_EQ(conn.failure().exit_code, kExitUnreachable);
-  EXPECT_NE(conn.failure().message.find("File name too long"), std::string::npos);
+  EXPECT_EQ(conn.error().exit_code, kExitUnreachable);
+  EXPECT_NE(conn.error().message.find("File name too long"), std::string::npos);
 }
 
 TEST(AgentOutput, CopiesChunksInOrderAndReturnsTheExit) {

@@ -157,7 +157,7 @@ int run_main(int argc, char** argv) {
                                           : "missing command");
   }
 
-  if (!result) return report(result.failure(), hint);
+  if (!result) return report(result.error(), hint);
   std::cout.flush();
   if (!std::cout) return report(failed("cannot write to standard output"), hint);
   return *result;

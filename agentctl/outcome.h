@@ -3,8 +3,9 @@
 
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
+
+#include "common/result.h"
 
 namespace agentos::ctl {
 
@@ -28,38 +29,8 @@ struct Failure {
   return Failure{kExitUsage, std::move(message), {}};
 }
 
-// agentos::Result, but carrying a Failure: the CLI needs an exit status, not only errno.
+// A Result whose failure carries an exit status, not only errno.
 template <typename T>
-class [[nodiscard]] Outcome {
- public:
-  Outcome(T value) : v_(std::move(value)) {}
-  Outcome(Failure f) : v_(std::move(f)) {}
-
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& value() const& { return std::get<0>(v_); }
-  T* operator->() { return &value(); }
-  T& operator*() { return value(); }
-  [[nodiscard]] const Failure& failure() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Failure> v_;
-};
-
-template <>
-class [[nodiscard]] Outcome<void> {
- public:
-  Outcome() = default;
-  Outcome(Failure f) : f_(std::move(f)), failed_(true) {}
-  [[nodiscard]] bool ok() const { return !failed_; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] const Failure& failure() const { return f_; }
-
- private:
-  Failure f_;
-  bool failed_ = false;
-};
+using Outcome = Result<T, Failure>;
 
 }  // namespace agentos::ctl

@@ -22,11 +22,12 @@ struct Error {
 [[nodiscard]] inline Error sys_error(std::string what) { return Error{errno, std::move(what)}; }
 [[nodiscard]] inline Error error(std::string what) { return Error{0, std::move(what)}; }
 
-template <typename T>
+// E is the failure type: Error for library code; the CLI uses its own, which carries an exit code.
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}
-  Result(Error e) : v_(std::move(e)) {}
+  Result(E e) : v_(std::move(e)) {}
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -35,23 +36,23 @@ class [[nodiscard]] Result {
   const T& value() const& { return std::get<0>(v_); }
   T* operator->() { return &value(); }
   T& operator*() { return value(); }
-  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
+  [[nodiscard]] const E& error() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <typename E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
-  Result(Error e) : e_(std::move(e)), failed_(true) {}
+  Result(E e) : e_(std::move(e)), failed_(true) {}
   [[nodiscard]] bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }
-  [[nodiscard]] const Error& error() const { return e_; }
+  [[nodiscard]] const E& error() const { return e_; }
 
  private:
-  Error e_;
+  E e_;
   bool failed_ = false;
 };
 

@@ -13,6 +13,7 @@ namespace {
 
 using test::errors_text;
 using test::parse;
+using test::kResearcher;
 
 // The contract every input must keep: a policy exactly when there are no errors, errors in file
 // order, and messages without raw control characters (they reach terminals and logs).
@@ -36,23 +37,6 @@ ParseResult parse_and_check(std::string_view text) {
   return r;
 }
 
-constexpr std::string_view kValid = R"([agent]
-name = "researcher"
-command = ["/usr/bin/python3", "main.py"]
-workdir = "/opt/agents/researcher"
-env = { LANG = "C.UTF-8" }
-[filesystem]
-read  = ["/usr", "/lib", "/etc/ssl/certs", "/opt/agents/researcher"]
-write = ["/var/lib/agentos/agents/researcher"]
-exec  = ["/usr/bin/python3"]
-[network]
-connect = ["tcp://10.1.2.0/24:5432", "tcp://[2001:db8::1]:443", "udp://127.0.0.53:53"]
-bind    = ["tcp://0.0.0.0:8080"]
-[limits]
-memory = "512M"
-cpu = "50%"
-pids = 64
-)";
 
 TEST(Garbage, RandomBytes) {
   std::mt19937 rng(12345);
@@ -111,10 +95,10 @@ TEST(Garbage, RandomTomlishTokens) {
 }
 
 TEST(Garbage, MutationsOfAValidPolicy) {
-  ASSERT_TRUE(parse(kValid).policy) << errors_text(parse(kValid));
+  ASSERT_TRUE(parse(kResearcher).policy) << errors_text(parse(kResearcher));
   std::mt19937 rng(4242);
   for (int i = 0; i < 3000; ++i) {
-    std::string text(kValid);
+    std::string text(kResearcher);
     int edits = 1 + static_cast<int>(rng() % 4);
     for (int e = 0; e < edits; ++e) {
       size_t at = rng() % (text.size() + 1);
@@ -159,7 +143,7 @@ TEST(Garbage, DeepNestingIsAnErrorNotAStackOverflow) {
 
 TEST(Garbage, StructureCountIgnoresStringsAndComments) {
   // Brackets and dots inside strings and comments, 2000 of each, in every string form.
-  std::string text(kValid);
+  std::string text(kResearcher);
   text.replace(text.find("cpu"), 0, "# " + std::string(2000, '[') + "\n");
   std::string many = "[agent.env]\n";
   many += "A = \"" + std::string(2000, '.') + "\"\n";

@@ -13,6 +13,7 @@ namespace {
 
 using test::errors_text;
 using test::parse;
+using test::kResearcher;
 
 // Every error case starts from this, so a bad line 3 really is the third line of the file.
 constexpr std::string_view kAgent = "[agent]\ncommand = [\"/usr/bin/true\"]\n";
@@ -36,26 +37,6 @@ constexpr std::string_view kAgent = "[agent]\ncommand = [\"/usr/bin/true\"]\n";
 
 std::string with_agent(std::string_view rest) { return std::string(kAgent) + std::string(rest); }
 
-constexpr std::string_view kResearcher = R"([agent]
-name = "researcher"
-command = ["/usr/bin/python3", "main.py"]
-workdir = "/opt/agents/researcher"
-env = { LANG = "C.UTF-8" }
-
-[filesystem]
-read  = ["/usr", "/lib", "/etc/ssl/certs", "/opt/agents/researcher"]
-write = ["/var/lib/agentos/agents/researcher"]
-exec  = ["/usr/bin/python3"]
-
-[network]
-connect = ["tcp://10.1.2.0/24:5432", "tcp://[2001:db8::1]:443", "udp://127.0.0.53:53"]
-bind    = ["tcp://0.0.0.0:8080"]
-
-[limits]
-memory = "512M"
-cpu = "50%"
-pids = 64
-)";
 
 std::array<uint8_t, 16> addr(int family, const char* text) {
   std::array<uint8_t, 16> a{};
