@@ -60,9 +60,16 @@ Status AgentManager::prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t
   const std::string base = paths_.state_dir + "/agents/";
   for (const auto& w : p.write) {
     if (!w.starts_with(base) || fs::exists(w)) continue;
-    std::error_code ec;
-    fs::create_directories(w, ec);
-    if (ec) return error("create " + w + ": " + ec.message());
+    // Each new directory on the way is root's but traversable; only the last is the agent's.
+    for (size_t pos = base.size(); pos != std::string::npos;) {
+      pos = w.find('/', pos + 1);
+      std::string dir = w.substr(0, pos);
+      if (::mkdir(dir.c_str(), 0755) == 0) {
+        if (::chmod(dir.c_str(), 0755) != 0) return sys_error("chmod " + dir);  // despite the umask
+      } else if (errno != EEXIST) {
+        return sys_error("mkdir " + dir);
+      }
+    }
     if (::chown(w.c_str(), uid, gid) != 0 || ::chmod(w.c_str(), 0700) != 0) return sys_error("chown " + w);
   }
   return {};

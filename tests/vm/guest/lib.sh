@@ -1,0 +1,83 @@
+# Helpers for the scenarios, sourced by each (inside the VM, as root). A scenario exits 0 to pass.
+set -euo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "$*"; }
+
+# Files and agents a scenario creates, undone when it exits, pass or fail, so the next scenario
+# starts from a clean daemon.
+_cleanup_cmds=()
+on_exit() { _cleanup_cmds+=("$*"); }
+_run_cleanup() {
+  local i
+  for ((i = ${#_cleanup_cmds[@]} - 1; i >= 0; i--)); do eval "${_cleanup_cmds[i]}" || true; done
+}
+trap _run_cleanup EXIT
+
+# write_policy FILE NAME LIMITS_TOML SHELL_SCRIPT: an agent NAME that runs `/bin/sh -c SCRIPT`
+# with /usr granted (Debian's merged /usr: /bin and /lib are symlinks into it, recreated in the
+# sandbox), plus any [limits] given.
+write_policy() {
+  local file=$1 name=$2 limits=$3 script=$4
+  cat >"$file" <<TOML
+[agent]
+name = "$name"
+command = ["/bin/sh", "-c", '''$script''']
+
+[filesystem]
+read = ["/usr"]
+exec = ["/usr/bin"]
+
+$limits
+TOML
+}
+
+# install_policy NAME LIMITS SCRIPT: places it in /etc/agentos/policy.d (removed at exit).
+install_policy() {
+  local file=/etc/agentos/policy.d/$1.toml
+  write_policy "$file" "$@"
+  chmod 0644 "$file"
+  on_exit "rm -f '$file'; agentctl policy apply >/dev/null"
+}
+
+# wait_output ID REGEX [SECONDS]: follows the agent's output until a line matches. The agent's
+# own output is the readiness signal; the bound only turns a hang into a failure.
+wait_output() {
+  local id=$1 re=$2 secs=${3:-120} fifo rc pid
+  fifo=$(mktemp -u) && mkfifo "$fifo"
+  timeout "$secs" agentctl logs --follow "$id" >"$fifo" &
+  pid=$!
+  if grep -m1 -qE -- "$re" <"$fifo"; then rc=0; else rc=1; fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$fifo"
+  ((rc == 0)) || fail "agent $id never printed /$re/ within $secs s; its log: $(agentctl logs "$id" 2>&1)"
+}
+
+# start_detached ARGS...: `agentctl run ARGS --detach`; sets AGENT_ID to the new agent's id (not
+# printed: a command substitution would lose the cleanup), and the agent is stopped at exit.
+start_detached() {
+  AGENT_ID=$(agentctl run "$@" --detach) || fail "agentctl run $* --detach failed"
+  [[ -n $AGENT_ID ]] || fail "agentctl run $* --detach printed no id"
+  on_exit "agentctl stop '$AGENT_ID' >/dev/null 2>&1"
+}
+
+# ps_json [--all]: the agents root sees, as JSON.
+ps_json() { agentctl ps "$@" --json; }
+
+# agent_field ID FIELD: one field of the agent's object in `ps --all`.
+agent_field() { ps_json --all | jq -r --arg id "$1" --arg f "$2" '.[] | select(.id == $id) | .[$f]'; }
+
+# count_running ID: how many entries `ps` lists for that id (exactly 1 when all is well).
+count_running() { ps_json | jq --arg id "$1" '[.[] | select(.id == $id)] | length'; }
+
+# wait_until SECONDS DESCRIPTION CMD...: polls CMD until it succeeds. Only for states nothing
+# announces to a shell (systemd restarting a unit after a crash); the bound makes a hang a failure.
+wait_until() {
+  local secs=$1 what=$2; shift 2
+  local end=$((SECONDS + secs))
+  until "$@"; do
+    ((SECONDS < end)) || fail "timed out after $secs s waiting for $what"
+    sleep 0.2  # pacing of the poll, not synchronisation
+  done
+}
