@@ -97,6 +97,7 @@ Outcome<int> cmd_inspect(const Globals& g, const std::string& agent) {
   fields.add({"name:", a.name()});
   fields.add({"state:", state_name(a.state())});
   if (has_exit_code(a)) fields.add({"exit code:", std::to_string(a.exit_code())});
+  if (!a.reason().empty()) fields.add({"reason:", a.reason()});
   fields.add({"owner:", user_name(a.owner_uid()) + " (uid " + std::to_string(a.owner_uid()) + ")"});
   fields.add({"runs as:", "uid " + std::to_string(a.uid()) + ", gid " + std::to_string(a.gid())});
   fields.add({"pid:", a.pid() > 0 ? std::to_string(a.pid()) : "-"});

@@ -33,6 +33,8 @@ Json agent_json(const AgentInfo& agent) {
       {"state", state_name(agent.state())},
       // null while running: 0 would read as "succeeded"
       {"exit_code", has_exit_code(agent) ? Json(agent.exit_code()) : Json(nullptr)},
+      {"signal", has_exit_code(agent) ? Json(agent.signal()) : Json(nullptr)},
+      {"reason", agent.reason()},
       {"cgroup", agent.cgroup()},
       {"started_unix", agent.started_unix()},
       {"command", Json(std::vector<std::string>(agent.command().begin(), agent.command().end()))},

@@ -131,6 +131,13 @@ Status Cgroups::remove(const std::string& id) const {
   return {};
 }
 
+uint64_t Cgroups::oom_kills(const std::string& id) const {
+  std::istringstream in(read_file(dir(id) + "/memory.events"));
+  for (std::string key, value; in >> key >> value;)
+    if (key == "oom_kill") return std::stoull(value);
+  return 0;
+}
+
 bool Cgroups::populated(const std::string& id) const {
   return read_file(dir(id) + "/cgroup.events").find("populated 1") != std::string::npos;
 }

@@ -2,6 +2,7 @@
 // <base>/agents/<id> each agent. Under systemd, <base> is the unit's delegated cgroup.
 #pragma once
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ class Cgroups {
   [[nodiscard]] Status kill(const std::string& id) const;  // every process in it, via cgroup.kill
   [[nodiscard]] Status remove(const std::string& id) const;
   [[nodiscard]] bool populated(const std::string& id) const;
+  // How many processes the OOM killer took from the agent's cgroup (memory.events oom_kill).
+  [[nodiscard]] uint64_t oom_kills(const std::string& id) const;
 
   [[nodiscard]] std::string path(const std::string& id) const;  // relative to the mount, for display
   [[nodiscard]] const std::string& mount() const { return mount_; }

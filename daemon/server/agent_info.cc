@@ -19,6 +19,8 @@ void fill_agent_info(const AgentRecord& r, v1::AgentInfo* out) {
   out->set_started_unix(r.started_unix);
   for (const auto& a : r.command) out->add_command(a);
   out->set_policy_path(r.policy_path);
+  out->set_reason(r.reason);
+  out->set_signal(r.signal);
 }
 
 }  // namespace agentos

@@ -183,7 +183,11 @@ void AgentManager::finish(const std::string& id) {
     r.state = AgentState::kExited;
     r.exit_code = st->exit_code;
     r.signal = st->signal;
-    r.reason = r.stop_requested ? "stopped" : st->signal ? "killed by signal " + std::to_string(st->signal) : "exited";
+    uint64_t ooms = cgroups_.oom_kills(id);
+    r.reason = r.stop_requested ? "stopped"
+               : ooms > 0       ? "killed by the OOM killer: memory limit reached"
+               : st->signal     ? "killed by signal " + std::to_string(st->signal)
+                                : "exited";
   } else {
     r.state = AgentState::kLost;
     r.exit_code = -1;
