@@ -7,4 +7,5 @@ apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   libprotobuf-dev protobuf-compiler libtomlplusplus-dev libcli11-dev nlohmann-json3-dev \
   libsystemd-dev libseccomp-dev libcap-dev libgtest-dev libgmock-dev \
-  python3 passwd util-linux >/dev/null
+  python3 passwd util-linux \
+  debhelper dpkg-dev fakeroot go-md2man lintian >/dev/null

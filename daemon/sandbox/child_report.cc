@@ -12,6 +12,7 @@ const char* stage_name(Stage s) {
     case Stage::kWorkdir: return "entering the working directory";
     case Stage::kCapabilities: return "dropping capabilities";
     case Stage::kNoNewPrivs: return "setting no_new_privs";
+    case Stage::kLandlock: return "applying the Landlock ruleset";
     case Stage::kSeccomp: return "installing the seccomp filter";
     case Stage::kFork: return "forking the agent";
     case Stage::kExec: return "executing the agent's command";

@@ -15,6 +15,7 @@ enum class Stage : int32_t {
   kWorkdir,
   kCapabilities,
   kNoNewPrivs,
+  kLandlock,
   kSeccomp,
   kFork,
   kExec,

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "policy/paths.h"
+#include "sandbox/elf.h"
 
 namespace agentos::sandbox {
 namespace {
@@ -74,9 +75,11 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   s.groups = std::move(groups);
   s.workdir = p.workdir.empty() ? "/" : p.workdir;
 
-  // One mount per real location; write wins where grants overlap.
+  // One mount per real location; write wins where grants overlap. Landlock gets each kind of
+  // access on the real path, which is where the grant appears inside the sandbox too.
   std::map<std::string, bool> writable;
-  auto add = [&](const std::vector<std::string>& paths, bool w) -> Status {
+  std::map<std::string, uint64_t> access;
+  auto add = [&](const std::vector<std::string>& paths, bool w, uint64_t ll) -> Status {
     for (const auto& path : paths) {
       auto real = real_path(path);
       if (!real) return real.error();
@@ -87,17 +90,27 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
       if (!link) return link.error();
       if (*link) s.symlinks.push_back(**link);
       writable[*real] = writable[*real] || w;
+      access[*real] |= ll;
     }
     return {};
   };
-  if (auto st = add(p.read, false); !st) return st.error();
-  if (auto st = add(p.exec, false); !st) return st.error();
-  if (auto st = add(p.write, true); !st) return st.error();
+  if (auto st = add(p.read, false, landlock_read_access()); !st) return st.error();
+  if (auto st = add(p.exec, false, landlock_exec_access()); !st) return st.error();
+  if (auto st = add(p.write, true, landlock_write_access()); !st) return st.error();
   for (auto& [src, w] : writable) {  // std::map order puts each parent before its children
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return sys_error("filesystem grant " + src);
     s.grants.push_back({src, kStagingRoot + src, w, S_ISDIR(st.st_mode), -1});
   }
+  add_sandbox_rules(s.landlock);
+  for (auto& [path, a] : access) s.landlock.rules.push_back({path, a});
+  // The dynamic loader runs every dynamically linked program: executable wherever it is visible.
+  if (!p.command.empty())
+    if (auto interp = elf_interpreter(p.command[0]))
+      if (char buf[PATH_MAX]; ::realpath(interp->c_str(), buf))
+        if (std::any_of(writable.begin(), writable.end(), [&](auto& g) { return policy::path_covers(g.first, buf); }))
+          s.landlock.rules.push_back({buf, landlock_exec_access()});
+
   for (auto& l : root_symlinks())
     if (std::none_of(s.symlinks.begin(), s.symlinks.end(), [&](auto& x) { return x.at == l.at; }))
       s.symlinks.push_back(l);

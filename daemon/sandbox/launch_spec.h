@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "sandbox/landlock.h"
 #include "policy/policy.h"
 
 namespace agentos::sandbox {
@@ -49,6 +50,7 @@ struct LaunchSpec {
   std::vector<MountGrant> grants;  // sorted so that a parent is mounted before its children
   std::vector<Symlink> symlinks;
 
+  LandlockPlan landlock;  // read/write/exec per grant, where the kernel offers Landlock
   std::vector<sock_filter> seccomp;  // baseline filter, compiled by the daemon
 
   // Owned by the caller; the child dup2()s them.

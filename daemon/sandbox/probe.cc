@@ -1,12 +1,12 @@
 #include "sandbox/probe.h"
 
 #include <fcntl.h>
-#include <linux/landlock.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "sandbox/landlock.h"
 #include "sandbox/launcher.h"
 
 namespace agentos::sandbox {
@@ -26,14 +26,9 @@ constexpr StagedLayer kStaged[] = {
     {"loopback-only network", Stage::kLoopback},
     {"capabilities dropped", Stage::kCapabilities},
     {"no_new_privs", Stage::kNoNewPrivs},
+    {"landlock (read, write, exec per grant)", Stage::kLandlock},
     {"seccomp baseline", Stage::kSeccomp},
 };
-
-LayerState landlock_layer() {
-  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
-  if (abi < 0) return {"landlock", false, "not offered by this kernel"};
-  return {"landlock", true, "ABI " + std::to_string(abi) + "; not used by this release yet"};
-}
 
 LayerState bpf_lsm_layer() {
   std::ifstream in("/sys/kernel/security/lsm");
@@ -77,8 +72,14 @@ ProbeResult probe_layers(const Cgroups& cgroups, const std::vector<sock_filter>&
   }
 
   for (const auto& l : kStaged) {
+    if (l.stage == Stage::kLandlock && landlock_abi() == 0) {
+      out.layers.push_back({l.name, false, "not offered by this kernel: exec is not enforced apart from read"});
+      continue;
+    }
     if (reached_exec || failure.stage > l.stage)
-      out.layers.push_back({l.name, true, "in place for every agent"});
+      out.layers.push_back({l.name, true,
+                            l.stage == Stage::kLandlock ? "ABI " + std::to_string(landlock_abi()) + ", in place for every agent"
+                                                        : "in place for every agent"});
     else if (failure.stage == l.stage)
       out.layers.push_back({l.name, false, failure.str()});
     else
@@ -91,7 +92,6 @@ ProbeResult probe_layers(const Cgroups& cgroups, const std::vector<sock_filter>&
                           on ? "controller enabled for agents"
                              : "controller not available in this cgroup v2 hierarchy: limits are recorded, not enforced"});
   }
-  out.layers.push_back(landlock_layer());
   out.layers.push_back(bpf_lsm_layer());
 
   out.can_confine = reached_exec;

@@ -12,6 +12,7 @@
 
 #include "sandbox/caps.h"
 #include "sandbox/child_report.h"
+#include "sandbox/landlock.h"
 #include "sandbox/mounts.h"
 #include "sandbox/netns.h"
 #include "sandbox/seccomp.h"
@@ -78,6 +79,7 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
 
   if (int e = drop_all_caps()) fail(sync_fd, Stage::kCapabilities, e);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, Stage::kNoNewPrivs, errno);
+  if (int e = apply_landlock(spec.landlock, &what)) fail(sync_fd, Stage::kLandlock, e, what);
   if (int e = install_filter(spec.seccomp)) fail(sync_fd, Stage::kSeccomp, e);
 
   sigset_t all, none;

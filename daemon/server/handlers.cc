@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sandbox/landlock.h"
 #include "server/agent_info.h"
 #include "server/api_server.h"
 #include "server/log.h"
@@ -205,8 +206,12 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
     const auto& pol = *parsed.policy;
     add_layer(e, "filesystem read", true, "mount namespace: only these paths exist, read-only: " + join(pol.read));
     add_layer(e, "filesystem write", true, "mount namespace: writable: " + join(pol.write) + "; plus private /tmp");
-    add_layer(e, "filesystem exec", false,
-              "not enforced apart from read in this release: every visible file may be executed (eBPF LSM/Landlock layer pending)");
+    if (int abi = sandbox::landlock_abi(); abi > 0)
+      add_layer(e, "filesystem exec", true,
+                "Landlock ABI " + std::to_string(abi) + ": execute only beneath " + join(pol.exec) +
+                    " (and the dynamic loader); read and write are enforced by Landlock too");
+    else
+      add_layer(e, "filesystem exec", false, "not enforced apart from read: this kernel offers no Landlock");
     add_layer(e, "network", true,
               "own network namespace with loopback only; connect/bind grants are recorded but nothing outside is reachable");
   }

@@ -166,6 +166,25 @@ int do_tiocsti() {
   return result(::ioctl(0, TIOCSTI, &c));
 }
 
+int do_exec(const char* path) {
+  char* argv[] = {const_cast<char*>(path), const_cast<char*>("hostname"), nullptr};
+  ::execv(path, argv);
+  return result(-1);
+}
+
+// Writes a copy of an executable (e.g. this probe) and runs it: code the agent made itself.
+int do_copy_exec(const char* src, const char* dst) {
+  int in = ::open(src, O_RDONLY | O_CLOEXEC);
+  int out = ::open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (in < 0 || out < 0) return result(-1);
+  char buf[65536];
+  for (ssize_t n; (n = ::read(in, buf, sizeof buf)) > 0;)
+    if (::write(out, buf, static_cast<size_t>(n)) != n) return result(-1);
+  ::close(in);
+  ::close(out);
+  return do_exec(dst);
+}
+
 int do_pause() {
   std::printf("ready\n");
   std::fflush(stdout);
@@ -205,6 +224,8 @@ int main(int argc, char** argv) {
       {"fds", [&] { return do_ls("/proc/self/fd"); }},
       {"hostname", [&] { char h[256]{}; ::gethostname(h, sizeof h - 1); std::printf("%s\n", h); return 0; }},
       {"pause", [&] { return do_pause(); }},
+      {"exec", [&] { return do_exec(arg(2)); }},
+      {"copy-exec", [&] { return do_copy_exec(arg(2), arg(3)); }},
   };
   auto it = cmds.find(cmd);
   if (it == cmds.end()) {

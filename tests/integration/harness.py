@@ -137,20 +137,21 @@ class DaemonTest(unittest.TestCase):
             cls.daemon.stop()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def policy(self, name, command=None, read=(), write=(), extra=""):
-        """Writes a policy file and returns its path."""
+    def policy(self, name, command=None, read=(), write=(), exec=(), extra=""):
+        """Writes a policy file and returns its path. The probe's directory is always executable."""
         path = self.tmp / f"{name}.toml"
         command = command or [self.probe, "hostname"]
-        read = ["/usr", str(self.bin), *read]
+        exec = [str(self.bin), *exec]
         path.write_text(
             f'[agent]\nname = "{name}"\ncommand = {json.dumps(command)}\n'
-            f"[filesystem]\nread = {json.dumps(read)}\nwrite = {json.dumps(list(write))}\n{extra}")
+            f"[filesystem]\nread = {json.dumps(['/usr', *read])}\nwrite = {json.dumps(list(write))}\n"
+            f"exec = {json.dumps(exec)}\n{extra}")
         os.chmod(path, 0o644)
         return path
 
-    def run_probe(self, *args, user=None, read=(), write=(), name="probe"):
+    def run_probe(self, *args, user=None, read=(), write=(), exec=(), name="probe"):
         """Runs the probe as an agent; returns (exit code, output)."""
-        pol = self.policy(name, read=read, write=write)
+        pol = self.policy(name, read=read, write=write, exec=exec)
         r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, *args, user=user)
         if r.stderr:
             print(f"\nagentctl run {' '.join(args)}: {r.stderr.strip()}", file=sys.stderr)

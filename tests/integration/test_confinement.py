@@ -68,6 +68,31 @@ class FilesystemView(DaemonTest):
             os.unlink(marker)
 
 
+class Execution(DaemonTest):
+    """exec is its own right: reading a file does not make it executable (Landlock)."""
+
+    def test_exec_needs_an_exec_grant(self):
+        self.assertEqual(self.run_outside("exec", "/usr/bin/true"), (0, ""))
+        code, out = self.run_probe("exec", "/usr/bin/true")  # /usr is granted read only
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EACCES"]))
+        self.assertEqual(self.run_probe("exec", "/usr/bin/true", exec=["/usr/bin"]), (0, ""))
+
+    def test_code_written_to_tmp_cannot_run(self):
+        code, out = self.run_probe("copy-exec", self.probe, "/tmp/p")
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EACCES"]))
+        # Positive control: the same copy runs from a directory granted write and exec.
+        t1 = USERS[0]
+        work = self.tmp / "work"
+        work.mkdir(exist_ok=True)
+        os.chown(work, pwd.getpwnam(t1).pw_uid, pwd.getpwnam(t1).pw_gid)
+        self.assertEqual(self.run_probe("copy-exec", self.probe, str(work / "p"), user=t1,
+                                        write=[str(work)], exec=[str(work)]), (0, "probe\n"))
+        code, out = self.run_probe("copy-exec", self.probe, str(work / "p"), user=t1, write=[str(work)])
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EACCES"]))
+        self.assertEqual(self.run_outside("copy-exec", self.probe, str(self.tmp / "p")),
+                         (0, os.uname().nodename + "\n"))
+
+
 class Isolation(DaemonTest):
     def test_own_namespaces(self):
         code, out = self.run_probe("ns")

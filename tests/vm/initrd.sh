@@ -51,5 +51,8 @@ else
   ln -sf /dev/null "$units/serial-getty@ttyS0.service"
   ln -sf /dev/null "$units/getty@tty1.service"
 fi
+# autofs is a module the guest does not have; without this systemd reports the automount
+# "unsupported" on the console at every boot.
+ln -sf /dev/null "$units/proc-sys-fs-binfmt_misc.automount"
 
 (cd "$tree" && find . -print0 | cpio --null --create --format=newc --quiet) | zstd -q -T0 -3 -f -o "$out"

@@ -1,0 +1,37 @@
+// Landlock: the kernel enforces read, write and exec on each granted tree separately, beneath the
+// mount namespace's view. It is the file layer of the fallback ladder where BPF LSM is missing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace agentos::sandbox {
+
+struct LandlockRule {
+  std::string path;  // as seen inside the sandbox
+  uint64_t access = 0;  // LANDLOCK_ACCESS_FS_* (directory rights are dropped for files)
+};
+
+struct LandlockPlan {
+  int abi = 0;  // 0: the kernel offers no Landlock, and nothing is applied
+  uint64_t handled_fs = 0;
+  uint64_t scoped = 0;
+  std::vector<LandlockRule> rules;
+};
+
+// The highest Landlock ABI this kernel offers, or 0. Probed once.
+int landlock_abi();
+
+// Access masks for the three kinds of grant, at this kernel's ABI.
+uint64_t landlock_read_access();
+uint64_t landlock_write_access();
+uint64_t landlock_exec_access();
+
+// Adds the rules every sandbox needs: its /proc, /dev nodes, /dev/shm, /tmp and listing "/".
+void add_sandbox_rules(LandlockPlan& plan);
+
+// Child side, async-signal-safe; needs no_new_privs. Returns 0 or an errno, with *what set.
+int apply_landlock(const LandlockPlan& plan, const char** what);
+
+}  // namespace agentos::sandbox
