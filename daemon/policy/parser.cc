@@ -253,7 +253,14 @@ class Walker {
   }
 
   void network(const toml::table& t) {
-    check_keys(t, {"connect", "bind"}, "network");
+    check_keys(t, {"namespace", "connect", "bind"}, "network");
+    if (const toml::node* n = t.get("namespace")) {
+      if (std::optional<std::string> v = string_value(*n, "network.namespace")) {
+        if (*v == "host") out_.host_network = true;
+        else if (*v != "private")
+          error(*n, "network.namespace: " + quote_text(*v) + " is neither \"private\" nor \"host\"");
+      }
+    }
     rule_list(t, "connect", out_.connect);
     rule_list(t, "bind", out_.bind);
   }

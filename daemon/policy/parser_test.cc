@@ -149,7 +149,7 @@ TEST(ParsePolicy, UnknownKeysPointAtTheKey) {
   EXPECT_TRUE(one_error(with_agent("[filesystem]\n  reed = []\n"), 4, 3,
                         "unknown key \"reed\" in [filesystem] (did you mean \"read\"?)"));
   EXPECT_TRUE(one_error(with_agent("[network]\negress = []\n"), 4, 1,
-                        "unknown key \"egress\" in [network]; expected one of: connect, bind"));
+                        "unknown key \"egress\" in [network]; expected one of: namespace, connect, bind"));
   EXPECT_TRUE(
       one_error(with_agent("[limits]\nmemroy = \"8M\"\n"), 4, 1, "(did you mean \"memory\"?)"));
   EXPECT_TRUE(
@@ -387,6 +387,17 @@ TEST(FindDuplicateNames, PointsAtTheLaterPolicy) {
             "other/y.toml:1:1: duplicate agent name \"y\" (first defined at dir/y.toml:1:1)");
   EXPECT_TRUE(find_duplicate_names({*a.policy, *b.policy}).empty());
   EXPECT_TRUE(find_duplicate_names({}).empty());
+}
+
+TEST(Network, NamespaceIsPrivateOrHost) {
+  auto p = parse(with_agent("[network]\nnamespace = \"host\"\nconnect = [\"tcp://127.0.0.1:11434\"]\n"));
+  ASSERT_TRUE(p.policy) << errors_text(p);
+  EXPECT_TRUE(p.policy->host_network);
+  auto q = parse(with_agent("[network]\nnamespace = \"private\"\n"));
+  ASSERT_TRUE(q.policy) << errors_text(q);
+  EXPECT_FALSE(q.policy->host_network);
+  EXPECT_TRUE(one_error(with_agent("[network]\nnamespace = \"shared\"\n"), 4, 13, "neither"));
+  EXPECT_TRUE(one_error(with_agent("[network]\nnamespace = 1\n"), 4, 13, "network.namespace"));
 }
 
 }  // namespace

@@ -54,6 +54,9 @@ struct Policy {
   std::vector<std::string> write;  // implies read
   std::vector<std::string> exec;  // implies read
 
+  // "private" (default): the agent's own netns with loopback only. "host": the host's network,
+  // where the kernel's socket hooks allow only the connect/bind grants below.
+  bool host_network = false;
   std::vector<NetRule> connect;
   std::vector<NetRule> bind;
 

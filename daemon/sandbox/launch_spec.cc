@@ -70,6 +70,7 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   s.id = id;
   s.name = p.name;
   s.hostname = p.name.substr(0, 63);
+  s.host_network = p.host_network;
   s.uid = uid;
   s.gid = gid;
   s.groups = std::move(groups);

@@ -84,8 +84,8 @@ void write_exit_file(const std::string& path, int status) {
     monitor_fail(report_fd, Stage::kWaitForMaps, errno, "socketpair");
 
   clone_args args{};
-  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-               CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_INTO_CGROUP;
+  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+               CLONE_NEWCGROUP | CLONE_INTO_CGROUP | (spec.host_network ? 0 : CLONE_NEWNET);
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<uint64_t>(spec.cgroup_fd);
   // The child starts inside its cgroup, so every cgroup-keyed layer holds from its first instruction.

@@ -68,7 +68,8 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
   if (int e = build_root(spec, &what)) fail(sync_fd, Stage::kMounts, e, what);
   if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     fail(sync_fd, Stage::kHostname, errno);
-  if (int e = bring_up_loopback()) fail(sync_fd, Stage::kLoopback, e);
+  if (!spec.host_network)
+    if (int e = bring_up_loopback()) fail(sync_fd, Stage::kLoopback, e);
   if (::chdir(spec.workdir.c_str()) != 0) fail(sync_fd, Stage::kWorkdir, errno, spec.workdir.c_str());
 
   // stdin is /dev/null and output goes to the log: no terminal is ever inherited.

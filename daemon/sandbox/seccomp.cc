@@ -4,7 +4,9 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <linux/netlink.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -74,6 +76,24 @@ Result<std::vector<sock_filter>> build_baseline_filter() {
     scmp_arg_cmp cmp = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, req);
     if (auto s = deny(ctx.get(), seccomp_syscall_resolve_name("ioctl"), 1, &cmp); !s) return s.error();
   }
+
+  // Socket families: Unix, IPv4, IPv6, and routing netlink (read-only without capabilities, and
+  // libc's getaddrinfo uses it). No packet, other netlink, vsock, alg, bluetooth... (the
+  // cgroup-BPF socket hooks see only IPv4 and IPv6 sockets, so this is where the rest is held).
+  const int sock = seccomp_syscall_resolve_name("socket");
+  for (int family = 0; family < AF_MAX; ++family) {
+    if (family == AF_UNIX || family == AF_INET || family == AF_INET6 || family == AF_NETLINK) continue;
+    scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, static_cast<unsigned long>(family));
+    if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPERM), sock, 1, &cmp); rc < 0)
+      return Error{-rc, "seccomp_rule_add(socket)"};
+  }
+  // NETLINK_ROUTE is 0, so "any other protocol" is "protocol > 0" over all 64 bits: garbage in the
+  // upper half is refused too, never read past.
+  static_assert(NETLINK_ROUTE == 0);
+  scmp_arg_cmp netlink[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, AF_NETLINK),
+                            SCMP_A2(SCMP_CMP_GT, 0UL)};
+  if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPERM), sock, 2, netlink); rc < 0)
+    return Error{-rc, "seccomp_rule_add(netlink)"};
 
   // libseccomp 2.5 exports only to an fd; read the program back from a memfd.
   UniqueFd mem(::memfd_create("agentos-seccomp", MFD_CLOEXEC));

@@ -17,7 +17,7 @@
 
 #include "common/atomic_file.h"
 #include "sandbox/launcher.h"
-#include "server/log.h"
+#include "common/log.h"
 
 namespace agentos {
 namespace {
@@ -93,6 +93,11 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     groups.clear();
     if (auto s = prepare_data_dirs(p, uid, gid); !s) return s.error();
   }
+  if (p.host_network && !net_) {
+    *why = RunError::kCannotConfine;
+    return error("agent \"" + p.name + "\" needs [network] namespace = \"host\", which needs the "
+                 "cgroup-BPF socket hooks, and they are unavailable: " + net_missing_);
+  }
   // Keep only groups the agent may hold; gid_map lines are capped by the kernel at 340.
   if (groups.size() > 300) groups.resize(300);
 
@@ -102,10 +107,26 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   auto cg = cgroups_.create(id, p.limits, &limits);
   if (!cg) return cg.error();
 
+  // The socket grants are in the kernel before the agent's first instruction.
+  uint64_t cg_id = 0;
+  if (p.host_network) {
+    auto idr = enforce::cgroup_id(cg->get());
+    Status s = idr ? net_->add(*idr, p) : Status(idr.error());
+    if (!s) {
+      (void)cgroups_.remove(id);
+      return s.error();
+    }
+    cg_id = *idr;
+  }
+  auto undo_net = [&] {
+    if (p.host_network) net_->remove(cg_id, p);
+  };
+
   UniqueFd log(::open(paths_.log(id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!log.valid() || !devnull.valid()) {
     auto e = sys_error("open " + paths_.log(id));
+    undo_net();
     (void)cgroups_.remove(id);
     return e;
   }
@@ -113,6 +134,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   *why = RunError::kCannotConfine;
   auto spec = sandbox::make_launch_spec(p, id, uid, gid, groups);
   if (!spec) {
+    undo_net();
     (void)cgroups_.remove(id);
     return spec.error();
   }
@@ -125,6 +147,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   sandbox::LaunchFailure failure;
   auto launched = sandbox::launch(*spec, &failure);
   if (!launched) {
+    undo_net();
     (void)cgroups_.remove(id);
     ::unlink(paths_.log(id).c_str());
     log::warning("agent " + p.name + " did not start: " + failure.str(),
@@ -147,6 +170,8 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   r.monitor_start = process_start_time(launched->monitor_pid).value_or(0);
   r.init_pid = launched->init_pid;
   r.cgroup = cgroups_.path(id);
+  r.cgroup_id = cg_id;
+  r.host_network = p.host_network;
   r.log_path = paths_.log(id);
   r.started_unix = static_cast<uint64_t>(std::time(nullptr));
   r.limits = std::move(limits);
@@ -196,6 +221,8 @@ void AgentManager::finish(const std::string& id) {
   // pid 1's death took the namespace down; sweep anything that was mid-fork, then the cgroup.
   if (cgroups_.populated(id)) (void)cgroups_.kill(id);
   (void)cgroups_.remove(id);
+  if (r.host_network && net_)
+    if (auto pol = policy::parse_policy(r.policy_text, r.policy_path); pol.policy) net_->remove(r.cgroup_id, *pol.policy);
   a.kill_at.reset();
   save(r);
   log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",
@@ -265,6 +292,12 @@ void AgentManager::recover() {
 const AgentRecord* AgentManager::find(const std::string& id) const {
   auto it = agents_.find(id);
   return it == agents_.end() ? nullptr : &it->second.record;
+}
+
+const AgentRecord* AgentManager::find_by_cgroup(uint64_t cgroup_id) const {
+  for (const auto& [id, a] : agents_)
+    if (a.record.cgroup_id == cgroup_id && a.record.state == AgentState::kRunning) return &a.record;
+  return nullptr;
 }
 
 std::vector<const AgentRecord*> AgentManager::list() const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "enforce/net_guard.h"
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
 #include "server/agent_record.h"
@@ -34,9 +35,11 @@ class AgentManager {
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::seconds kStopGrace{5};
 
+  // `net` is null where the socket hooks could not be loaded; `net_missing` says why.
   AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, std::vector<sock_filter> seccomp,
-               DaemonPaths paths, DynamicUsers& users)
-      : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users) {}
+               DaemonPaths paths, DynamicUsers& users, enforce::NetGuard* net, std::string net_missing)
+      : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users),
+        net_(net), net_missing_(std::move(net_missing)) {}
 
   // Reads the records a previous daemon left and adopts the agents that still run.
   void recover();
@@ -47,6 +50,7 @@ class AgentManager {
   void tick();  // enforces stop deadlines
 
   [[nodiscard]] const AgentRecord* find(const std::string& id) const;
+  [[nodiscard]] const AgentRecord* find_by_cgroup(uint64_t cgroup_id) const;
   [[nodiscard]] std::vector<const AgentRecord*> list() const;
   [[nodiscard]] const DaemonPaths& paths() const { return paths_; }
 
@@ -69,6 +73,8 @@ class AgentManager {
   std::vector<sock_filter> seccomp_;
   DaemonPaths paths_;
   DynamicUsers& users_;
+  enforce::NetGuard* net_;
+  std::string net_missing_;
   std::map<std::string, Agent> agents_;
 };
 

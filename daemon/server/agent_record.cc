@@ -24,6 +24,8 @@ std::string to_json(const AgentRecord& r) {
             {"monitor_start", r.monitor_start},
             {"init_pid", r.init_pid},
             {"cgroup", r.cgroup},
+            {"cgroup_id", r.cgroup_id},
+            {"host_network", r.host_network},
             {"log_path", r.log_path},
             {"started_unix", r.started_unix},
             {"state", static_cast<int>(r.state)},
@@ -53,6 +55,8 @@ Result<AgentRecord> record_from_json(const std::string& text) {
     r.monitor_start = j.at("monitor_start").get<uint64_t>();
     r.init_pid = j.at("init_pid").get<pid_t>();
     r.cgroup = j.at("cgroup").get<std::string>();
+    r.cgroup_id = j.value("cgroup_id", uint64_t{0});
+    r.host_network = j.value("host_network", false);
     r.log_path = j.at("log_path").get<std::string>();
     r.started_unix = j.at("started_unix").get<uint64_t>();
     int state = j.at("state").get<int>();

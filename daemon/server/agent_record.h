@@ -29,6 +29,8 @@ struct AgentRecord {
   uint64_t monitor_start = 0;  // start time in clock ticks, to tell a reused pid apart
   pid_t init_pid = -1;
   std::string cgroup;
+  uint64_t cgroup_id = 0;
+  bool host_network = false;  // governed by the socket hooks while it runs
   std::string log_path;
   uint64_t started_unix = 0;
   AgentState state = AgentState::kRunning;

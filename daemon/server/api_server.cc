@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "server/agent_info.h"
-#include "server/log.h"
+#include "common/log.h"
 
 namespace agentos {
 namespace {

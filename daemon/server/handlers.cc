@@ -8,7 +8,7 @@
 #include "sandbox/landlock.h"
 #include "server/agent_info.h"
 #include "server/api_server.h"
-#include "server/log.h"
+#include "common/log.h"
 
 namespace agentos {
 namespace {
@@ -38,6 +38,12 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
   return s.empty() ? "none" : s;
+}
+
+std::vector<std::string> texts(const std::vector<policy::NetRule>& rules) {
+  std::vector<std::string> out;
+  for (const auto& r : rules) out.push_back(r.text);
+  return out;
 }
 
 }  // namespace
@@ -212,8 +218,13 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
                     " (and the dynamic loader); read and write are enforced by Landlock too");
     else
       add_layer(e, "filesystem exec", false, "not enforced apart from read: this kernel offers no Landlock");
-    add_layer(e, "network", true,
-              "own network namespace with loopback only; connect/bind grants are recorded but nothing outside is reachable");
+    if (pol.host_network)
+      add_layer(e, "network", true,
+                "host network namespace; cgroup-BPF hooks allow only connect " + join(texts(pol.connect)) +
+                    " and bind " + join(texts(pol.bind)) + "; no raw, packet or non-route netlink sockets");
+    else
+      add_layer(e, "network", true,
+                "own network namespace with loopback only; connect/bind grants are recorded but nothing outside is reachable");
   }
   add_layer(e, "capabilities", true, "none: bounding, ambient, permitted and effective sets empty");
   add_layer(e, "no_new_privs", true, "set");

@@ -1,4 +1,5 @@
 // agentosd: the trusted daemon that runs each agent confined to its policy.
+#include <arpa/inet.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "enforce/net_guard.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/probe.h"
 #include "sandbox/seccomp.h"
@@ -22,7 +24,7 @@
 #include "server/api_server.h"
 #include "server/event_loop.h"
 #include "server/identity.h"
-#include "server/log.h"
+#include "common/log.h"
 #include "server/policy_store.h"
 
 namespace agentos {
@@ -35,7 +37,20 @@ struct Options {
   std::string state_dir = "/var/lib/agentos";
   std::string cgroup;  // default: the daemon's own (delegated) cgroup
   std::string admin_group = "agentos-admin";
+  std::string bpf_dir = "/sys/fs/bpf/agentos";
 };
+
+std::string describe(const agentos_net_event& e) {
+  char addr[INET6_ADDRSTRLEN] = "?";
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(e.addr, kMapped, 12) == 0) ::inet_ntop(AF_INET, e.addr + 12, addr, sizeof addr);
+  else ::inet_ntop(AF_INET6, e.addr, addr, sizeof addr);
+  std::string proto = e.proto == AGENTOS_PROTO_TCP ? "tcp" : e.proto == AGENTOS_PROTO_UDP ? "udp" : "proto " + std::to_string(e.proto);
+  if (e.op == AGENTOS_OP_CREATE)
+    return "socket(family " + std::to_string(e.family) + ", type " + std::to_string(e.type) + ", " + proto + ")";
+  return std::string(e.op == AGENTOS_OP_BIND ? "bind " : "connect ") + proto + " " + addr + ":" +
+         std::to_string(ntohs(e.port));
+}
 
 Result<UniqueFd> listen_on(const std::string& path) {
   // Socket activation: systemd hands us the listener and queues clients while we restart.
@@ -103,7 +118,30 @@ int run(const Options& o) {
   PolicyStore policies(o.policy_dir);
   for (const auto& d : policies.reload()) log::warning("policy not applied: " + d);
 
-  AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users);
+  // The socket hooks, for agents that share the host's network. Without them such policies are
+  // refused; every other agent is unaffected.
+  AgentManager* manager = nullptr;
+  std::string net_missing;
+  auto net = enforce::NetGuard::load(
+      cgroups->mount() + cgroups->base() + "/agents", o.bpf_dir + "/net", [&](const agentos_net_event& e) {
+        const AgentRecord* r = manager ? manager->find_by_cgroup(e.cgroup_id) : nullptr;
+        std::string what = describe(e);
+        log::warning((r ? "agent " + r->name + ": " : std::string()) + "denied " + what,
+                     {{"AGENT_ID", r ? r->id : ""}, {"AGENT_NAME", r ? r->name : ""},
+                      {"OWNER_UID", r ? std::to_string(r->owner_uid) : ""}, {"OPERATION", what},
+                      {"LAYER", "cgroup-bpf"}, {"DECISION", "deny"}});
+      });
+  if (!net) net_missing = net.error().str();
+  probe.layers.push_back({"cgroup-bpf socket hooks", net.ok(),
+                          net ? "connect, sendmsg, bind and socket() of agents on the host network, pinned in " + o.bpf_dir
+                              : "unavailable (" + net_missing + "): policies with [network] namespace = \"host\" are refused"});
+  log::info(std::string("layer cgroup-bpf socket hooks: ") + (net ? "available" : "unavailable: " + net_missing));
+  if (net)
+    (void)loop->add((*net)->events_fd(), EPOLLIN, [&](uint32_t) { (*net)->drain_events(); });
+
+  AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users,
+                      net ? net->get() : nullptr, net_missing);
+  manager = &agents;
   ApiServer api(*loop, agents, policies, probe, admin_gid);
   agents.on_exit = [&](const std::string& id) { api.agent_exited(id); };
   agents.recover();
@@ -185,6 +223,7 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", o.state_dir, "Persistent state (logs, dynamic users, agent data)");
   app.add_option("--cgroup", o.cgroup, "cgroup v2 path for agents, relative to the cgroup2 mount");
   app.add_option("--admin-group", o.admin_group, "Group whose members see and control all agents");
+  app.add_option("--bpf-dir", o.bpf_dir, "Where BPF programs and maps are pinned (on a bpffs)");
   app.set_version_flag("--version", "agentosd 0.1.0");
   try {
     app.parse(argc, argv);

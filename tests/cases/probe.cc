@@ -11,6 +11,9 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -102,6 +105,54 @@ int do_connect(const char* host, const char* port) {
   return result(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a));
 }
 
+bool parse_addr(const char* host, const char* port, sockaddr_storage* ss, socklen_t* len) {
+  *ss = {};
+  auto* a4 = reinterpret_cast<sockaddr_in*>(ss);
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(ss);
+  uint16_t p = htons(static_cast<uint16_t>(std::atoi(port)));
+  if (::inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = p;
+    *len = sizeof *a4;
+    return true;
+  }
+  if (::inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = p;
+    *len = sizeof *a6;
+    return true;
+  }
+  return false;
+}
+
+// type: SOCK_STREAM connect, SOCK_DGRAM unconnected sendto, "tfo" TCP Fast Open, "bind".
+int do_net(const char* how, const char* host, const char* port) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(host, port, &ss, &len)) return 2;
+  std::string h = how;
+  int type = h == "udp" ? SOCK_DGRAM : SOCK_STREAM;
+  int fd = ::socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return result(-1);
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if (h == "tcp") return result(::connect(fd, sa, len));
+  if (h == "udp") return result(::sendto(fd, "x", 1, 0, sa, len));
+  if (h == "tfo") return result(::sendto(fd, "x", 1, MSG_FASTOPEN, sa, len));
+  if (h == "bind") return result(::bind(fd, sa, len));
+  return 2;
+}
+
+int do_socket(const std::string& kind) {
+  int fd = -1;
+  if (kind == "raw") fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+  else if (kind == "packet") fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  else if (kind == "uevent") fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 15 /* NETLINK_KOBJECT_UEVENT */);
+  else if (kind == "route") fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 0 /* NETLINK_ROUTE */);
+  else if (kind == "unix") fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  else return 2;
+  return result(fd);
+}
+
 int do_ifaces() {
   struct if_nameindex* ifs = ::if_nameindex();
   if (!ifs) return result(-1);
@@ -185,6 +236,21 @@ int do_copy_exec(const char* src, const char* dst) {
   return do_exec(dst);
 }
 
+// Waits until PATH exists (created from outside, e.g. after the daemon was killed), then acts.
+int wait_for_file(const char* path) {
+  std::string dir = path;
+  dir = dir.substr(0, dir.rfind('/'));
+  int in = ::inotify_init1(IN_CLOEXEC);
+  if (in < 0 || ::inotify_add_watch(in, dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) return -1;
+  std::printf("ready\n");
+  std::fflush(stdout);
+  char buf[4096];
+  while (::access(path, F_OK) != 0)
+    if (::read(in, buf, sizeof buf) < 0 && errno != EINTR) return -1;
+  ::close(in);
+  return 0;
+}
+
 int do_pause() {
   std::printf("ready\n");
   std::fflush(stdout);
@@ -224,6 +290,12 @@ int main(int argc, char** argv) {
       {"fds", [&] { return do_ls("/proc/self/fd"); }},
       {"hostname", [&] { char h[256]{}; ::gethostname(h, sizeof h - 1); std::printf("%s\n", h); return 0; }},
       {"pause", [&] { return do_pause(); }},
+      {"net", [&] { return do_net(arg(2), arg(3), arg(4)); }},
+      {"socket", [&] { return do_socket(arg(2)); }},
+      {"after", [&] {
+         if (wait_for_file(arg(2)) != 0) return result(-1);
+         return do_net(arg(3), arg(4), arg(5));
+       }},
       {"exec", [&] { return do_exec(arg(2)); }},
       {"copy-exec", [&] { return do_copy_exec(arg(2), arg(3)); }},
   };

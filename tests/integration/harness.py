@@ -49,13 +49,14 @@ def ensure_users():
 class Daemon:
     """One agentosd with its own socket, runtime, state, policy directory and cgroup."""
 
-    def __init__(self, root: pathlib.Path, policy_dir: pathlib.Path | None = None):
+    def __init__(self, root: pathlib.Path, policy_dir: pathlib.Path | None = None, bpf_dir=None):
         self.root = root
         self.policy_dir = policy_dir or root / "policy.d"
         self.socket = root / "agentosd.sock"
         self.runtime = root / "run"
         self.state = root / "state"
-        self.cgroup = f"/agentos-test-{os.getpid()}"
+        self.cgroup = f"/agentos-test-{os.getpid()}-{root.parent.name}-{root.name}"
+        self.bpf_dir = bpf_dir or f"/sys/fs/bpf/agentos-test-{os.getpid()}-{root.parent.name}-{root.name}"
         self.proc = None
         self.log = root / "agentosd.log"
 
@@ -65,22 +66,26 @@ class Daemon:
         notify_path.unlink(missing_ok=True)
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(notify_path))
-        notify.settimeout(60)
+        notify.settimeout(1)  # only to notice a daemon that exited instead of becoming ready
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": str(notify_path),
                "AGENTOS_TEST_SECRET": "must-not-leak"}
         self.proc = subprocess.Popen(
             [str(AGENTOSD), "--policy-dir", str(self.policy_dir), "--socket", str(self.socket),
              "--runtime-dir", str(self.runtime), "--state-dir", str(self.state), "--cgroup", self.cgroup,
-             "--admin-group", ADMIN_GROUP],
+             "--admin-group", ADMIN_GROUP, "--bpf-dir", str(self.bpf_dir)],
             env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         try:
-            while True:
-                msg = notify.recv(4096)
-                if b"READY=1" in msg.split(b"\n"):
-                    break
-        except socket.timeout:
-            self.proc.kill()
-            raise RuntimeError("agentosd never became ready:\n" + self.log.read_text())
+            for _ in range(60):
+                try:
+                    if b"READY=1" in notify.recv(4096).split(b"\n"):
+                        break
+                except socket.timeout:
+                    if self.proc.poll() is not None:
+                        break
+            else:
+                self.proc.kill()
+            if self.proc.poll() is not None:
+                raise RuntimeError("agentosd never became ready:\n" + self.log.read_text())
         finally:
             notify.close()
         # Agents run as other users: they must reach the socket's directory.
@@ -91,6 +96,16 @@ class Daemon:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=30)
         self.proc = None
+
+    def cleanup(self):
+        """Removes what the daemon leaves for its successor: its cgroup tree and pinned maps."""
+        mount = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+        base = pathlib.Path(mount + self.cgroup)
+        if base.is_dir():
+            for d in sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                d.rmdir()
+            base.rmdir()
+        shutil.rmtree(self.bpf_dir, ignore_errors=True)
 
     def ctl(self, *args, user=None, input=None, check=False):
         """Runs agentctl; returns CompletedProcess with text output."""
@@ -135,6 +150,7 @@ class DaemonTest(unittest.TestCase):
             for a in cls.daemon.ctl_json("ps") if cls.daemon.proc else []:
                 cls.daemon.ctl("stop", a["id"])
             cls.daemon.stop()
+            cls.daemon.cleanup()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def policy(self, name, command=None, read=(), write=(), exec=(), extra=""):

@@ -25,7 +25,7 @@ set +e
 timeout --kill-after=10 "$timeout" "${qemu[@]}" -display none -monitor none -serial stdio </dev/null |
   tee "$log" | tr -d '\r' | awk '
     /AGENTOS-VM JOURNAL BEGIN/ { j = 1 }
-    !j && (/AGENTOS-VM / || /: \[[a-z0-9-]+\] /) { sub(/^.*run-scenarios\[[0-9]+\]: /, ""); print "  guest: " $0; fflush() }
+    !j && (/AGENTOS-VM / || /^\[[a-z0-9-]+\] /) { print "  guest: " $0; fflush() }
     /AGENTOS-VM JOURNAL END/ { j = 0 }'
 rc=${PIPESTATUS[0]}
 set -e

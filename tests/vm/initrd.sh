@@ -1,15 +1,16 @@
 #!/bin/bash
 # Turns the cached rootfs into this run's initramfs: a copy of the tree with our .deb installed by
 # dpkg, the scenarios and the unit that runs them, packed as a zstd-compressed newc cpio.
-# Usage: initrd.sh ROOTFS_TAR OUT [--deb FILE] [--shell] SCENARIO_FILE...
+# Usage: initrd.sh ROOTFS_TAR OUT [--deb FILE] [--overlay DIR] [--shell] SCENARIO_FILE...
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 rootfs=$1 out=$2; shift 2
-deb= shell=0 scenarios=()
+deb= overlay= shell=0 scenarios=()
 while (($#)); do
   case $1 in
     --deb) deb=$2; shift 2 ;;
+    --overlay) overlay=$2; shift 2 ;;
     --shell) shell=1; shift ;;
     *) scenarios+=("$1"); shift ;;
   esac
@@ -54,5 +55,8 @@ fi
 # autofs is a module the guest does not have; without this systemd reports the automount
 # "unsupported" on the console at every boot.
 ln -sf /dev/null "$units/proc-sys-fs-binfmt_misc.automount"
+
+# A developer's experiment (a unit drop-in, a patched binary) copied over everything else.
+[[ -z $overlay ]] || cp -a "$overlay/." "$tree/"
 
 (cd "$tree" && find . -print0 | cpio --null --create --format=newc --quiet) | zstd -q -T0 -3 -f -o "$out"

@@ -5,8 +5,10 @@
 set -euo pipefail
 log=$1; shift
 
-# The console ends lines with \r\n, and kernel messages may land on the same line first.
-reports=$(tr -d '\r' <"$log" | grep -oE 'AGENTOS-VM (RESULT|DONE).*' || true)
+# The console ends lines with \r\n, and kernel messages may land on the same line first. The
+# journal dumped after a failure repeats the reports, so it is left out.
+reports=$(tr -d '\r' <"$log" | sed '/AGENTOS-VM JOURNAL BEGIN/,/AGENTOS-VM JOURNAL END/d' |
+          grep -oE 'AGENTOS-VM (RESULT|DONE).*' || true)
 bad=0
 for name in "$@"; do
   line=$(grep -E "^AGENTOS-VM RESULT $name (PASS|FAIL)" <<<"$reports" | tail -n1 || true)

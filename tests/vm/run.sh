@@ -4,24 +4,26 @@
 # (initrd.sh), boots it once under qemu running every scenario in turn (boot.sh), and turns the
 # serial log into the outcome (results.sh). Exits 0 only if every scenario passed.
 #
-# Usage: run.sh [--scenario NAME]... [--shell] [--deb FILE | --no-deb]
+# Usage: run.sh [--scenario NAME]... [--shell] [--deb FILE | --no-deb] [--overlay DIR]
 #   --scenario NAME  run only this scenario (file scenarios/NN-NAME.sh); may be repeated
 #   --shell          leave a root shell on the serial console after the scenarios (interactive)
 #   --deb FILE       test this .deb instead of building one (also: env AGENTOS_VM_DEB)
 #   --no-deb         boot without agentos (developing the tier); runs only "platform" by default
+#   --overlay DIR    copy DIR over the guest's root last (experiments: a unit drop-in, a binary)
 # Env: AGENTOS_VM_CACHE (cache dir), AGENTOS_VM_TIMEOUT (seconds the VM may run, default 900),
 #      CI=true (a tier that cannot run fails instead of skipping).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 usage() { sed -n '/^# Usage/,/^# Env/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-names=() shell=0 deb=${AGENTOS_VM_DEB:-} no_deb=0
+names=() shell=0 deb=${AGENTOS_VM_DEB:-} no_deb=0 overlay=
 while (($#)); do
   case $1 in
     --scenario) names+=("${2:?}"); shift 2 ;;
     --shell) shell=1; shift ;;
     --deb) deb=$(realpath "${2:?}"); shift 2 ;;
     --no-deb) no_deb=1; shift ;;
+    --overlay) overlay=$(realpath "${2:?}"); shift 2 ;;
     -h | --help) usage ;;
     *) echo "run.sh: unknown argument $1" >&2; usage ;;
   esac
@@ -72,7 +74,7 @@ mapfile -t image < <("$VM_DIR/image.sh" ${deb:+--deb "$deb"})
 vm_log "kernel and rootfs ready in $((SECONDS - t)) s"
 
 t=$SECONDS
-"$VM_DIR/initrd.sh" "${image[1]}" "$run/initrd.zst" ${deb:+--deb "$deb"} \
+"$VM_DIR/initrd.sh" "${image[1]}" "$run/initrd.zst" ${deb:+--deb "$deb"} ${overlay:+--overlay "$overlay"} \
   $( ((shell)) && echo --shell) "${files[@]}"
 vm_log "initramfs packed in $((SECONDS - t)) s ($(du -h "$run/initrd.zst" | cut -f1))"
 

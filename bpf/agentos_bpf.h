@@ -1,0 +1,55 @@
+/* Everything that crosses the BPF/user-space boundary, in one place, fixed-width only. Included by
+ * the BPF programs (C) and the daemon (C++); the layouts are checked at compile time on both sides. */
+#ifndef AGENTOS_BPF_H
+#define AGENTOS_BPF_H
+
+#include <linux/types.h>
+
+#define AGENTOS_OP_CONNECT 1 /* connect(), and sendto()/sendmsg() to an address */
+#define AGENTOS_OP_BIND 2
+#define AGENTOS_OP_CREATE 3 /* socket(): only in events */
+
+#define AGENTOS_PROTO_TCP 6
+#define AGENTOS_PROTO_UDP 17
+
+/* Agents whose sockets the hooks govern: those sharing the host's network namespace. */
+struct agentos_agent {
+	__u32 flags; /* reserved, zero */
+};
+
+/* A connect or bind grant, in an LPM trie: everything up to the address must match exactly, the
+ * address to the grant's prefix. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), so an IPv4-mapped
+ * IPv6 destination gets the verdict of its IPv4 form. */
+struct agentos_net_key {
+	__u32 prefixlen; /* AGENTOS_NET_FIXED_BITS + address prefix length */
+	__u8 op;
+	__u8 proto;
+	__u16 port; /* network byte order */
+	__u64 cgroup_id;
+	__u8 addr[16];
+};
+#define AGENTOS_NET_FIXED_BITS 96 /* op, proto, port, cgroup_id */
+
+/* A denial, for the audit log. */
+struct agentos_net_event {
+	__u64 cgroup_id;
+	__u8 op;
+	__u8 proto;
+	__u16 port; /* network byte order */
+	__u16 family; /* of the socket; for AGENTOS_OP_CREATE */
+	__u16 type; /* for AGENTOS_OP_CREATE */
+	__u8 addr[16];
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct agentos_net_key) == 32, "agentos_net_key layout");
+static_assert(__builtin_offsetof(struct agentos_net_key, cgroup_id) == 8, "agentos_net_key layout");
+static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 16, "agentos_net_key layout");
+static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
+#else
+_Static_assert(sizeof(struct agentos_net_key) == 32, "agentos_net_key layout");
+_Static_assert(__builtin_offsetof(struct agentos_net_key, cgroup_id) == 8, "agentos_net_key layout");
+_Static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
+#endif
+
+#endif

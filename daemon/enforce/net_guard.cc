@@ -1,0 +1,176 @@
+#include "enforce/net_guard.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstring>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "net.skel.h"
+#include "common/log.h"
+
+namespace agentos::enforce {
+namespace {
+
+constexpr char kBpfFs[] = "/sys/fs/bpf";
+
+// libbpf's messages, the verifier's log among them, go to the daemon's log.
+int forward_libbpf(libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char buf[4096];
+  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  std::string msg(buf);
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  if (!msg.empty()) log::write(level == LIBBPF_WARN ? log::Level::kWarning : log::Level::kInfo, msg);
+  return n;
+}
+
+Status ensure_bpffs(const std::string& pin_dir) {
+  struct statfs fs;
+  if (::statfs(kBpfFs, &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
+    ::mkdir(kBpfFs, 0700);
+    if (::mount("bpf", kBpfFs, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") != 0)
+      return sys_error("mount bpffs on /sys/fs/bpf");
+  }
+  for (size_t pos = std::strlen(kBpfFs); pos != std::string::npos;) {  // mkdir -p below the bpffs
+    pos = pin_dir.find('/', pos + 1);
+    std::string dir = pin_dir.substr(0, pos);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + dir);
+  }
+  return {};
+}
+
+// Ids of the programs called `name` attached to the cgroup for `type`: an earlier daemon's.
+std::vector<uint32_t> attached(int cg, bpf_attach_type type, const char* name) {
+  uint32_t ids[64];
+  uint32_t count = 64, flags = 0;
+  std::vector<uint32_t> out;
+  if (bpf_prog_query(cg, type, 0, &flags, ids, &count) != 0) return out;
+  for (uint32_t i = 0; i < count; ++i) {
+    UniqueFd fd(bpf_prog_get_fd_by_id(ids[i]));
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && std::strcmp(info.name, name) == 0)
+      out.push_back(ids[i]);
+  }
+  return out;
+}
+
+int on_event(void* ctx, void* data, size_t size) {
+  if (size >= sizeof(agentos_net_event)) {
+    auto* guard_handler = static_cast<NetGuard::EventHandler*>(ctx);
+    if (*guard_handler) (*guard_handler)(*static_cast<const agentos_net_event*>(data));
+  }
+  return 0;
+}
+
+agentos_net_key key_for(uint8_t op, uint64_t cg, const policy::NetRule& r) {
+  agentos_net_key k{};
+  k.op = op;
+  k.proto = r.proto == policy::Proto::kTcp ? AGENTOS_PROTO_TCP : AGENTOS_PROTO_UDP;
+  k.port = htons(r.port);
+  k.cgroup_id = cg;
+  if (r.family == AF_INET) {
+    k.addr[10] = k.addr[11] = 0xff;  // IPv4-mapped, as the programs store IPv4
+    std::memcpy(&k.addr[12], r.addr.data(), 4);
+    k.prefixlen = AGENTOS_NET_FIXED_BITS + 96 + r.prefix_len;
+  } else {
+    std::memcpy(k.addr, r.addr.data(), 16);
+    k.prefixlen = AGENTOS_NET_FIXED_BITS + r.prefix_len;
+  }
+  return k;
+}
+
+}  // namespace
+
+Result<uint64_t> cgroup_id(int cgroup_dir_fd) {
+  struct stat st;
+  if (::fstat(cgroup_dir_fd, &st) != 0) return sys_error("fstat cgroup");
+  return static_cast<uint64_t>(st.st_ino);  // kernfs node id, as bpf_get_current_cgroup_id()
+}
+
+Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgroup, const std::string& pin_dir,
+                                                 EventHandler on_denial) {
+  libbpf_set_print(forward_libbpf);
+  if (auto s = ensure_bpffs(pin_dir); !s) return s.error();
+  std::unique_ptr<NetGuard> g(new NetGuard());
+  g->on_denial_ = std::move(on_denial);
+  g->skel_ = agentos_net__open();
+  if (!g->skel_) return sys_error("open the socket hooks");
+  for (auto [map, name] : {std::pair{g->skel_->maps.agents, "agents"}, {g->skel_->maps.net_rules, "net_rules"}})
+    if (int rc = bpf_map__set_pin_path(map, (pin_dir + "/" + name).c_str()); rc < 0)
+      return Error{-rc, "pin path"};
+  if (int rc = agentos_net__load(g->skel_); rc < 0) return Error{-rc, "load the socket hooks"};
+
+  UniqueFd cg(::open(agents_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cg.valid()) return sys_error("open " + agents_cgroup);
+  // Attached to the cgroup itself (not through a link), the programs outlive this process: a
+  // daemon that dies leaves every agent governed. A previous daemon's copies are detached only
+  // once ours are attached, so there is no unguarded instant.
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, g->skel_->obj) {
+    bpf_attach_type type = bpf_program__expected_attach_type(prog);
+    std::vector<uint32_t> before = attached(cg.get(), type, bpf_program__name(prog));
+    if (bpf_prog_attach(bpf_program__fd(prog), cg.get(), type, BPF_F_ALLOW_MULTI) != 0)
+      return sys_error(std::string("attach ") + bpf_program__name(prog));
+    for (uint32_t id : before) {
+      UniqueFd old(bpf_prog_get_fd_by_id(id));
+      if (old.valid()) bpf_prog_detach2(old.get(), cg.get(), type);
+    }
+  }
+
+  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.events), on_event, &g->on_denial_, nullptr);
+  if (!g->events_) return sys_error("ring buffer");
+  return g;
+}
+
+NetGuard::~NetGuard() {
+  ring_buffer__free(events_);
+  agentos_net__destroy(skel_);  // maps and links stay pinned
+}
+
+Status NetGuard::add(uint64_t cg, const policy::Policy& p) {
+  const uint8_t one = 1;
+  int rules = bpf_map__fd(skel_->maps.net_rules);
+  for (auto [op, list] : {std::pair{uint8_t{AGENTOS_OP_CONNECT}, &p.connect}, {uint8_t{AGENTOS_OP_BIND}, &p.bind}})
+    for (const auto& r : *list) {
+      agentos_net_key k = key_for(op, cg, r);
+      if (bpf_map_update_elem(rules, &k, &one, BPF_ANY) != 0) {
+        auto e = sys_error("add grant " + r.text);
+        remove(cg, p);
+        return e;
+      }
+    }
+  agentos_agent a{};
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.agents), &cg, &a, BPF_ANY) != 0) {
+    auto e = sys_error("govern cgroup");
+    remove(cg, p);
+    return e;
+  }
+  return {};
+}
+
+void NetGuard::remove(uint64_t cg, const policy::Policy& p) {
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.agents), &cg);
+  int rules = bpf_map__fd(skel_->maps.net_rules);
+  for (auto [op, list] : {std::pair{uint8_t{AGENTOS_OP_CONNECT}, &p.connect}, {uint8_t{AGENTOS_OP_BIND}, &p.bind}})
+    for (const auto& r : *list) {
+      agentos_net_key k = key_for(op, cg, r);
+      bpf_map_delete_elem(rules, &k);
+    }
+}
+
+int NetGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
+
+void NetGuard::drain_events() { ring_buffer__consume(events_); }
+
+}  // namespace agentos::enforce

@@ -1,0 +1,167 @@
+"""Agents on the host's network: the cgroup-BPF socket hooks allow exactly the policy's grants.
+
+These agents share the host's network namespace, so the namespace no longer isolates them: every
+denial here is the kernel hooks' alone. Each has its positive control: the same action outside the
+sandbox, or with the grant.
+"""
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import unittest
+
+from harness import AGENTCTL, Daemon, DaemonTest, USERS
+
+
+def listener(family, host):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    s.listen(64)
+    return s
+
+
+class HostNetwork(DaemonTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sockets = [listener(socket.AF_INET, "127.0.0.1") for _ in range(2)]
+        cls.sockets += [listener(socket.AF_INET6, "::1") for _ in range(2)]
+        cls.a, cls.b, cls.c, cls.d = (str(s.getsockname()[1]) for s in cls.sockets)
+        with socket.socket() as s:  # a free port for bind grants
+            s.bind(("127.0.0.1", 0))
+            cls.bind_port = str(s.getsockname()[1])
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in cls.sockets:
+            s.close()
+        super().tearDownClass()
+
+    def network(self):
+        return (f'[network]\nnamespace = "host"\n'
+                f'connect = ["tcp://127.0.0.1:{self.a}", "tcp://[::1]:{self.c}", "udp://127.0.0.1:{self.a}"]\n'
+                f'bind = ["tcp://127.0.0.1:{self.bind_port}"]\n')
+
+    def host_probe(self, *args, name="hostnet"):
+        pol = self.policy(name, extra=self.network())
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, *args)
+        return r.returncode, r.stdout
+
+    def assert_denied(self, result):
+        code, out = result
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EPERM"]))
+
+    def test_sees_the_host_network(self):
+        _, out = self.host_probe("ifaces")
+        self.assertEqual(sorted(out.split()), sorted(i[1] for i in socket.if_nameindex()))
+
+    def test_tcp_connect_only_to_grants(self):
+        for host, granted, other in (("127.0.0.1", self.a, self.b), ("::1", self.c, self.d)):
+            with self.subTest(host=host):
+                self.assertEqual(self.run_outside("net", "tcp", host, other), (0, "ok\n"))
+                self.assertEqual(self.host_probe("net", "tcp", host, granted), (0, "ok\n"))
+                self.assert_denied(self.host_probe("net", "tcp", host, other))
+
+    def test_ipv4_mapped_ipv6_gets_the_ipv4_verdict(self):
+        self.assertEqual(self.host_probe("net", "tcp", "::ffff:127.0.0.1", self.a), (0, "ok\n"))
+        self.assertEqual(self.run_outside("net", "tcp", "::ffff:127.0.0.1", self.b), (0, "ok\n"))
+        self.assert_denied(self.host_probe("net", "tcp", "::ffff:127.0.0.1", self.b))
+
+    def test_unconnected_udp_sends_are_checked(self):
+        self.assertEqual(self.host_probe("net", "udp", "127.0.0.1", self.a), (0, "ok\n"))
+        self.assertEqual(self.run_outside("net", "udp", "127.0.0.1", self.b), (0, "ok\n"))
+        self.assert_denied(self.host_probe("net", "udp", "127.0.0.1", self.b))
+        self.assert_denied(self.host_probe("net", "udp", "::1", self.a))  # granted for IPv4 only
+
+    def test_tcp_fast_open_is_checked(self):
+        self.assertEqual(self.host_probe("net", "tfo", "127.0.0.1", self.a), (0, "ok\n"))
+        self.assertEqual(self.run_outside("net", "tfo", "127.0.0.1", self.b), (0, "ok\n"))
+        self.assert_denied(self.host_probe("net", "tfo", "127.0.0.1", self.b))
+
+    def test_bind_only_to_grants(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            other = str(s.getsockname()[1])
+        self.assertEqual(self.host_probe("net", "bind", "127.0.0.1", self.bind_port), (0, "ok\n"))
+        self.assertEqual(self.run_outside("net", "bind", "127.0.0.1", other), (0, "ok\n"))
+        self.assert_denied(self.host_probe("net", "bind", "127.0.0.1", other))
+
+    def test_socket_families(self):
+        for kind in ("unix", "route"):
+            with self.subTest(kind=kind):
+                self.assertEqual(self.host_probe("socket", kind), (0, "ok\n"))
+        # A uevent netlink socket needs no privilege: the seccomp filter alone refuses it, for
+        # every agent.
+        self.assertEqual(self.run_outside("socket", "uevent", user=USERS[0]), (0, "ok\n"))
+        self.assert_denied(self.host_probe("socket", "uevent"))
+        self.assert_denied(self.run_probe("socket", "uevent"))
+        for kind in ("raw", "packet"):
+            with self.subTest(kind=kind):
+                self.assertEqual(self.run_outside("socket", kind), (0, "ok\n"))
+                self.assert_denied(self.host_probe("socket", kind))
+
+    def test_denials_are_logged(self):
+        self.assert_denied(self.host_probe("net", "tcp", "127.0.0.1", self.b, name="logged"))
+        log = self.daemon.log.read_text()
+        self.assertIn(f"agent logged: denied connect tcp 127.0.0.1:{self.b}", log)
+        self.assertIn("LAYER=cgroup-bpf", log)
+
+    def test_refused_where_the_hooks_cannot_load(self):
+        root = self.tmp / "nohooks"
+        root.mkdir()
+        plain = self.tmp / "not-a-bpffs"  # pinning maps needs a bpffs: the hooks cannot load
+        d = Daemon(root, bpf_dir=plain)
+        d.start()
+        try:
+            pol = self.policy("needs-hooks", extra=self.network())
+            r = d.ctl("run", "--policy", str(pol))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("cgroup-BPF socket hooks", r.stderr)
+            # The same daemon still runs agents that keep their own network namespace.
+            self.assertEqual(d.ctl("run", "--policy", str(self.policy("own-netns"))).returncode, 0)
+        finally:
+            d.stop()
+            d.cleanup()
+        self.assertEqual(self.host_probe("net", "tcp", "127.0.0.1", self.a), (0, "ok\n"))
+
+    def test_agents_stay_confined_when_the_daemon_is_killed(self):
+        trigger_dir = self.tmp / "trigger"
+        trigger_dir.mkdir(exist_ok=True)
+        go = trigger_dir / "go"
+        go.unlink(missing_ok=True)
+        agents = {}
+        for port in (self.a, self.b):
+            pol = self.policy(f"waiter-{port}", extra=self.network(), read=[str(trigger_dir)])
+            r = self.daemon.ctl("--json", "run", "--detach", "--policy", str(pol), "--", self.probe,
+                                "after", str(go), "tcp", "127.0.0.1", port, check=True)
+            agent = json.loads(r.stdout)
+            agents[port] = (agent["id"], agent["pid"])
+        logs = self.daemon.state / "logs"
+        for agent_id, _ in agents.values():
+            self.wait_for_line(logs / f"{agent_id}.log", "ready")
+        self.daemon.stop(sig=signal.SIGKILL)
+        try:
+            pidfds = [os.pidfd_open(pid) for _, pid in agents.values()]
+            go.touch()
+            for fd in pidfds:  # the agents' exit, with no daemon around
+                self.assertTrue(select.select([fd], [], [], 30)[0])
+                os.close(fd)
+            out = {port: (logs / f"{agent_id}.log").read_text() for port, (agent_id, _) in agents.items()}
+            self.assertEqual(out[self.a], "ready\nok\n")
+            self.assertEqual(out[self.b].split()[:3], ["ready", "denied", "EPERM"])
+        finally:
+            self.daemon.start()
+
+    def wait_for_line(self, path, line):
+        """Follows the agent's output through the daemon until its first line arrives."""
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", path.stem],
+                              stdout=subprocess.PIPE, text=True) as p:
+            got = p.stdout.readline()
+            p.terminate()
+        self.assertEqual(got, line + "\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
