@@ -222,7 +222,14 @@ class Walker {
   }
 
   void filesystem(const toml::table& t) {
-    check_keys(t, {"read", "write", "exec"}, "filesystem");
+    check_keys(t, {"view", "read", "write", "exec"}, "filesystem");
+    if (const toml::node* n = t.get("view")) {
+      if (std::optional<std::string> v = string_value(*n, "filesystem.view")) {
+        if (*v == "host") out_.host_filesystem = true;
+        else if (*v != "private")
+          error(*n, "filesystem.view: " + quote_text(*v) + " is neither \"private\" nor \"host\"");
+      }
+    }
     path_list(t, "read", out_.read);
     path_list(t, "write", out_.write);
     path_list(t, "exec", out_.exec);

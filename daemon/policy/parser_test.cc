@@ -389,6 +389,13 @@ TEST(FindDuplicateNames, PointsAtTheLaterPolicy) {
   EXPECT_TRUE(find_duplicate_names({}).empty());
 }
 
+TEST(Filesystem, ViewIsPrivateOrHost) {
+  auto p = parse(with_agent("[filesystem]\nview = \"host\"\nread = [\"/usr\"]\n"));
+  ASSERT_TRUE(p.policy) << errors_text(p);
+  EXPECT_TRUE(p.policy->host_filesystem);
+  EXPECT_TRUE(one_error(with_agent("[filesystem]\nview = \"all\"\n"), 4, 8, "neither"));
+}
+
 TEST(Network, NamespaceIsPrivateOrHost) {
   auto p = parse(with_agent("[network]\nnamespace = \"host\"\nconnect = [\"tcp://127.0.0.1:11434\"]\n"));
   ASSERT_TRUE(p.policy) << errors_text(p);

@@ -49,6 +49,10 @@ struct Policy {
   std::string workdir;  // absolute, or empty for "/"
   std::map<std::string, std::string> env;
 
+  // "private" (default): the agent's root holds only its grants. "host": it sees the host's
+  // filesystem, and Landlock alone allows only the grants (for debugging policies, and to show
+  // that layer holding on its own).
+  bool host_filesystem = false;
   // Absolute, normalized paths. A grant covers the path and everything beneath it.
   std::vector<std::string> read;
   std::vector<std::string> write;  // implies read

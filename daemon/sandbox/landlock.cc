@@ -70,17 +70,18 @@ uint64_t landlock_write_access() {
                    LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE);
 }
 
-void add_sandbox_rules(LandlockPlan& plan) {
+void add_sandbox_rules(LandlockPlan& plan, bool host_view) {
   plan.abi = landlock_abi();
   plan.handled_fs = handled_at(plan.abi);
   // Signals and abstract sockets stay inside the agent's domain (ABI 6).
   plan.scoped = plan.abi >= 6 ? LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL : 0;
-  // Listing directories; what exists at all is the mount namespace's decision.
-  plan.rules.push_back({"/", supported(LANDLOCK_ACCESS_FS_READ_DIR)});
-  plan.rules.push_back({"/proc", landlock_read_access()});
+  plan.rules.push_back({"/proc", landlock_read_access()});  // the agent's own, in both views
   for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"})
     plan.rules.push_back({node, supported(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
                                           LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)});
+  if (host_view) return;
+  // Listing directories; what exists at all is the mount namespace's decision.
+  plan.rules.push_back({"/", supported(LANDLOCK_ACCESS_FS_READ_DIR)});
   // Private scratch space: writable, but nothing written there may be executed.
   plan.rules.push_back({"/tmp", landlock_write_access()});
   plan.rules.push_back({"/dev/shm", landlock_write_access()});

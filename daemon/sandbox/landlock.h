@@ -28,8 +28,9 @@ uint64_t landlock_read_access();
 uint64_t landlock_write_access();
 uint64_t landlock_exec_access();
 
-// Adds the rules every sandbox needs: its /proc, /dev nodes, /dev/shm, /tmp and listing "/".
-void add_sandbox_rules(LandlockPlan& plan);
+// Adds the rules every sandbox needs: its /proc and /dev nodes and, in its private root, listing
+// "/" and writing its private /tmp and /dev/shm. In the host's view those would be the host's.
+void add_sandbox_rules(LandlockPlan& plan, bool host_view);
 
 // Child side, async-signal-safe; needs no_new_privs. Returns 0 or an errno, with *what set.
 int apply_landlock(const LandlockPlan& plan, const char** what);

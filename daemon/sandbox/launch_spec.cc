@@ -71,6 +71,7 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   s.name = p.name;
   s.hostname = p.name.substr(0, 63);
   s.host_network = p.host_network;
+  s.host_view = p.host_filesystem;
   s.uid = uid;
   s.gid = gid;
   s.groups = std::move(groups);
@@ -103,7 +104,7 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
     if (::stat(src.c_str(), &st) != 0) return sys_error("filesystem grant " + src);
     s.grants.push_back({src, kStagingRoot + src, w, S_ISDIR(st.st_mode), -1});
   }
-  add_sandbox_rules(s.landlock);
+  add_sandbox_rules(s.landlock, s.host_view);
   for (auto& [path, a] : access) s.landlock.rules.push_back({path, a});
   // The dynamic loader runs every dynamically linked program: executable wherever it is visible.
   if (!p.command.empty())

@@ -37,6 +37,7 @@ struct LaunchSpec {
   std::string name;
   std::string hostname;
   bool host_network = false;  // share the host's netns; the socket hooks hold it to its grants
+  bool host_view = false;  // see the host's filesystem; Landlock alone holds it to its grants
 
   uid_t uid = 0;  // host uid == uid inside (identity map); never 0
   gid_t gid = 0;

@@ -151,4 +151,12 @@ int build_root(LaunchSpec& spec, const char** what) {
   return 0;
 }
 
+int build_host_view(const char** what) {
+  *what = "make / private";
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
+  *what = "/proc";
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
+  return 0;
+}
+
 }  // namespace agentos::sandbox

@@ -65,7 +65,8 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
     fail(sync_fd, Stage::kIdentity, e);
 
   const char* what = "";
-  if (int e = build_root(spec, &what)) fail(sync_fd, Stage::kMounts, e, what);
+  if (int e = spec.host_view ? build_host_view(&what) : build_root(spec, &what))
+    fail(sync_fd, Stage::kMounts, e, what);
   if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     fail(sync_fd, Stage::kHostname, errno);
   if (!spec.host_network)

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/atomic_file.h"
+#include "sandbox/landlock.h"
 #include "sandbox/launcher.h"
 #include "common/log.h"
 
@@ -92,6 +93,11 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     uid = gid = *dyn;
     groups.clear();
     if (auto s = prepare_data_dirs(p, uid, gid); !s) return s.error();
+  }
+  if (p.host_filesystem && sandbox::landlock_abi() == 0) {
+    *why = RunError::kCannotConfine;
+    return error("agent \"" + p.name + "\" needs [filesystem] view = \"host\", which only Landlock can "
+                 "confine, and this kernel offers no Landlock");
   }
   if (p.host_network && !net_) {
     *why = RunError::kCannotConfine;

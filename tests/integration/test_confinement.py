@@ -93,6 +93,59 @@ class Execution(DaemonTest):
                          (0, os.uname().nodename + "\n"))
 
 
+class HostView(DaemonTest):
+    """[filesystem] view = "host": the agent sees the host's files, and Landlock alone refuses
+    what is not granted. EACCES (not ENOENT) shows the file is there and the kernel said no."""
+
+    def host_view_probe(self, *args, read=(), write=(), user=None):
+        pol = self.policy("hostview", read=read, write=write, extra="")
+        text = pol.read_text().replace("[filesystem]\n", '[filesystem]\nview = "host"\n')
+        pol.write_text(text)
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, *args, user=user)
+        return r.returncode, r.stdout
+
+    def assert_eacces(self, result):
+        code, out = result
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EACCES"]))
+
+    def test_ungranted_host_files_are_visible_but_refused(self):
+        self.assertEqual(self.run_outside("read", "/etc/hostname", user=USERS[0]), (0, "ok\n"))
+        self.assertEqual(self.host_view_probe("exists", "/etc/hostname"), (0, "ok\n"))
+        self.assert_eacces(self.host_view_probe("read", "/etc/hostname"))
+        self.assertEqual(self.host_view_probe("read", "/etc/hostname", read=["/etc"]), (0, "ok\n"))
+
+    def test_symlinks_and_dotdot_reach_the_object_not_the_grant(self):
+        granted = self.tmp / "granted"
+        granted.mkdir(exist_ok=True)
+        link = granted / "to-hostname"
+        link.unlink(missing_ok=True)
+        link.symlink_to("/etc/hostname")
+        self.assertEqual(self.run_outside("read", str(link), user=USERS[0]), (0, "ok\n"))
+        self.assert_eacces(self.host_view_probe("read", str(link), read=[str(granted)]))
+        dotdot = f"{granted}/../../../../etc/hostname"
+        self.assertEqual(self.run_outside("read", dotdot, user=USERS[0]), (0, "ok\n"))
+        self.assert_eacces(self.host_view_probe("read", dotdot, read=[str(granted)]))
+
+    def test_host_tmp_is_not_writable_unless_granted(self):
+        target = self.tmp / "w"
+        target.mkdir(exist_ok=True)
+        os.chmod(target, 0o777)
+        self.assertEqual(self.run_outside("write", str(target / "f"), user=USERS[0]), (0, "ok\n"))
+        self.assert_eacces(self.host_view_probe("write", str(target / "g")))
+        self.assert_eacces(self.host_view_probe("write", "/tmp/agentos-host-view"))
+        self.assertEqual(self.host_view_probe("write", str(target / "h"), write=[str(target)]), (0, "ok\n"))
+
+    def test_own_proc_even_in_host_view(self):
+        host = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
+        try:
+            self.assertEqual(self.run_outside("exists", f"/proc/{host.pid}"), (0, "ok\n"))
+            code, out = self.host_view_probe("exists", f"/proc/{host.pid}")
+            self.assertEqual((code, out.split()[:2]), (1, ["denied", "ENOENT"]))
+        finally:
+            host.kill()
+            host.wait()
+
+
 class Isolation(DaemonTest):
     def test_own_namespaces(self):
         code, out = self.run_probe("ns")
