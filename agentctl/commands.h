@@ -37,4 +37,7 @@ Outcome<int> cmd_stop(const Globals& g, const std::string& agent);
 Outcome<int> cmd_logs(const Globals& g, const std::string& agent, bool follow);
 Outcome<int> cmd_inspect(const Globals& g, const std::string& agent);
 
+// cmd_audit.cc
+Outcome<int> cmd_audit(const Globals& g, const std::string& agent, bool follow);
+
 }  // namespace agentos::ctl

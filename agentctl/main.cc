@@ -112,6 +112,12 @@ int run_main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "Show an agent, its namespaces, layers and policy");
   inspect->add_option("AGENT", inspect_agent, "Agent id or name")->required();
 
+  std::string audit_agent;
+  bool audit_follow = false;
+  auto* audit = app.add_subcommand("audit", "Show denials of your agents (every agent's, for admins)");
+  audit->add_option("--agent", audit_agent, "Only this agent (id or name)");
+  audit->add_flag("-f,--follow", audit_follow, "Keep printing new denials");
+
   app.footer(
       "Exit status: 0 success, 1 request failed, 2 usage error, 3 agentosd unreachable;\n"
       "run without --detach exits with the agent's status. See agentctl(1).");
@@ -152,6 +158,8 @@ int run_main(int argc, char** argv) {
     result = cmd_logs(g, logs_agent, follow);
   } else if (inspect->parsed()) {
     result = cmd_inspect(g, inspect_agent);
+  } else if (audit->parsed()) {
+    result = cmd_audit(g, audit_agent, audit_follow);
   } else {
     result = usage_error(policy->parsed() ? "policy needs a command: check, list or apply"
                                           : "missing command");

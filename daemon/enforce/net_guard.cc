@@ -173,4 +173,13 @@ int NetGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
 void NetGuard::drain_events() { ring_buffer__consume(events_); }
 
+uint64_t NetGuard::take_lost() {
+  uint32_t zero = 0;
+  uint64_t total = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost), &zero, &total) != 0) return 0;
+  uint64_t fresh = total - lost_seen_;
+  lost_seen_ = total;
+  return fresh;
+}
+
 }  // namespace agentos::enforce

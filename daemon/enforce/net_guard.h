@@ -37,12 +37,15 @@ class NetGuard {
 
   [[nodiscard]] int events_fd() const;  // readable when denials are waiting
   void drain_events();
+  // Denials the kernel could not queue since the last call.
+  [[nodiscard]] uint64_t take_lost();
 
  private:
   NetGuard() = default;
   agentos_net* skel_ = nullptr;
   ring_buffer* events_ = nullptr;
   EventHandler on_denial_;
+  uint64_t lost_seen_ = 0;
 };
 
 // The cgroup id that bpf_get_current_cgroup_id() reports for a cgroup v2 directory.

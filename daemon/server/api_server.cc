@@ -97,8 +97,11 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kStop: do_stop(c, req.stop(), resp); break;
     case v1::Request::kLogs: do_logs(c, req.logs(), resp); break;
     case v1::Request::kInspect: do_inspect(p, req.inspect(), resp); break;
+    case v1::Request::kAudit: do_audit(c, req.audit(), resp); break;
     case v1::Request::KIND_NOT_SET: resp = fail(v1::Error::INVALID_ARGUMENT, "empty request"); break;
   }
+  if (resp.has_error() && resp.error().code() == v1::Error::PERMISSION_DENIED)
+    audit_.deny("", "", p.uid, "request refused: " + resp.error().message(), "api");
   if (resp.has_error() || resp.kind_case() != v1::Response::KIND_NOT_SET) send(c, resp);
   if (c.stream) pump(c);
 }
@@ -177,6 +180,19 @@ void ApiServer::agent_output(const std::string& id) {
 }
 
 void ApiServer::agent_exited(const std::string& id) { agent_output(id); }
+
+void ApiServer::audit_event(const v1::AuditEvent& e) {
+  std::vector<int> fds;
+  for (auto& [fd, c] : conns_)
+    if (c->audit && audit_visible(c->peer, c->audit->agent, e)) fds.push_back(fd);
+  for (int fd : fds) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end()) continue;
+    v1::Response r;
+    *r.mutable_audit() = e;
+    send(*it->second, r);
+  }
+}
 
 void ApiServer::tick() {
   auto now = Clock::now();

@@ -14,6 +14,7 @@
 #include "common/unique_fd.h"
 #include "sandbox/probe.h"
 #include "server/agent_manager.h"
+#include "server/audit.h"
 #include "server/event_loop.h"
 #include "server/identity.h"
 #include "server/policy_store.h"
@@ -27,13 +28,14 @@ class ApiServer {
   static constexpr std::chrono::seconds kRequestDeadline{10};
 
   ApiServer(EventLoop& loop, AgentManager& agents, PolicyStore& policies,
-            const sandbox::ProbeResult& probe, gid_t admin_gid)
-      : loop_(loop), agents_(agents), policies_(policies), probe_(probe), admin_gid_(admin_gid) {}
+            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit)
+      : loop_(loop), agents_(agents), policies_(policies), probe_(probe), admin_gid_(admin_gid), audit_(audit) {}
 
   [[nodiscard]] Status serve(UniqueFd listener);
   void agent_output(const std::string& id);  // its log grew
   void agent_exited(const std::string& id);
   void tick();  // drops clients that never finish their request
+  void audit_event(const v1::AuditEvent& e);  // to the clients following the audit trail
 
  private:
   struct Stream {
@@ -43,6 +45,9 @@ class ApiServer {
     bool until_exit = false;  // otherwise ends at the log's current end
     bool stop_reply = false;  // end with StopReply rather than AgentExit
   };
+  struct AuditFollow {
+    std::string agent;  // id or name, or empty for all the caller may see
+  };
   struct Conn {
     UniqueFd fd;
     Peer peer;
@@ -51,6 +56,7 @@ class ApiServer {
     bool got_request = false;
     bool closing = false;  // close once `out` drains
     std::optional<Stream> stream;
+    std::optional<AuditFollow> audit;
     Clock::time_point deadline;
   };
 
@@ -72,6 +78,8 @@ class ApiServer {
   void do_stop(Conn& c, const v1::StopRequest& req, v1::Response& resp);
   void do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp);
   void do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Response& resp);
+  void do_audit(Conn& c, const v1::AuditRequest& req, v1::Response& resp);
+  [[nodiscard]] bool audit_visible(const Peer& p, const std::string& agent, const v1::AuditEvent& e) const;
 
   // The agent `key` (id or name) if the peer may see it; otherwise fills resp's error.
   const AgentRecord* lookup(const Peer& p, const std::string& key, v1::Response& resp) const;
@@ -81,6 +89,7 @@ class ApiServer {
   PolicyStore& policies_;
   const sandbox::ProbeResult& probe_;
   gid_t admin_gid_;
+  AuditLog& audit_;
   UniqueFd listener_;
   std::map<int, std::unique_ptr<Conn>> conns_;
   Clock::time_point started_ = Clock::now();

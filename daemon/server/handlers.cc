@@ -148,6 +148,8 @@ void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {
                 : why == RunError::kCannotConfine ? v1::Error::FAILED_PRECONDITION
                 : why == RunError::kInvalid       ? v1::Error::INVALID_ARGUMENT
                                                   : v1::Error::INTERNAL;
+    if (why == RunError::kCannotConfine)
+      audit_.deny("", pol.name, c.peer.uid, "start refused: " + r.error().str(), "launcher");
     return set_error(resp, code, r.error().str());
   }
   fill_agent_info(**r, resp.mutable_run()->mutable_agent());
@@ -193,6 +195,26 @@ void ApiServer::do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp)
   s.until_exit = req.follow();
   resp.Clear();
   c.stream = std::move(s);
+}
+
+bool ApiServer::audit_visible(const Peer& p, const std::string& agent, const v1::AuditEvent& e) const {
+  if (!agent.empty() && e.agent_id() != agent && e.agent_name() != agent) return false;
+  return p.admin || e.owner_uid() == p.uid;
+}
+
+void ApiServer::do_audit(Conn& c, const v1::AuditRequest& req, v1::Response& resp) {
+  for (const auto& e : audit_.read([&](const v1::AuditEvent& e) { return audit_visible(c.peer, req.agent(), e); })) {
+    v1::Response r;
+    *r.mutable_audit() = e;
+    send(c, r);
+  }
+  resp.Clear();
+  if (req.follow()) {
+    c.audit = AuditFollow{req.agent()};
+    return;
+  }
+  resp.set_final(true);
+  resp.mutable_audit();  // an empty event ends the stream
 }
 
 void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Response& resp) {

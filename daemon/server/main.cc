@@ -22,6 +22,7 @@
 #include "sandbox/seccomp.h"
 #include "server/agent_manager.h"
 #include "server/api_server.h"
+#include "server/audit.h"
 #include "server/event_loop.h"
 #include "server/identity.h"
 #include "common/log.h"
@@ -120,16 +121,14 @@ int run(const Options& o) {
 
   // The socket hooks, for agents that share the host's network. Without them such policies are
   // refused; every other agent is unaffected.
+  AuditLog audit(o.state_dir + "/audit.log");
   AgentManager* manager = nullptr;
   std::string net_missing;
   auto net = enforce::NetGuard::load(
       cgroups->mount() + cgroups->base() + "/agents", o.bpf_dir + "/net", [&](const agentos_net_event& e) {
         const AgentRecord* r = manager ? manager->find_by_cgroup(e.cgroup_id) : nullptr;
-        std::string what = describe(e);
-        log::warning((r ? "agent " + r->name + ": " : std::string()) + "denied " + what,
-                     {{"AGENT_ID", r ? r->id : ""}, {"AGENT_NAME", r ? r->name : ""},
-                      {"OWNER_UID", r ? std::to_string(r->owner_uid) : ""}, {"OPERATION", what},
-                      {"LAYER", "cgroup-bpf"}, {"DECISION", "deny"}});
+        audit.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0,
+                   describe(e), "cgroup-bpf");
       });
   if (!net) net_missing = net.error().str();
   probe.layers.push_back({"cgroup-bpf socket hooks", net.ok(),
@@ -142,7 +141,8 @@ int run(const Options& o) {
   AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users,
                       net ? net->get() : nullptr, net_missing);
   manager = &agents;
-  ApiServer api(*loop, agents, policies, probe, admin_gid);
+  ApiServer api(*loop, agents, policies, probe, admin_gid, audit);
+  audit.on_event = [&](const v1::AuditEvent& e) { api.audit_event(e); };
   agents.on_exit = [&](const std::string& id) { api.agent_exited(id); };
   agents.recover();
 
@@ -198,6 +198,8 @@ int run(const Options& o) {
     (void)!::read(tfd.get(), &ticks, sizeof ticks);
     agents.tick();
     api.tick();
+    if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
+    audit.flush_dropped();
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   });
 

@@ -292,6 +292,19 @@ int main(int argc, char** argv) {
       {"pause", [&] { return do_pause(); }},
       {"net", [&] { return do_net(arg(2), arg(3), arg(4)); }},
       {"socket", [&] { return do_socket(arg(2)); }},
+      {"flood", [&] {  // N connects in a row; prints how many were refused
+         int n = std::atoi(arg(5)), refused = 0;
+         for (int i = 0; i < n; ++i) {
+           sockaddr_storage ss;
+           socklen_t len;
+           if (!parse_addr(arg(3), arg(4), &ss, &len)) return 2;
+           int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+           if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno == EPERM) ++refused;
+           ::close(fd);
+         }
+         std::printf("refused %d\n", refused);
+         return 0;
+       }},
       {"after", [&] {
          if (wait_for_file(arg(2)) != 0) return result(-1);
          return do_net(arg(3), arg(4), arg(5));

@@ -102,11 +102,49 @@ class HostNetwork(DaemonTest):
                 self.assertEqual(self.run_outside("socket", kind), (0, "ok\n"))
                 self.assert_denied(self.host_probe("socket", kind))
 
-    def test_denials_are_logged(self):
-        self.assert_denied(self.host_probe("net", "tcp", "127.0.0.1", self.b, name="logged"))
-        log = self.daemon.log.read_text()
-        self.assertIn(f"agent logged: denied connect tcp 127.0.0.1:{self.b}", log)
+    def test_denials_are_audited(self):
+        self.assert_denied(self.host_probe("net", "tcp", "127.0.0.1", self.b, name="audited"))
+        events = self.daemon.ctl_json("audit", "--agent", "audited")
+        self.assertIn({"operation": f"connect tcp 127.0.0.1:{self.b}", "layer": "cgroup-bpf", "decision": "deny",
+                       "owner_uid": 0, "agent_name": "audited"},
+                      [{k: e[k] for k in ("operation", "layer", "decision", "owner_uid", "agent_name")} for e in events])
+        log = self.daemon.log.read_text()  # and the daemon's log (the journal under systemd)
+        self.assertIn(f"agent audited: deny connect tcp 127.0.0.1:{self.b}", log)
         self.assertIn("LAYER=cgroup-bpf", log)
+
+    def test_users_see_only_their_agents_denials(self):
+        t1, t2 = USERS[0], USERS[1]
+        pol = self.policy("t1-denied", extra=self.network())
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, "net", "tcp", "127.0.0.1", self.b, user=t1)
+        self.assertEqual(r.stdout.split()[:2], ["denied", "EPERM"])
+        ops = lambda user: [e["agent_name"] for e in self.daemon.ctl_json("audit", user=user)]
+        self.assertIn("t1-denied", ops(t1))
+        self.assertIn("t1-denied", ops(None))  # root
+        self.assertNotIn("t1-denied", ops(t2))
+
+    def test_a_flood_is_rate_limited_and_counted(self):
+        attempts = 3000
+        follow = subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "--json", "audit", "-f"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            r = self.daemon.ctl("run", "--policy", str(self.policy("flood", extra=self.network())), "--",
+                                self.probe, "flood", "tcp", "127.0.0.1", self.b, str(attempts))
+            self.assertEqual(r.stdout, f"refused {attempts}\n")
+            recorded = dropped = 0
+            for line in follow.stdout:  # until every attempt is accounted for
+                e = json.loads(line)
+                if e["agent_name"] == "flood" and e["decision"] == "deny":
+                    recorded += 1
+                elif e["decision"] == "dropped" and e["agent_name"] in ("flood", ""):
+                    dropped += e["dropped"]
+                if recorded + dropped >= attempts:
+                    break
+            self.assertEqual(recorded + dropped, attempts)
+            self.assertGreater(dropped, 0)  # the limit did act
+            self.assertLess(recorded, attempts)
+        finally:
+            follow.kill()
+            follow.wait()
 
     def test_refused_where_the_hooks_cannot_load(self):
         root = self.tmp / "nohooks"

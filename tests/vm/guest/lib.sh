@@ -4,6 +4,17 @@ set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "$*"; }
 
+# Every scenario but the first few starts from a running daemon. When an earlier scenario left it
+# failed, one start is tried so that failure is not counted again in every later scenario;
+# if that does not bring it up, this scenario fails saying so.
+require_daemon() {
+  systemctl is-active --quiet agentosd.service && return 0
+  echo "agentosd is $(systemctl is-active agentosd.service) at the start: trying one start" >&2
+  systemctl reset-failed agentosd.service agentosd.socket 2>/dev/null || true
+  systemctl start agentosd.service ||
+    fail "agentosd is not running and does not start (see the journal; an earlier scenario?)"
+}
+
 # Files and agents a scenario creates, undone when it exits, pass or fail, so the next scenario
 # starts from a clean daemon.
 _cleanup_cmds=()

@@ -4,7 +4,6 @@
 source /usr/lib/agentos-vm/lib.sh
 
 doctor=$(agentctl doctor --json) || fail "agentctl doctor --json failed"
-note "$doctor"
 agentctl doctor
 
 # available NAME_REGEX: the single layer whose name matches is reported available.

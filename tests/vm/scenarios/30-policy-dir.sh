@@ -2,6 +2,7 @@
 # A policy placed in /etc/agentos/policy.d is loaded by `systemctl reload agentosd` and its agent
 # runs, attached, with the expected output and exit status.
 source /usr/lib/agentos-vm/lib.sh
+require_daemon
 
 install_policy vm-hello "" 'echo "hello from $AGENTOS_AGENT in $(uname -n)"; exit 3'
 systemctl reload agentosd.service || fail "systemctl reload agentosd failed"

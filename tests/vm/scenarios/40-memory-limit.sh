@@ -3,6 +3,7 @@
 # 32M limit is killed by the OOM killer, and the daemon reports that. Positive controls: the same
 # dd under a limit it fits in succeeds, and so does a small dd under the 32M limit.
 source /usr/lib/agentos-vm/lib.sh
+require_daemon
 dir=$(mktemp -d)
 on_exit "rm -rf '$dir'"
 
@@ -24,9 +25,8 @@ run_dd vm-mem-small 32M 1M
 
 run_dd vm-mem-over 32M 64M
 ((RC == 137)) || fail "64M dd under a 32M limit exited $RC, expected 137 (SIGKILL)"
-agentctl ps --all
 info=$(agentctl inspect --json "$ID") || fail "agentctl inspect $ID failed"
-jq . <<<"$info"
+jq -c .agent <<<"$info"
 [[ $(jq -r .agent.state <<<"$info") == exited ]] || fail "state is not exited"
 code=$(jq -r .agent.exit_code <<<"$info")
 [[ $code == 137 ]] || fail "exit_code is $code, expected 137"

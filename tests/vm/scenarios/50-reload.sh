@@ -1,6 +1,7 @@
 #!/bin/bash
 # `systemctl reload agentosd` picks up a changed policy: the next run has the new command.
 source /usr/lib/agentos-vm/lib.sh
+require_daemon
 
 install_policy vm-reload "" 'echo version one'
 systemctl reload agentosd.service

@@ -2,6 +2,7 @@
 # `systemctl restart agentosd` neither kills nor duplicates a running agent: the new daemon adopts
 # it (same id, same sandbox pid, listed once), and it can then be stopped.
 source /usr/lib/agentos-vm/lib.sh
+require_daemon
 dir=$(mktemp -d)
 on_exit "rm -rf '$dir'"
 

@@ -2,6 +2,7 @@
 # `kill -9` of the daemon: systemd restarts it (Restart=on-failure) and the new daemon adopts the
 # running agent, which is listed exactly once and can be stopped.
 source /usr/lib/agentos-vm/lib.sh
+require_daemon
 dir=$(mktemp -d)
 on_exit "rm -rf '$dir'"
 

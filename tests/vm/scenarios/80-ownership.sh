@@ -2,6 +2,7 @@
 # A user who is not an administrator cannot see or touch another user's agents. Positive
 # controls: the owner sees and inspects it, and root (an administrator) sees it.
 source /usr/lib/agentos-vm/lib.sh
+require_daemon
 
 for u in vmalice vmbob; do
   useradd --create-home --shell /bin/bash "$u"
