@@ -14,6 +14,7 @@
 
 /* Agents whose sockets the hooks govern: those sharing the host's network namespace. */
 struct agentos_agent {
+	__u32 generation; /* which of the agent's rules are in force; flipped to replace them */
 	__u32 flags; /* reserved, zero */
 };
 
@@ -22,13 +23,15 @@ struct agentos_agent {
  * IPv6 destination gets the verdict of its IPv4 form. */
 struct agentos_net_key {
 	__u32 prefixlen; /* AGENTOS_NET_FIXED_BITS + address prefix length */
+	__u32 generation;
+	__u64 cgroup_id;
 	__u8 op;
 	__u8 proto;
 	__u16 port; /* network byte order */
-	__u64 cgroup_id;
 	__u8 addr[16];
+	__u32 pad; /* zero; the struct's alignment */
 };
-#define AGENTOS_NET_FIXED_BITS 96 /* op, proto, port, cgroup_id */
+#define AGENTOS_NET_FIXED_BITS 128 /* generation, cgroup_id, op, proto, port */
 
 /* A denial, for the audit log. */
 struct agentos_net_event {
@@ -42,13 +45,14 @@ struct agentos_net_event {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct agentos_net_key) == 32, "agentos_net_key layout");
+static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
 static_assert(__builtin_offsetof(struct agentos_net_key, cgroup_id) == 8, "agentos_net_key layout");
-static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 16, "agentos_net_key layout");
+static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_net_key layout");
+static_assert(sizeof(struct agentos_agent) == 8, "agentos_agent layout");
 static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
 #else
-_Static_assert(sizeof(struct agentos_net_key) == 32, "agentos_net_key layout");
-_Static_assert(__builtin_offsetof(struct agentos_net_key, cgroup_id) == 8, "agentos_net_key layout");
+_Static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
+_Static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_net_key layout");
 _Static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
 #endif
 

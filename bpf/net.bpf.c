@@ -80,10 +80,13 @@ static __always_inline int proto_of(struct bpf_sock_addr *ctx)
 static __always_inline int check(struct bpf_sock_addr *ctx, __u8 op, const __u8 *addr)
 {
 	__u64 cg = bpf_get_current_cgroup_id();
-	if (!bpf_map_lookup_elem(&agents, &cg))
+	struct agentos_agent *agent = bpf_map_lookup_elem(&agents, &cg);
+	if (!agent)
 		return 1;
+	/* One read of the generation: a check sees the old rules or the new, never both or neither. */
 	struct agentos_net_key key = {
 		.prefixlen = AGENTOS_NET_FIXED_BITS + 128,
+		.generation = agent->generation,
 		.op = op,
 		.proto = proto_of(ctx),
 		.port = (__u16)ctx->user_port,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdarg>
+#include <optional>
 #include <cstring>
 #include <vector>
 
@@ -73,8 +74,9 @@ int on_event(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-agentos_net_key key_for(uint8_t op, uint64_t cg, const policy::NetRule& r) {
+agentos_net_key key_for(uint8_t op, uint64_t cg, uint32_t gen, const policy::NetRule& r) {
   agentos_net_key k{};
+  k.generation = gen;
   k.op = op;
   k.proto = r.proto == policy::Proto::kTcp ? AGENTOS_PROTO_TCP : AGENTOS_PROTO_UDP;
   k.port = htons(r.port);
@@ -138,35 +140,72 @@ NetGuard::~NetGuard() {
   agentos_net__destroy(skel_);  // maps and links stay pinned
 }
 
-Status NetGuard::add(uint64_t cg, const policy::Policy& p) {
+namespace {
+
+Status put_rules(int map, uint64_t cg, uint32_t gen, const policy::Policy& p) {
   const uint8_t one = 1;
-  int rules = bpf_map__fd(skel_->maps.net_rules);
   for (auto [op, list] : {std::pair{uint8_t{AGENTOS_OP_CONNECT}, &p.connect}, {uint8_t{AGENTOS_OP_BIND}, &p.bind}})
     for (const auto& r : *list) {
-      agentos_net_key k = key_for(op, cg, r);
-      if (bpf_map_update_elem(rules, &k, &one, BPF_ANY) != 0) {
-        auto e = sys_error("add grant " + r.text);
-        remove(cg, p);
-        return e;
-      }
+      agentos_net_key k = key_for(op, cg, gen, r);
+      if (bpf_map_update_elem(map, &k, &one, BPF_ANY) != 0) return sys_error("add grant " + r.text);
     }
+  return {};
+}
+
+// Deletes the agent's rules (of one generation, or of all): the map, not a copy of the policy,
+// says what is in force.
+void drop_rules(int map, uint64_t cg, std::optional<uint32_t> gen) {
+  std::vector<agentos_net_key> doomed;
+  agentos_net_key k{}, next{};
+  for (void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &k) {
+    if (next.cgroup_id == cg && (!gen || next.generation == *gen)) doomed.push_back(next);
+    k = next;
+  }
+  for (auto& d : doomed) bpf_map_delete_elem(map, &d);
+}
+
+}  // namespace
+
+Status NetGuard::add(uint64_t cg, const policy::Policy& p) {
+  int rules = bpf_map__fd(skel_->maps.net_rules);
+  drop_rules(rules, cg, std::nullopt);  // a reused cgroup id must not inherit anything
+  if (auto s = put_rules(rules, cg, 0, p); !s) {
+    drop_rules(rules, cg, std::nullopt);
+    return s;
+  }
   agentos_agent a{};
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.agents), &cg, &a, BPF_ANY) != 0) {
     auto e = sys_error("govern cgroup");
-    remove(cg, p);
+    drop_rules(rules, cg, std::nullopt);
     return e;
   }
   return {};
 }
 
-void NetGuard::remove(uint64_t cg, const policy::Policy& p) {
-  bpf_map_delete_elem(bpf_map__fd(skel_->maps.agents), &cg);
+Status NetGuard::replace(uint64_t cg, const policy::Policy& p) {
+  int agents = bpf_map__fd(skel_->maps.agents);
   int rules = bpf_map__fd(skel_->maps.net_rules);
-  for (auto [op, list] : {std::pair{uint8_t{AGENTOS_OP_CONNECT}, &p.connect}, {uint8_t{AGENTOS_OP_BIND}, &p.bind}})
-    for (const auto& r : *list) {
-      agentos_net_key k = key_for(op, cg, r);
-      bpf_map_delete_elem(rules, &k);
-    }
+  agentos_agent a{};
+  if (bpf_map_lookup_elem(agents, &cg, &a) != 0) return sys_error("agent is not governed");
+  uint32_t next = a.generation + 1;
+  if (auto s = put_rules(rules, cg, next, p); !s) {
+    drop_rules(rules, cg, next);
+    return s;
+  }
+  agentos_agent flipped = a;
+  flipped.generation = next;
+  if (bpf_map_update_elem(agents, &cg, &flipped, BPF_EXIST) != 0) {
+    auto e = sys_error("switch generation");
+    drop_rules(rules, cg, next);
+    return e;
+  }
+  drop_rules(rules, cg, a.generation);
+  return {};
+}
+
+void NetGuard::remove(uint64_t cg) {
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.agents), &cg);
+  drop_rules(bpf_map__fd(skel_->maps.net_rules), cg, std::nullopt);
 }
 
 int NetGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }

@@ -33,7 +33,10 @@ class NetGuard {
 
   // Installs the agent's connect/bind grants, then starts governing its cgroup.
   [[nodiscard]] Status add(uint64_t cgroup_id, const policy::Policy& p);
-  void remove(uint64_t cgroup_id, const policy::Policy& p);
+  // Replaces a governed agent's grants atomically: the new rules go in under a new generation,
+  // one map update switches the agent to it, then the old rules go.
+  [[nodiscard]] Status replace(uint64_t cgroup_id, const policy::Policy& p);
+  void remove(uint64_t cgroup_id);
 
   [[nodiscard]] int events_fd() const;  // readable when denials are waiting
   void drain_events();

@@ -125,7 +125,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     cg_id = *idr;
   }
   auto undo_net = [&] {
-    if (p.host_network) net_->remove(cg_id, p);
+    if (p.host_network) net_->remove(cg_id);
   };
 
   UniqueFd log(::open(paths_.log(id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -227,8 +227,7 @@ void AgentManager::finish(const std::string& id) {
   // pid 1's death took the namespace down; sweep anything that was mid-fork, then the cgroup.
   if (cgroups_.populated(id)) (void)cgroups_.kill(id);
   (void)cgroups_.remove(id);
-  if (r.host_network && net_)
-    if (auto pol = policy::parse_policy(r.policy_text, r.policy_path); pol.policy) net_->remove(r.cgroup_id, *pol.policy);
+  if (r.host_network && net_) net_->remove(r.cgroup_id);
   a.kill_at.reset();
   save(r);
   log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",
@@ -250,6 +249,50 @@ Status AgentManager::stop(const std::string& id) {
   }
   a.kill_at = Clock::now() + kStopGrace;
   return {};
+}
+
+namespace {
+
+// Everything but the network grants, which are the part that can change under a running agent.
+bool same_except_grants(const policy::Policy& a, const policy::Policy& b) {
+  auto limits = [](const policy::Limits& l) { return std::tuple(l.memory_bytes, l.cpu_percent, l.pids); };
+  return a.command == b.command && a.workdir == b.workdir && a.env == b.env && a.read == b.read &&
+         a.write == b.write && a.exec == b.exec && a.host_filesystem == b.host_filesystem &&
+         a.host_network == b.host_network && limits(a.limits) == limits(b.limits);
+}
+
+}  // namespace
+
+std::vector<std::string> AgentManager::update_running(const std::map<std::string, policy::Policy>& policies) {
+  std::vector<std::string> out;
+  for (auto& [id, a] : agents_) {
+    AgentRecord& r = a.record;
+    if (r.state != AgentState::kRunning) continue;
+    auto it = policies.find(r.name);
+    if (it == policies.end() || it->second.source_path != r.policy_path || it->second.source_text == r.policy_text)
+      continue;
+    const policy::Policy& next = it->second;
+    auto current = policy::parse_policy(r.policy_text, r.policy_path);
+    if (!current.policy) continue;
+    std::string who = "agent " + r.name + " (" + id + ")";
+    bool live = r.host_network && next.host_network && net_;
+    if (live) {
+      if (auto s = net_->replace(r.cgroup_id, next); !s) {
+        out.push_back(who + ": network grants NOT replaced: " + s.error().str());
+        continue;
+      }
+      out.push_back(who + ": network grants replaced");
+    }
+    if (!same_except_grants(*current.policy, next)) {
+      out.push_back(who + ": other changes take effect when it next starts");
+    } else {
+      if (!live) out.push_back(who + ": network grants take effect when it next starts");
+      r.policy_text = next.source_text;  // what is in force is now exactly the new policy
+      save(r);
+    }
+    log::info(who + ": policy updated", {{"AGENT_ID", id}, {"AGENT_NAME", r.name}});
+  }
+  return out;
 }
 
 void AgentManager::tick() {

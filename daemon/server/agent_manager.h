@@ -49,6 +49,11 @@ class AgentManager {
   [[nodiscard]] Status stop(const std::string& id);
   void tick();  // enforces stop deadlines
 
+  // Brings running agents in line with the policies now loaded: socket grants are replaced live
+  // and atomically; what cannot change under a running agent (its filesystem view, limits,
+  // command) is reported as waiting for its next start. One line per affected agent.
+  [[nodiscard]] std::vector<std::string> update_running(const std::map<std::string, policy::Policy>& policies);
+
   [[nodiscard]] const AgentRecord* find(const std::string& id) const;
   [[nodiscard]] const AgentRecord* find_by_cgroup(uint64_t cgroup_id) const;
   [[nodiscard]] std::vector<const AgentRecord*> list() const;

@@ -180,6 +180,7 @@ int run(const Options& o) {
       } else if (si.ssi_signo == SIGHUP) {
         sd_notify(0, "RELOADING=1");
         for (const auto& d : policies.reload()) log::warning("policy not applied: " + d);
+        for (const auto& line : agents.update_running(policies.all())) log::info(line);
         log::info("policies reloaded", {{"POLICY_COUNT", std::to_string(policies.all().size())}});
         sd_notify(0, "READY=1");
       }

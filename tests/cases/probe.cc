@@ -251,6 +251,22 @@ int wait_for_file(const char* path) {
   return 0;
 }
 
+// Connects each time DIR/1, DIR/2, ... appears, printing each result: one agent, many checks.
+int do_connect_each(const char* dir, const char* host, const char* port) {
+  int in = ::inotify_init1(IN_CLOEXEC);
+  if (in < 0 || ::inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) < 0) return result(-1);
+  std::printf("ready\n");
+  std::fflush(stdout);
+  char buf[4096];
+  for (int i = 1;; ++i) {
+    std::string path = std::string(dir) + "/" + std::to_string(i);
+    while (::access(path.c_str(), F_OK) != 0)
+      if (::read(in, buf, sizeof buf) < 0 && errno != EINTR) return result(-1);
+    do_net("tcp", host, port);
+    std::fflush(stdout);
+  }
+}
+
 int do_pause() {
   std::printf("ready\n");
   std::fflush(stdout);
@@ -292,6 +308,7 @@ int main(int argc, char** argv) {
       {"pause", [&] { return do_pause(); }},
       {"net", [&] { return do_net(arg(2), arg(3), arg(4)); }},
       {"socket", [&] { return do_socket(arg(2)); }},
+      {"connect-each", [&] { return do_connect_each(arg(2), arg(3), arg(4)); }},
       {"flood", [&] {  // N connects in a row; prints how many were refused
          int n = std::atoi(arg(5)), refused = 0;
          for (int i = 0; i < n; ++i) {

@@ -146,6 +146,34 @@ class HostNetwork(DaemonTest):
             follow.kill()
             follow.wait()
 
+    def test_policy_apply_replaces_grants_of_a_running_agent(self):
+        triggers = self.tmp / "live"
+        triggers.mkdir(exist_ok=True)
+        def policy_granting(port):
+            pol = self.policy("live", read=[str(triggers)], extra=(
+                f'[network]\nnamespace = "host"\nconnect = ["tcp://127.0.0.1:{port}"]\n'))
+            return self.daemon.ctl_json("policy", "apply", str(pol))
+        policy_granting(self.a)
+        agent = json.loads(self.daemon.ctl("--json", "run", "--detach", "live", "--", self.probe, "connect-each",
+                                           str(triggers), "127.0.0.1", self.b, check=True).stdout)["id"]
+        follow = subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", agent],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(follow.stdout.readline(), "ready\n")
+            def attempt(n):
+                (triggers / str(n)).touch()
+                return follow.stdout.readline().split()[:2]
+            self.assertEqual(attempt(1), ["denied", "EPERM"])
+            reply = policy_granting(self.b)  # grant B instead of A, with the agent running
+            self.assertIn(f"agent live ({agent}): network grants replaced", reply["running"])
+            self.assertEqual(attempt(2), ["ok"])
+            policy_granting(self.a)  # and revoke it again
+            self.assertEqual(attempt(3), ["denied", "EPERM"])
+        finally:
+            follow.kill()
+            follow.wait()
+            self.daemon.ctl("stop", agent)
+
     def test_refused_where_the_hooks_cannot_load(self):
         root = self.tmp / "nohooks"
         root.mkdir()

@@ -27,9 +27,11 @@ if [[ -n $deb ]]; then
   chmod +x "$tree/usr/sbin/policy-rc.d"
   # A private mount namespace gives the maintainer scripts a /proc and takes it away again
   # when dpkg is done, whatever happens.
-  unshare --mount --propagation private sh -ec \
-    'mount -t proc proc "$1/proc"; chroot "$1" dpkg -i /tmp/agentos.deb' sh "$tree" >&2 ||
+  if ! log=$(unshare --mount --propagation private sh -ec \
+      'mount -t proc proc "$1/proc"; chroot "$1" dpkg -i /tmp/agentos.deb' sh "$tree" 2>&1); then
+    printf '%s\n' "$log" >&2
     vm_die "dpkg -i $(basename "$deb") failed in the guest tree"
+  fi
   rm -f "$tree/usr/sbin/policy-rc.d" "$tree/tmp/agentos.deb"
 fi
 

@@ -22,6 +22,8 @@ restarted() {
   local pid state
   pid=$(systemctl show -P MainPID agentosd.service)
   state=$(systemctl show -P ActiveState agentosd.service)
+  # failed: systemd gave up restarting it (start limit); no point waiting longer.
+  [[ $state != failed ]] || fail "agentosd failed and systemd gave up restarting it"
   [[ $state == active && $pid != 0 && $pid != "$old" ]]
 }
 wait_until 120 "systemd to restart agentosd" restarted
