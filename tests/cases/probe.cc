@@ -267,6 +267,18 @@ int do_connect_each(const char* dir, const char* host, const char* port) {
   }
 }
 
+// Connects, then waits for PATH and sends on the same connection: what a revoked grant leaves.
+int do_hold(const char* path, const char* host, const char* port) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(host, port, &ss, &len)) return 2;
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (result(::connect(fd, reinterpret_cast<sockaddr*>(&ss), len)) != 0) return 1;
+  std::fflush(stdout);
+  if (wait_for_file(path) != 0) return result(-1);
+  return result(::send(fd, "x", 1, MSG_NOSIGNAL));
+}
+
 int do_pause() {
   std::printf("ready\n");
   std::fflush(stdout);
@@ -309,6 +321,7 @@ int main(int argc, char** argv) {
       {"net", [&] { return do_net(arg(2), arg(3), arg(4)); }},
       {"socket", [&] { return do_socket(arg(2)); }},
       {"connect-each", [&] { return do_connect_each(arg(2), arg(3), arg(4)); }},
+      {"hold", [&] { return do_hold(arg(2), arg(3), arg(4)); }},
       {"flood", [&] {  // N connects in a row; prints how many were refused
          int n = std::atoi(arg(5)), refused = 0;
          for (int i = 0; i < n; ++i) {

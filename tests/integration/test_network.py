@@ -174,6 +174,30 @@ class HostNetwork(DaemonTest):
             follow.wait()
             self.daemon.ctl("stop", agent)
 
+    def test_revoking_a_grant_leaves_established_connections_open(self):
+        triggers = self.tmp / "hold"
+        triggers.mkdir(exist_ok=True)
+        go = triggers / "go"
+        go.unlink(missing_ok=True)
+        def apply(connect):
+            pol = self.policy("holder", read=[str(triggers)], extra=(
+                f'[network]\nnamespace = "host"\nconnect = {json.dumps(connect)}\n'))
+            return self.daemon.ctl_json("policy", "apply", str(pol))
+        apply([f"tcp://127.0.0.1:{self.a}"])
+        agent = json.loads(self.daemon.ctl("--json", "run", "--detach", "holder", "--", self.probe, "hold",
+                                           str(go), "127.0.0.1", self.a, check=True).stdout)["id"]
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", agent],
+                              stdout=subprocess.PIPE, text=True) as follow:
+            self.assertEqual(follow.stdout.readline(), "ok\n")  # connected while granted
+            self.assertEqual(follow.stdout.readline(), "ready\n")
+            apply([])  # revoked
+            go.touch()
+            self.assertEqual(follow.stdout.readline(), "ok\n")  # the open connection still sends
+            follow.wait()
+        # A new connection is refused, as the revocation says.
+        r = self.daemon.ctl("run", "holder", "--", self.probe, "net", "tcp", "127.0.0.1", self.a)
+        self.assert_denied((r.returncode, r.stdout))
+
     def test_refused_where_the_hooks_cannot_load(self):
         root = self.tmp / "nohooks"
         root.mkdir()
