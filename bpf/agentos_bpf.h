@@ -15,8 +15,9 @@
 /* Agents whose sockets the hooks govern: those sharing the host's network namespace. */
 struct agentos_agent {
 	__u32 generation; /* which of the agent's rules are in force; flipped to replace them */
-	__u32 flags; /* reserved, zero */
+	__u32 flags; /* AGENTOS_AGENT_* */
 };
+#define AGENTOS_AGENT_HOST_NET 1 /* shares the host's network namespace */
 
 /* A connect or bind grant, in an LPM trie: everything up to the address must match exactly, the
  * address to the grant's prefix. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), so an IPv4-mapped
@@ -33,6 +34,36 @@ struct agentos_net_key {
 };
 #define AGENTOS_NET_FIXED_BITS 128 /* generation, cgroup_id, op, proto, port */
 
+/* File grants for the LSM programs: the rights an agent has beneath one granted inode. */
+#define AGENTOS_FS_READ 1
+#define AGENTOS_FS_WRITE 2 /* create, delete, rename, link, truncate, chmod, chown, setxattr */
+#define AGENTOS_FS_EXEC 4
+
+struct agentos_fs_key {
+	__u64 cgroup_id;
+	__u64 dev; /* the kernel's dev_t (super_block.s_dev), not stat()'s encoding */
+	__u64 ino;
+};
+
+/* What the LSM programs refused, for the audit log. */
+#define AGENTOS_LSM_OPEN 1
+#define AGENTOS_LSM_EXEC 2
+#define AGENTOS_LSM_MMAP_EXEC 3
+#define AGENTOS_LSM_MODIFY 4
+#define AGENTOS_LSM_MOUNT 5
+#define AGENTOS_LSM_PTRACE 6
+#define AGENTOS_LSM_SIGNAL 7
+#define AGENTOS_LSM_BPF 8
+#define AGENTOS_LSM_UNIX 9
+
+struct agentos_lsm_event {
+	__u64 cgroup_id;
+	__u64 dev;
+	__u64 ino;
+	__u32 op;
+	__u32 want;
+};
+
 /* A denial, for the audit log. */
 struct agentos_net_event {
 	__u64 cgroup_id;
@@ -45,12 +76,16 @@ struct agentos_net_event {
 };
 
 #ifdef __cplusplus
+static_assert(sizeof(struct agentos_fs_key) == 24, "agentos_fs_key layout");
+static_assert(sizeof(struct agentos_lsm_event) == 32, "agentos_lsm_event layout");
 static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
 static_assert(__builtin_offsetof(struct agentos_net_key, cgroup_id) == 8, "agentos_net_key layout");
 static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_net_key layout");
 static_assert(sizeof(struct agentos_agent) == 8, "agentos_agent layout");
 static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
 #else
+_Static_assert(sizeof(struct agentos_fs_key) == 24, "agentos_fs_key layout");
+_Static_assert(sizeof(struct agentos_lsm_event) == 32, "agentos_lsm_event layout");
 _Static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
 _Static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_net_key layout");
 _Static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");

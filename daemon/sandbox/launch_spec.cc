@@ -81,7 +81,7 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   // access on the real path, which is where the grant appears inside the sandbox too.
   std::map<std::string, bool> writable;
   std::map<std::string, uint64_t> access;
-  auto add = [&](const std::vector<std::string>& paths, bool w, uint64_t ll) -> Status {
+  auto add = [&](const std::vector<std::string>& paths, bool w, uint64_t ll, uint32_t fs) -> Status {
     for (const auto& path : paths) {
       auto real = real_path(path);
       if (!real) return real.error();
@@ -93,12 +93,13 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
       if (*link) s.symlinks.push_back(**link);
       writable[*real] = writable[*real] || w;
       access[*real] |= ll;
+      s.fs_rights[*real] |= fs;
     }
     return {};
   };
-  if (auto st = add(p.read, false, landlock_read_access()); !st) return st.error();
-  if (auto st = add(p.exec, false, landlock_exec_access()); !st) return st.error();
-  if (auto st = add(p.write, true, landlock_write_access()); !st) return st.error();
+  if (auto st = add(p.read, false, landlock_read_access(), kFsRead); !st) return st.error();
+  if (auto st = add(p.exec, false, landlock_exec_access(), kFsRead | kFsExec); !st) return st.error();
+  if (auto st = add(p.write, true, landlock_write_access(), kFsRead | kFsWrite); !st) return st.error();
   for (auto& [src, w] : writable) {  // std::map order puts each parent before its children
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return sys_error("filesystem grant " + src);
@@ -110,8 +111,17 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   if (!p.command.empty())
     if (auto interp = elf_interpreter(p.command[0]))
       if (char buf[PATH_MAX]; ::realpath(interp->c_str(), buf))
-        if (std::any_of(writable.begin(), writable.end(), [&](auto& g) { return policy::path_covers(g.first, buf); }))
+        if (std::any_of(writable.begin(), writable.end(), [&](auto& g) { return policy::path_covers(g.first, buf); })) {
           s.landlock.rules.push_back({buf, landlock_exec_access()});
+          s.fs_rights[buf] |= kFsRead | kFsExec;
+        }
+  for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"})
+    s.fs_rights[node] |= kFsRead | kFsWrite;
+  // A grant covers everything beneath it: fold each ancestor's rights into its descendants, so
+  // the nearest granted inode the kernel finds carries the union.
+  for (auto& [path, rights] : s.fs_rights)
+    for (const auto& [above, more] : s.fs_rights)
+      if (above != path && policy::path_covers(above, path)) rights |= more;
 
   for (auto& l : root_symlinks())
     if (std::none_of(s.symlinks.begin(), s.symlinks.end(), [&](auto& x) { return x.at == l.at; }))

@@ -4,6 +4,7 @@
 #include <linux/filter.h>
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "policy/policy.h"
 
 namespace agentos::sandbox {
+
+inline constexpr uint32_t kFsRead = 1, kFsWrite = 2, kFsExec = 4;  // == AGENTOS_FS_* (bpf/)
 
 // Where the child assembles the agent's root before pivot_root. It covers the host's /tmp only
 // inside the child's private mount namespace, after every grant has been captured by open_tree.
@@ -53,6 +56,9 @@ struct LaunchSpec {
   std::vector<Symlink> symlinks;
 
   LandlockPlan landlock;  // read/write/exec per grant, where the kernel offers Landlock
+  // The same grants for the BPF LSM: rights (kFsRead|kFsWrite|kFsExec) by real host path, each
+  // including the rights of the grants above it, plus the /dev nodes and the dynamic loader.
+  std::map<std::string, uint32_t> fs_rights;
   std::vector<sock_filter> seccomp;  // baseline filter, compiled by the daemon
 
   // Owned by the caller; the child dup2()s them.

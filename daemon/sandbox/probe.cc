@@ -35,8 +35,7 @@ LayerState bpf_lsm_layer() {
   std::string lsms;
   if (!std::getline(in, lsms)) return {"bpf-lsm", false, "unknown: securityfs is not mounted"};
   bool on = ("," + lsms + ",").find(",bpf,") != std::string::npos;
-  return {"bpf-lsm", on, (on ? "active (" : "not in the active LSM list (") + lsms +
-                             "); not used by this release yet"};
+  return {"bpf-lsm", on, (on ? "bpf in the active LSM list (" : "bpf not in the active LSM list (") + lsms + ")"};
 }
 
 }  // namespace

@@ -113,37 +113,46 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   auto cg = cgroups_.create(id, p.limits, &limits);
   if (!cg) return cg.error();
 
-  // The socket grants are in the kernel before the agent's first instruction.
-  uint64_t cg_id = 0;
-  if (p.host_network) {
-    auto idr = enforce::cgroup_id(cg->get());
-    Status s = idr ? net_->add(*idr, p) : Status(idr.error());
-    if (!s) {
-      (void)cgroups_.remove(id);
-      return s.error();
-    }
-    cg_id = *idr;
+  *why = RunError::kCannotConfine;
+  auto spec = sandbox::make_launch_spec(p, id, uid, gid, groups);
+  if (!spec) {
+    (void)cgroups_.remove(id);
+    return spec.error();
   }
-  auto undo_net = [&] {
-    if (p.host_network) net_->remove(cg_id);
+
+  // The kernel holds the agent's grants before its first instruction: it is governed by cgroup,
+  // and the cgroup exists now, empty.
+  auto cg_id = enforce::cgroup_id(cg->get());
+  if (!cg_id) {
+    (void)cgroups_.remove(id);
+    return cg_id.error();
+  }
+  auto undo_enforce = [&] {
+    if (lsm_) lsm_->remove(*cg_id);
+    if (p.host_network) net_->remove(*cg_id);
   };
+  Status enforced;
+  if (lsm_) {
+    std::vector<enforce::FsGrant> grants;
+    for (const auto& [path, rights] : spec->fs_rights) grants.push_back({path, rights});
+    enforced = lsm_->add(*cg_id, grants, p.host_network);
+  }
+  if (enforced && p.host_network) enforced = net_->add(*cg_id, p);
+  if (!enforced) {
+    undo_enforce();
+    (void)cgroups_.remove(id);
+    return enforced.error();
+  }
 
   UniqueFd log(::open(paths_.log(id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!log.valid() || !devnull.valid()) {
     auto e = sys_error("open " + paths_.log(id));
-    undo_net();
+    undo_enforce();
     (void)cgroups_.remove(id);
     return e;
   }
 
-  *why = RunError::kCannotConfine;
-  auto spec = sandbox::make_launch_spec(p, id, uid, gid, groups);
-  if (!spec) {
-    undo_net();
-    (void)cgroups_.remove(id);
-    return spec.error();
-  }
   spec->seccomp = seccomp_;
   spec->stdout_fd = log.get();
   spec->stdin_fd = devnull.get();
@@ -153,7 +162,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   sandbox::LaunchFailure failure;
   auto launched = sandbox::launch(*spec, &failure);
   if (!launched) {
-    undo_net();
+    undo_enforce();
     (void)cgroups_.remove(id);
     ::unlink(paths_.log(id).c_str());
     log::warning("agent " + p.name + " did not start: " + failure.str(),
@@ -176,7 +185,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   r.monitor_start = process_start_time(launched->monitor_pid).value_or(0);
   r.init_pid = launched->init_pid;
   r.cgroup = cgroups_.path(id);
-  r.cgroup_id = cg_id;
+  r.cgroup_id = *cg_id;
   r.host_network = p.host_network;
   r.log_path = paths_.log(id);
   r.started_unix = static_cast<uint64_t>(std::time(nullptr));
@@ -228,6 +237,7 @@ void AgentManager::finish(const std::string& id) {
   if (cgroups_.populated(id)) (void)cgroups_.kill(id);
   (void)cgroups_.remove(id);
   if (r.host_network && net_) net_->remove(r.cgroup_id);
+  if (lsm_) lsm_->remove(r.cgroup_id);
   a.kill_at.reset();
   save(r);
   log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
@@ -35,11 +36,13 @@ class AgentManager {
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::seconds kStopGrace{5};
 
-  // `net` is null where the socket hooks could not be loaded; `net_missing` says why.
+  // `net` is null where the socket hooks could not be loaded (`net_missing` says why), `lsm`
+  // where BPF LSM could not.
   AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, std::vector<sock_filter> seccomp,
-               DaemonPaths paths, DynamicUsers& users, enforce::NetGuard* net, std::string net_missing)
+               DaemonPaths paths, DynamicUsers& users, enforce::NetGuard* net, std::string net_missing,
+               enforce::LsmGuard* lsm)
       : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users),
-        net_(net), net_missing_(std::move(net_missing)) {}
+        net_(net), net_missing_(std::move(net_missing)), lsm_(lsm) {}
 
   // Reads the records a previous daemon left and adopts the agents that still run.
   void recover();
@@ -80,6 +83,7 @@ class AgentManager {
   DynamicUsers& users_;
   enforce::NetGuard* net_;
   std::string net_missing_;
+  enforce::LsmGuard* lsm_;
   std::map<std::string, Agent> agents_;
 };
 

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/probe.h"
@@ -40,6 +41,23 @@ struct Options {
   std::string admin_group = "agentos-admin";
   std::string bpf_dir = "/sys/fs/bpf/agentos";
 };
+
+std::string describe(const agentos_lsm_event& e) {
+  static const char* const kOps[] = {"?", "open", "exec", "mmap exec", "modify", "mount", "ptrace", "signal", "bpf",
+                                     "connect to an abstract unix socket"};
+  std::string what = e.op < std::size(kOps) ? kOps[e.op] : "?";
+  if (e.want) {
+    what += " (";
+    if (e.want & AGENTOS_FS_READ) what += "r";
+    if (e.want & AGENTOS_FS_WRITE) what += "w";
+    if (e.want & AGENTOS_FS_EXEC) what += "x";
+    what += ")";
+  }
+  if (e.ino)
+    what += " of inode " + std::to_string(e.ino) + " on device " + std::to_string(e.dev >> 20) + ":" +
+            std::to_string(e.dev & 0xfffff);
+  return what;
+}
 
 std::string describe(const agentos_net_event& e) {
   char addr[INET6_ADDRSTRLEN] = "?";
@@ -138,8 +156,25 @@ int run(const Options& o) {
   if (net)
     (void)loop->add((*net)->events_fd(), EPOLLIN, [&](uint32_t) { (*net)->drain_events(); });
 
+  // BPF LSM: every agent's files, exec, mounts, ptrace and signals, in the kernel itself. Where it
+  // cannot load, the layers above (Landlock, seccomp, namespaces) hold alone.
+  auto lsm = enforce::LsmGuard::load(o.bpf_dir + "/lsm", [&](const agentos_lsm_event& e) {
+    const AgentRecord* r = manager ? manager->find_by_cgroup(e.cgroup_id) : nullptr;
+    audit.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0,
+               describe(e), "bpf-lsm");
+  });
+  for (auto& l : probe.layers)
+    if (l.name == "bpf-lsm") {
+      l.available = lsm.ok();
+      l.detail = lsm ? "files, exec, mmap, mounts, ptrace and signals of every agent, pinned in " + o.bpf_dir
+                     : "cannot load (" + lsm.error().str() + "): " + l.detail + "; the other layers hold alone";
+    }
+  log::info(std::string("layer bpf-lsm: ") + (lsm ? "available" : "unavailable: " + lsm.error().str()));
+  if (lsm)
+    (void)loop->add((*lsm)->events_fd(), EPOLLIN, [&](uint32_t) { (*lsm)->drain_events(); });
+
   AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users,
-                      net ? net->get() : nullptr, net_missing);
+                      net ? net->get() : nullptr, net_missing, lsm ? lsm->get() : nullptr);
   manager = &agents;
   ApiServer api(*loop, agents, policies, probe, admin_gid, audit);
   audit.on_event = [&](const v1::AuditEvent& e) { api.audit_event(e); };
@@ -200,6 +235,7 @@ int run(const Options& o) {
     agents.tick();
     api.tick();
     if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
+    if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");
     audit.flush_dropped();
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   });

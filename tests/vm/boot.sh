@@ -15,6 +15,8 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nic none -no-reboot
       -kernel "$kernel" -initrd "$initrd" -append "$append")
 
 if [[ $shell == --shell ]]; then
+  # No login prompt among the scenarios' output: the guest starts the getty when they are done.
+  qemu[-1]+=" systemd.getty_auto=0"
   "${qemu[@]}" -nographic | tee "$log"
   exit 0
 fi

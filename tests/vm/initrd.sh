@@ -52,8 +52,8 @@ if ((shell)); then
 else
   # The serial console carries the results; no login prompt in the middle of them.
   ln -sf /dev/null "$units/serial-getty@ttyS0.service"
-  ln -sf /dev/null "$units/getty@tty1.service"
 fi
+ln -sf /dev/null "$units/getty@tty1.service"
 # autofs is a module the guest does not have; without this systemd reports the automount
 # "unsupported" on the console at every boot.
 ln -sf /dev/null "$units/proc-sys-fs-binfmt_misc.automount"

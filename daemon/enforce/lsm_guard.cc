@@ -1,0 +1,127 @@
+#include "enforce/lsm_guard.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "common/log.h"
+#include "lsm.skel.h"
+
+namespace agentos::enforce {
+namespace {
+
+int on_event(void* ctx, void* data, size_t size) {
+  auto* handler = static_cast<LsmGuard::EventHandler*>(ctx);
+  if (size >= sizeof(agentos_lsm_event) && *handler) (*handler)(*static_cast<const agentos_lsm_event*>(data));
+  return 0;
+}
+
+void drop_grants(int map, uint64_t cg) {
+  std::vector<agentos_fs_key> doomed;
+  agentos_fs_key k{}, next{};
+  for (void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &k) {
+    if (next.cgroup_id == cg) doomed.push_back(next);
+    k = next;
+  }
+  for (auto& d : doomed) bpf_map_delete_elem(map, &d);
+}
+
+}  // namespace
+
+uint64_t kernel_dev(uint64_t st_dev) {
+  return (static_cast<uint64_t>(major(st_dev)) << 20) | minor(st_dev);  // MKDEV()
+}
+
+Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, EventHandler on_denial) {
+  std::unique_ptr<LsmGuard> g(new LsmGuard());
+  g->on_denial_ = std::move(on_denial);
+  g->skel_ = agentos_lsm__open();
+  if (!g->skel_) return sys_error("open the LSM programs");
+  std::error_code ec;
+  std::filesystem::create_directories(pin_dir, ec);
+  if (ec) return error("create " + pin_dir + ": " + ec.message());
+  for (auto [map, name] : {std::pair{g->skel_->maps.lsm_agents, "lsm_agents"}, {g->skel_->maps.fs_grants, "fs_grants"}})
+    if (int rc = bpf_map__set_pin_path(map, (pin_dir + "/" + name).c_str()); rc < 0) return Error{-rc, "pin path"};
+  if (int rc = agentos_lsm__load(g->skel_); rc < 0) return Error{-rc, "load the LSM programs"};
+
+  // New links first, then the previous daemon's pins go: never a moment without the programs.
+  std::string generation = std::to_string(::getpid());
+  std::vector<std::string> old;
+  for (const auto& e : std::filesystem::directory_iterator(pin_dir, ec))
+    if (e.path().filename().string().starts_with("link-")) old.push_back(e.path());
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, g->skel_->obj) {
+    bpf_link* link = bpf_program__attach_lsm(prog);
+    if (!link) return sys_error(std::string("attach ") + bpf_program__name(prog));
+    std::string pin = pin_dir + "/link-" + bpf_program__name(prog) + "." + generation;
+    int rc = bpf_link__pin(link, pin.c_str());
+    bpf_link__disconnect(link);
+    bpf_link__destroy(link);
+    if (rc < 0) return Error{-rc, "pin " + pin};
+  }
+  for (const auto& o : old)
+    if (!o.ends_with("." + generation)) ::unlink(o.c_str());
+
+  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.lsm_events), on_event, &g->on_denial_, nullptr);
+  if (!g->events_) return sys_error("ring buffer");
+  return g;
+}
+
+LsmGuard::~LsmGuard() {
+  ring_buffer__free(events_);
+  agentos_lsm__destroy(skel_);  // links and maps stay pinned
+}
+
+Status LsmGuard::add(uint64_t cg, const std::vector<FsGrant>& grants, bool host_network) {
+  int map = bpf_map__fd(skel_->maps.fs_grants);
+  drop_grants(map, cg);  // a reused cgroup id inherits nothing
+  for (const auto& g : grants) {
+    struct stat st;
+    if (::stat(g.path.c_str(), &st) != 0) {
+      auto e = sys_error("grant " + g.path);
+      drop_grants(map, cg);
+      return e;
+    }
+    agentos_fs_key k{cg, kernel_dev(st.st_dev), st.st_ino};
+    uint32_t rights = g.rights;
+    uint32_t existing = 0;
+    if (bpf_map_lookup_elem(map, &k, &existing) == 0) rights |= existing;
+    if (bpf_map_update_elem(map, &k, &rights, BPF_ANY) != 0) {
+      auto e = sys_error("grant " + g.path);
+      drop_grants(map, cg);
+      return e;
+    }
+  }
+  agentos_agent a{0, host_network ? uint32_t{AGENTOS_AGENT_HOST_NET} : 0};
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.lsm_agents), &cg, &a, BPF_ANY) != 0) {
+    auto e = sys_error("govern cgroup");
+    drop_grants(map, cg);
+    return e;
+  }
+  return {};
+}
+
+void LsmGuard::remove(uint64_t cg) {
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.lsm_agents), &cg);
+  drop_grants(bpf_map__fd(skel_->maps.fs_grants), cg);
+}
+
+int LsmGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
+
+void LsmGuard::drain_events() { ring_buffer__consume(events_); }
+
+uint64_t LsmGuard::take_lost() {
+  uint32_t zero = 0;
+  uint64_t total = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lsm_lost), &zero, &total) != 0) return 0;
+  uint64_t fresh = total - lost_seen_;
+  lost_seen_ = total;
+  return fresh;
+}
+
+}  // namespace agentos::enforce

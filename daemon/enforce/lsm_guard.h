@@ -1,0 +1,56 @@
+// The BPF LSM programs (bpf/lsm.bpf.c): the one owner of their links and maps. Where the kernel
+// refuses BPF LSM (not in lsm=, or no trampolines, as on this project's own host), load() fails
+// and the fallback layers (Landlock, cgroup-BPF, seccomp, the mount namespace) hold alone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agentos_bpf.h"
+#include "common/result.h"
+
+struct agentos_lsm;
+struct ring_buffer;
+
+namespace agentos::enforce {
+
+// One granted path, as the launcher resolved it.
+struct FsGrant {
+  std::string path;  // real path on the host
+  uint32_t rights = 0;  // AGENTOS_FS_*
+};
+
+class LsmGuard {
+ public:
+  using EventHandler = std::function<void(const agentos_lsm_event&)>;
+
+  // Loads and attaches the programs, reusing the maps an earlier daemon pinned under pin_dir and
+  // pinning the links, so that agents stay governed when the daemon dies.
+  [[nodiscard]] static Result<std::unique_ptr<LsmGuard>> load(const std::string& pin_dir, EventHandler on_denial);
+  ~LsmGuard();
+  LsmGuard(const LsmGuard&) = delete;
+  LsmGuard& operator=(const LsmGuard&) = delete;
+
+  // Installs the agent's grants, then starts governing its cgroup.
+  [[nodiscard]] Status add(uint64_t cgroup_id, const std::vector<FsGrant>& grants, bool host_network);
+  void remove(uint64_t cgroup_id);
+
+  [[nodiscard]] int events_fd() const;
+  void drain_events();
+  [[nodiscard]] uint64_t take_lost();
+
+ private:
+  LsmGuard() = default;
+  agentos_lsm* skel_ = nullptr;
+  ring_buffer* events_ = nullptr;
+  EventHandler on_denial_;
+  uint64_t lost_seen_ = 0;
+};
+
+// The kernel's encoding of a device number (super_block.s_dev), from stat()'s.
+[[nodiscard]] uint64_t kernel_dev(uint64_t st_dev);
+
+}  // namespace agentos::enforce
