@@ -94,10 +94,10 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     groups.clear();
     if (auto s = prepare_data_dirs(p, uid, gid); !s) return s.error();
   }
-  if (p.host_filesystem && sandbox::landlock_abi() == 0) {
+  if (p.host_filesystem && !lsm_ && !(landlock_ && sandbox::landlock_abi() > 0)) {
     *why = RunError::kCannotConfine;
-    return error("agent \"" + p.name + "\" needs [filesystem] view = \"host\", which only Landlock can "
-                 "confine, and this kernel offers no Landlock");
+    return error("agent \"" + p.name + "\" needs [filesystem] view = \"host\", which only BPF LSM or "
+                 "Landlock can confine, and neither is available");
   }
   if (p.host_network && !net_) {
     *why = RunError::kCannotConfine;
@@ -153,6 +153,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     return e;
   }
 
+  if (!landlock_) spec->landlock = {};
   spec->seccomp = seccomp_;
   spec->stdout_fd = log.get();
   spec->stdin_fd = devnull.get();

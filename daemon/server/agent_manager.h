@@ -40,9 +40,9 @@ class AgentManager {
   // where BPF LSM could not.
   AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, std::vector<sock_filter> seccomp,
                DaemonPaths paths, DynamicUsers& users, enforce::NetGuard* net, std::string net_missing,
-               enforce::LsmGuard* lsm)
+               enforce::LsmGuard* lsm, bool landlock)
       : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users),
-        net_(net), net_missing_(std::move(net_missing)), lsm_(lsm) {}
+        net_(net), net_missing_(std::move(net_missing)), lsm_(lsm), landlock_(landlock) {}
 
   // Reads the records a previous daemon left and adopts the agents that still run.
   void recover();
@@ -84,6 +84,7 @@ class AgentManager {
   enforce::NetGuard* net_;
   std::string net_missing_;
   enforce::LsmGuard* lsm_;
+  bool landlock_;  // apply Landlock where the kernel offers it (off only to test the LSM alone)
   std::map<std::string, Agent> agents_;
 };
 

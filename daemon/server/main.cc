@@ -40,6 +40,7 @@ struct Options {
   std::string cgroup;  // default: the daemon's own (delegated) cgroup
   std::string admin_group = "agentos-admin";
   std::string bpf_dir = "/sys/fs/bpf/agentos";
+  bool without_landlock = false;
 };
 
 std::string describe(const agentos_lsm_event& e) {
@@ -174,7 +175,11 @@ int run(const Options& o) {
     (void)loop->add((*lsm)->events_fd(), EPOLLIN, [&](uint32_t) { (*lsm)->drain_events(); });
 
   AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users,
-                      net ? net->get() : nullptr, net_missing, lsm ? lsm->get() : nullptr);
+                      net ? net->get() : nullptr, net_missing, lsm ? lsm->get() : nullptr, !o.without_landlock);
+  if (o.without_landlock) {
+    if (!lsm) return log::error("--without-landlock needs BPF LSM, which is unavailable"), 1;
+    log::warning("Landlock is off (--without-landlock): files are held by BPF LSM and the mount namespace");
+  }
   manager = &agents;
   ApiServer api(*loop, agents, policies, probe, admin_gid, audit);
   audit.on_event = [&](const v1::AuditEvent& e) { api.audit_event(e); };
@@ -263,6 +268,8 @@ int main(int argc, char** argv) {
   app.add_option("--cgroup", o.cgroup, "cgroup v2 path for agents, relative to the cgroup2 mount");
   app.add_option("--admin-group", o.admin_group, "Group whose members see and control all agents");
   app.add_option("--bpf-dir", o.bpf_dir, "Where BPF programs and maps are pinned (on a bpffs)");
+  app.add_flag("--without-landlock", o.without_landlock,
+               "Leave Landlock out, so tests can show BPF LSM holding alone (refused without BPF LSM)");
   app.set_version_flag("--version", "agentosd 0.1.0");
   try {
     app.parse(argc, argv);
