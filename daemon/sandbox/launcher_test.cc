@@ -1,6 +1,8 @@
 #include "sandbox/launcher.h"
 
 #include <gtest/gtest.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include "sandbox/elf.h"
@@ -29,6 +31,44 @@ TEST(Elf, FindsTheDynamicLoader) {
   EXPECT_NE(interp->find("ld-linux"), std::string::npos) << *interp;
   EXPECT_FALSE(elf_interpreter("/etc/passwd").has_value());  // not ELF
   EXPECT_FALSE(elf_interpreter("/nonexistent").has_value());
+}
+
+}  // namespace
+}  // namespace agentos::sandbox
+
+namespace agentos::sandbox {
+namespace {
+
+TEST(LaunchSpec, GrantsCarryTheRightsOfGrantsAboveThem) {
+  policy::Policy p;
+  p.name = "t";
+  p.command = {"/bin/sh"};
+  p.read = {"/usr"};
+  p.exec = {"/usr/bin"};
+  p.write = {"/tmp"};
+  auto s = make_launch_spec(p, "id", 1000, 1000, {});
+  ASSERT_TRUE(s.ok()) << s.error().str();
+  EXPECT_EQ(s->fs_rights.at("/usr"), kFsRead);
+  EXPECT_EQ(s->fs_rights.at("/usr/bin"), kFsRead | kFsExec);
+  EXPECT_EQ(s->fs_rights.at("/tmp"), kFsRead | kFsWrite);
+  EXPECT_EQ(s->fs_rights.at("/dev/null"), kFsRead | kFsWrite);
+  // /bin/sh's loader, beneath the /usr grant, is executable: nothing runs without it.
+  auto interp = elf_interpreter("/bin/sh");
+  ASSERT_TRUE(interp);
+  char real[PATH_MAX];
+  ASSERT_TRUE(::realpath(interp->c_str(), real));
+  EXPECT_EQ(s->fs_rights.at(real), kFsRead | kFsExec);
+}
+
+TEST(LaunchSpec, RefusesUid0AndGrantsThatResolveIntoProc) {
+  policy::Policy p;
+  p.name = "t";
+  p.command = {"/bin/true"};
+  EXPECT_FALSE(make_launch_spec(p, "id", 0, 0, {}).ok());
+  p.read = {"/dev/fd"};  // a symlink to /proc/self/fd: the text passed the parser, the real path must not
+  auto s = make_launch_spec(p, "id", 1000, 1000, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().str().find("resolves to /proc"), std::string::npos) << s.error().str();
 }
 
 }  // namespace
