@@ -84,14 +84,14 @@ static __always_inline int check(struct bpf_sock_addr *ctx, __u8 op, const __u8 
 	if (!agent)
 		return 1;
 	/* One read of the generation: a check sees the old rules or the new, never both or neither. */
-	struct agentos_net_key key = {
-		.prefixlen = AGENTOS_NET_FIXED_BITS + 128,
-		.generation = agent->generation,
-		.op = op,
-		.proto = proto_of(ctx),
-		.port = (__u16)ctx->user_port,
-		.cgroup_id = cg,
-	};
+	struct agentos_net_key key;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.prefixlen = AGENTOS_NET_FIXED_BITS + 128;
+	key.generation = agent->generation;
+	key.op = op;
+	key.proto = proto_of(ctx);
+	key.port = (__u16)ctx->user_port;
+	key.cgroup_id = cg;
 	__builtin_memcpy(key.addr, addr, 16);
 	if (key.proto && bpf_map_lookup_elem(&net_rules, &key))
 		return 1;

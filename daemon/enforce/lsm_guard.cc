@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "common/log.h"
 #include "lsm.skel.h"
@@ -49,23 +50,13 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
     if (int rc = bpf_map__set_pin_path(map, (pin_dir + "/" + name).c_str()); rc < 0) return Error{-rc, "pin path"};
   if (int rc = agentos_lsm__load(g->skel_); rc < 0) return Error{-rc, "load the LSM programs"};
 
-  // New links first, then the previous daemon's pins go: never a moment without the programs.
-  std::string generation = std::to_string(::getpid());
-  std::vector<std::string> old;
-  for (const auto& e : std::filesystem::directory_iterator(pin_dir, ec))
-    if (e.path().filename().string().starts_with("link-")) old.push_back(e.path());
   bpf_program* prog;
   bpf_object__for_each_program(prog, g->skel_->obj) {
     bpf_link* link = bpf_program__attach_lsm(prog);
     if (!link) return sys_error(std::string("attach ") + bpf_program__name(prog));
-    std::string pin = pin_dir + "/link-" + bpf_program__name(prog) + "." + generation;
-    int rc = bpf_link__pin(link, pin.c_str());
-    bpf_link__disconnect(link);
-    bpf_link__destroy(link);
-    if (rc < 0) return Error{-rc, "pin " + pin};
+    bpf_link__disconnect(link);  // destroying the object must never detach the program
+    g->link_fds_.push_back(bpf_link__fd(link));
   }
-  for (const auto& o : old)
-    if (!o.ends_with("." + generation)) ::unlink(o.c_str());
 
   g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.lsm_events), on_event, &g->on_denial_, nullptr);
   if (!g->events_) return sys_error("ring buffer");
@@ -74,7 +65,7 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
 
 LsmGuard::~LsmGuard() {
   ring_buffer__free(events_);
-  agentos_lsm__destroy(skel_);  // links and maps stay pinned
+  agentos_lsm__destroy(skel_);  // maps stay pinned; the monitors hold the links
 }
 
 Status LsmGuard::add(uint64_t cg, const std::vector<FsGrant>& grants, bool host_network) {

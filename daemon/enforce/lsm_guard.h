@@ -27,8 +27,10 @@ class LsmGuard {
  public:
   using EventHandler = std::function<void(const agentos_lsm_event&)>;
 
-  // Loads and attaches the programs, reusing the maps an earlier daemon pinned under pin_dir and
-  // pinning the links, so that agents stay governed when the daemon dies.
+  // Loads and attaches the programs, reusing the maps an earlier daemon pinned under pin_dir.
+  // The links cannot be pinned on the kernels we run on (EPERM), so every agent's monitor holds
+  // them open instead (link_fds()): the programs stay attached for as long as any agent runs,
+  // through a crash or kill -9 of the daemon.
   [[nodiscard]] static Result<std::unique_ptr<LsmGuard>> load(const std::string& pin_dir, EventHandler on_denial);
   ~LsmGuard();
   LsmGuard(const LsmGuard&) = delete;
@@ -38,6 +40,7 @@ class LsmGuard {
   [[nodiscard]] Status add(uint64_t cgroup_id, const std::vector<FsGrant>& grants, bool host_network);
   void remove(uint64_t cgroup_id);
 
+  [[nodiscard]] const std::vector<int>& link_fds() const { return link_fds_; }
   [[nodiscard]] int events_fd() const;
   void drain_events();
   [[nodiscard]] uint64_t take_lost();
@@ -48,6 +51,7 @@ class LsmGuard {
   ring_buffer* events_ = nullptr;
   EventHandler on_denial_;
   uint64_t lost_seen_ = 0;
+  std::vector<int> link_fds_;  // owned by the links, which live as long as this guard
 };
 
 // The kernel's encoding of a device number (super_block.s_dev), from stat()'s.

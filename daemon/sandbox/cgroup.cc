@@ -66,7 +66,12 @@ Result<Cgroups> Cgroups::init(const std::string& base_override) {
   if (!mount) return mount.error();
   cg.mount_ = *mount;
   std::string own = own_cgroup();
-  cg.base_ = !base_override.empty() ? base_override : own == "/" ? "/agentos" : own;
+  // Agents do not live beneath the daemon's own (delegated) unit cgroup: with controllers enabled
+  // there, systemd 252 cannot put a restarted daemon back into it while agents run (cgroup v2's
+  // no-internal-processes rule; DelegateSubgroup= arrives in systemd 254). /agentos is a tree of
+  // the daemon's own beside the units, so a restart never touches the agents.
+  cg.base_ = !base_override.empty() ? base_override : "/agentos";
+  (void)own;
   if (cg.base_ == "/") cg.base_.clear();
   std::string base = cg.mount_ + cg.base_;
   if (auto s = make_dir(base); !s) return s.error();

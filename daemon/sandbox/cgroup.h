@@ -1,5 +1,5 @@
-// The daemon's cgroup v2 subtree: <base>/daemon holds the daemon and its monitors, and
-// <base>/agents/<id> each agent. Under systemd, <base> is the unit's delegated cgroup.
+// The agents' cgroup v2 tree: <base>/agents/<id> for each agent, <base> being /agentos (or
+// --cgroup). The daemon and the monitors stay in the daemon's own cgroup (under systemd, its unit's).
 #pragma once
 
 #include <cstdint>

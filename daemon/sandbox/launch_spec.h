@@ -67,6 +67,7 @@ struct LaunchSpec {
   int cgroup_fd = -1;  // the agent's cgroup v2 directory, for CLONE_INTO_CGROUP
 
   std::string exit_path;  // where the monitor records the exit status
+  std::vector<int> keep_fds;  // the monitor holds these open for the agent's lifetime (BPF links)
 };
 
 // Resolves the policy's grants on the host and fills a spec. Fails if a granted path is missing.

@@ -42,13 +42,11 @@ struct LaunchReport {
   report_and_exit(fd, r);
 }
 
-void close_all_except(std::initializer_list<int> keep_list) {
-  int keep[8];
-  size_t n = 0;
-  for (int fd : keep_list)
-    if (fd >= 0 && n < std::size(keep)) keep[n++] = fd;
-  for (size_t i = 1; i < n; ++i)  // insertion sort: at most a handful of fds
-    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
+// The monitor is a fork of the single-threaded daemon, so it may allocate.
+void close_all_except(std::vector<int> keep) {
+  std::erase_if(keep, [](int fd) { return fd < 0; });
+  std::sort(keep.begin(), keep.end());
+  size_t n = keep.size();
   unsigned from = 3;
   for (size_t i = 0; i < n; ++i) {
     if (static_cast<unsigned>(keep[i]) < from) continue;
@@ -77,7 +75,9 @@ void write_exit_file(const std::string& path, int status) {
   sigemptyset(&set);
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
   ::sigprocmask(SIG_SETMASK, &set, nullptr);
-  close_all_except({report_fd, spec.stdout_fd, spec.stdin_fd, spec.cgroup_fd});
+  std::vector<int> keep = spec.keep_fds;
+  keep.insert(keep.end(), {report_fd, spec.stdout_fd, spec.stdin_fd, spec.cgroup_fd});
+  close_all_except(std::move(keep));
 
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0)

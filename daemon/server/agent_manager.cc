@@ -155,6 +155,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
 
   if (!landlock_) spec->landlock = {};
   spec->seccomp = seccomp_;
+  if (lsm_) spec->keep_fds = lsm_->link_fds();
   spec->stdout_fd = log.get();
   spec->stdin_fd = devnull.get();
   spec->cgroup_fd = cg->get();

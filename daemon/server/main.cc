@@ -1,5 +1,6 @@
 // agentosd: the trusted daemon that runs each agent confined to its policy.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -75,7 +76,13 @@ std::string describe(const agentos_net_event& e) {
 Result<UniqueFd> listen_on(const std::string& path) {
   // Socket activation: systemd hands us the listener and queues clients while we restart.
   int n = sd_listen_fds(1);
-  if (n == 1) return UniqueFd(SD_LISTEN_FDS_START);
+  if (n == 1) {
+    // systemd passes a blocking socket; the accept loop runs until EAGAIN.
+    int flags = ::fcntl(SD_LISTEN_FDS_START, F_GETFL);
+    if (flags < 0 || ::fcntl(SD_LISTEN_FDS_START, F_SETFL, flags | O_NONBLOCK) != 0)
+      return sys_error("make the systemd socket non-blocking");
+    return UniqueFd(SD_LISTEN_FDS_START);
+  }
   if (n > 1) return error("expected one socket from systemd, got " + std::to_string(n));
 
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

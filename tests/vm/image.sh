@@ -56,7 +56,7 @@ build_kernel() {
     mv "$tmp"/boot/vmlinuz-* "$tmp/vmlinuz"
     mv "$tmp"/boot/config-* "$tmp/config"
     printf '%s\n' "$ver" > "$tmp/version"
-    rm -rf "$tmp"/boot "$tmp"/*.deb
+    rm -rf "${tmp:?}"/boot "${tmp:?}"/*.deb
     mv -T "$tmp" "$dir"
     vm_prune "$dir" 'kernel-*'
   fi

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 rootfs=$1 out=$2; shift 2
-deb= overlay= shell=0 scenarios=()
+deb='' overlay='' shell=0 scenarios=()
 while (($#)); do
   case $1 in
     --deb) deb=$2; shift 2 ;;

@@ -74,14 +74,16 @@ mapfile -t image < <("$VM_DIR/image.sh" ${deb:+--deb "$deb"})
 vm_log "kernel and rootfs ready in $((SECONDS - t)) s"
 
 t=$SECONDS
+shell_arg=()
+((shell)) && shell_arg=(--shell)
 "$VM_DIR/initrd.sh" "${image[1]}" "$run/initrd.zst" ${deb:+--deb "$deb"} ${overlay:+--overlay "$overlay"} \
-  $( ((shell)) && echo --shell) "${files[@]}"
+  "${shell_arg[@]}" "${files[@]}"
 vm_log "initramfs packed in $((SECONDS - t)) s ($(du -h "$run/initrd.zst" | cut -f1))"
 
 t=$SECONDS
 vm_log "booting; serial log: $run/serial.log"
 rc=0
-"$VM_DIR/boot.sh" "${image[0]}" "$run/initrd.zst" "$run/serial.log" $( ((shell)) && echo --shell) || rc=$?
+"$VM_DIR/boot.sh" "${image[0]}" "$run/initrd.zst" "$run/serial.log" "${shell_arg[@]}" || rc=$?
 rm -f "$run/initrd.zst"
 vm_log "VM ran for $((SECONDS - t)) s"
 ((shell)) && exit 0
