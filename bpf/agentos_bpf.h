@@ -18,6 +18,8 @@ struct agentos_agent {
 	__u32 flags; /* AGENTOS_AGENT_* */
 };
 #define AGENTOS_AGENT_HOST_NET 1 /* shares the host's network namespace */
+#define AGENTOS_AGENT_ARMED 2 /* set by the LSM at the agent's first execve: the sandbox's own
+                               * setup (mounts, before any agent code) is not the agent's doing */
 
 /* A connect or bind grant, in an LPM trie: everything up to the address must match exactly, the
  * address to the grant's prefix. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), so an IPv4-mapped

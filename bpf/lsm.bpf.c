@@ -53,10 +53,13 @@ struct {
 	__type(value, __u64);
 } lsm_lost SEC(".maps");
 
+/* The agent this task belongs to, once armed: from its first execve on. Before it, only the
+ * launcher's own setup code runs in the cgroup (it never execs anything but the agent). */
 static __always_inline struct agentos_agent *agent(__u64 *cg)
 {
 	*cg = bpf_get_current_cgroup_id();
-	return bpf_map_lookup_elem(&lsm_agents, cg);
+	struct agentos_agent *a = bpf_map_lookup_elem(&lsm_agents, cg);
+	return a && (a->flags & AGENTOS_AGENT_ARMED) ? a : 0;
 }
 
 static __always_inline int deny(__u64 cg, __u32 op, __u32 want, struct dentry *d)
@@ -144,6 +147,10 @@ int BPF_PROG(bprm_check, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
 		return ret;
+	__u64 cg = bpf_get_current_cgroup_id();
+	struct agentos_agent *a = bpf_map_lookup_elem(&lsm_agents, &cg);
+	if (a && !(a->flags & AGENTOS_AGENT_ARMED))
+		__sync_fetch_and_or(&a->flags, AGENTOS_AGENT_ARMED); /* the agent's own first exec */
 	struct file *f = BPF_CORE_READ(bprm, file);
 	return need(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), AGENTOS_FS_EXEC, AGENTOS_LSM_EXEC);
 }
