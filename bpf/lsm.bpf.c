@@ -150,7 +150,7 @@ int BPF_PROG(bprm_check, struct linux_binprm *bprm, int ret)
 	__u64 cg = bpf_get_current_cgroup_id();
 	struct agentos_agent *a = bpf_map_lookup_elem(&lsm_agents, &cg);
 	if (a && !(a->flags & AGENTOS_AGENT_ARMED))
-		__sync_fetch_and_or(&a->flags, AGENTOS_AGENT_ARMED); /* the agent's own first exec */
+		a->flags |= AGENTOS_AGENT_ARMED; /* the agent's own first exec; nothing races it */
 	struct file *f = BPF_CORE_READ(bprm, file);
 	return need(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), AGENTOS_FS_EXEC, AGENTOS_LSM_EXEC);
 }
