@@ -22,6 +22,9 @@ tar -x -p --xattrs --xattrs-include='*' --numeric-owner -f "$rootfs" -C "$tree"
 
 if [[ -n $deb ]]; then
   cp "$deb" "$tree/tmp/agentos.deb"
+  # Kept in the guest for the package scenario, which reinstalls (upgrades) and purges it.
+  mkdir -p "$tree/var/cache/agentos-vm"
+  cp "$deb" "$tree/var/cache/agentos-vm/agentos.deb"
   # Nothing may start in the chroot; the service starts when the VM boots.
   printf '#!/bin/sh\nexit 101\n' >"$tree/usr/sbin/policy-rc.d"
   chmod +x "$tree/usr/sbin/policy-rc.d"
