@@ -45,6 +45,8 @@ struct agentos_fs_key {
 	__u64 cgroup_id;
 	__u64 dev; /* the kernel's dev_t (super_block.s_dev), not stat()'s encoding */
 	__u64 ino;
+	__u32 generation; /* as agentos_agent.generation: flipped to replace the grants at once */
+	__u32 pad; /* zero */
 };
 
 /* What the LSM programs refused, for the audit log. */
@@ -78,7 +80,7 @@ struct agentos_net_event {
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct agentos_fs_key) == 24, "agentos_fs_key layout");
+static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
 static_assert(sizeof(struct agentos_lsm_event) == 32, "agentos_lsm_event layout");
 static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
 static_assert(__builtin_offsetof(struct agentos_net_key, cgroup_id) == 8, "agentos_net_key layout");
@@ -86,7 +88,7 @@ static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_n
 static_assert(sizeof(struct agentos_agent) == 8, "agentos_agent layout");
 static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
 #else
-_Static_assert(sizeof(struct agentos_fs_key) == 24, "agentos_fs_key layout");
+_Static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
 _Static_assert(sizeof(struct agentos_lsm_event) == 32, "agentos_lsm_event layout");
 _Static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
 _Static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_net_key layout");

@@ -90,10 +90,13 @@ static __always_inline int own_fs(struct super_block *sb)
 
 /* The rights of the nearest granted ancestor of d (itself included). m may be null (path_link),
  * in which case the walk stays within d's filesystem. */
-static __always_inline __u32 rights_of(struct dentry *d, struct vfsmount *vm, __u64 cg)
+static __always_inline __u32 rights_of(struct dentry *d, struct vfsmount *vm, __u64 cg, __u32 gen)
 {
 	struct mount *m = vm ? (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt)) : 0;
-	struct agentos_fs_key key = {.cgroup_id = cg};
+	struct agentos_fs_key key;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.cgroup_id = cg;
+	key.generation = gen; /* read once: a check sees the old grants or the new, never a mix */
 	for (int i = 0; i < MAX_DEPTH && d; i++) {
 		key.dev = BPF_CORE_READ(d, d_sb, s_dev);
 		key.ino = BPF_CORE_READ(d, d_inode, i_ino);
@@ -120,11 +123,12 @@ static __always_inline __u32 rights_of(struct dentry *d, struct vfsmount *vm, __
 static __always_inline int need(struct dentry *d, struct vfsmount *vm, __u32 want, __u32 op)
 {
 	__u64 cg;
-	if (!agent(&cg))
+	struct agentos_agent *a = agent(&cg);
+	if (!a)
 		return 0;
 	if (own_fs(BPF_CORE_READ(d, d_sb)))
 		return (want & AGENTOS_FS_EXEC) ? deny(cg, op, want, d) : 0; /* nothing it wrote runs */
-	if ((rights_of(d, vm, cg) & want) == want)
+	if ((rights_of(d, vm, cg, a->generation) & want) == want)
 		return 0;
 	return deny(cg, op, want, d);
 }
@@ -160,12 +164,13 @@ int BPF_PROG(bprm_check, struct linux_binprm *bprm, int ret)
 static __always_inline int map_exec(struct file *f)
 {
 	__u64 cg;
-	if (!f || !agent(&cg))
+	struct agentos_agent *a = f ? agent(&cg) : 0;
+	if (!a)
 		return 0;
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
 	if (own_fs(BPF_CORE_READ(d, d_sb)))
 		return deny(cg, AGENTOS_LSM_MMAP_EXEC, AGENTOS_FS_EXEC, d);
-	__u32 have = rights_of(d, BPF_CORE_READ(f, f_path.mnt), cg);
+	__u32 have = rights_of(d, BPF_CORE_READ(f, f_path.mnt), cg, a->generation);
 	if ((have & AGENTOS_FS_EXEC) || ((have & AGENTOS_FS_READ) && !(have & AGENTOS_FS_WRITE)))
 		return 0;
 	return deny(cg, AGENTOS_LSM_MMAP_EXEC, AGENTOS_FS_EXEC, d);

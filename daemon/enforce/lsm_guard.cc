@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "common/log.h"
@@ -22,14 +23,27 @@ int on_event(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-void drop_grants(int map, uint64_t cg) {
+void drop_grants(int map, uint64_t cg, std::optional<uint32_t> gen) {
   std::vector<agentos_fs_key> doomed;
   agentos_fs_key k{}, next{};
   for (void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &k) {
-    if (next.cgroup_id == cg) doomed.push_back(next);
+    if (next.cgroup_id == cg && (!gen || next.generation == *gen)) doomed.push_back(next);
     k = next;
   }
   for (auto& d : doomed) bpf_map_delete_elem(map, &d);
+}
+
+Status put_grants(int map, uint64_t cg, uint32_t gen, const std::vector<FsGrant>& grants) {
+  for (const auto& g : grants) {
+    struct stat st;
+    if (::stat(g.path.c_str(), &st) != 0) return sys_error("grant " + g.path);
+    agentos_fs_key k{cg, kernel_dev(st.st_dev), st.st_ino, gen, 0};
+    uint32_t rights = g.rights;
+    uint32_t existing = 0;
+    if (bpf_map_lookup_elem(map, &k, &existing) == 0) rights |= existing;  // two paths, one inode
+    if (bpf_map_update_elem(map, &k, &rights, BPF_ANY) != 0) return sys_error("grant " + g.path);
+  }
+  return {};
 }
 
 }  // namespace
@@ -70,36 +84,45 @@ LsmGuard::~LsmGuard() {
 
 Status LsmGuard::add(uint64_t cg, const std::vector<FsGrant>& grants, bool host_network) {
   int map = bpf_map__fd(skel_->maps.fs_grants);
-  drop_grants(map, cg);  // a reused cgroup id inherits nothing
-  for (const auto& g : grants) {
-    struct stat st;
-    if (::stat(g.path.c_str(), &st) != 0) {
-      auto e = sys_error("grant " + g.path);
-      drop_grants(map, cg);
-      return e;
-    }
-    agentos_fs_key k{cg, kernel_dev(st.st_dev), st.st_ino};
-    uint32_t rights = g.rights;
-    uint32_t existing = 0;
-    if (bpf_map_lookup_elem(map, &k, &existing) == 0) rights |= existing;
-    if (bpf_map_update_elem(map, &k, &rights, BPF_ANY) != 0) {
-      auto e = sys_error("grant " + g.path);
-      drop_grants(map, cg);
-      return e;
-    }
+  drop_grants(map, cg, std::nullopt);  // a reused cgroup id inherits nothing
+  if (auto s = put_grants(map, cg, 0, grants); !s) {
+    drop_grants(map, cg, std::nullopt);
+    return s;
   }
   agentos_agent a{0, host_network ? uint32_t{AGENTOS_AGENT_HOST_NET} : 0};
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.lsm_agents), &cg, &a, BPF_ANY) != 0) {
     auto e = sys_error("govern cgroup");
-    drop_grants(map, cg);
+    drop_grants(map, cg, std::nullopt);
     return e;
   }
   return {};
 }
 
+Status LsmGuard::replace(uint64_t cg, const std::vector<FsGrant>& grants) {
+  int agents = bpf_map__fd(skel_->maps.lsm_agents);
+  int map = bpf_map__fd(skel_->maps.fs_grants);
+  agentos_agent a{};
+  if (bpf_map_lookup_elem(agents, &cg, &a) != 0) return sys_error("agent is not governed");
+  uint32_t next = a.generation + 1;
+  if (auto s = put_grants(map, cg, next, grants); !s) {
+    drop_grants(map, cg, next);
+    return s;
+  }
+  // The flags (ARMED) were set by the programs; only the generation changes here.
+  agentos_agent flipped = a;
+  flipped.generation = next;
+  if (bpf_map_update_elem(agents, &cg, &flipped, BPF_EXIST) != 0) {
+    auto e = sys_error("switch generation");
+    drop_grants(map, cg, next);
+    return e;
+  }
+  drop_grants(map, cg, a.generation);
+  return {};
+}
+
 void LsmGuard::remove(uint64_t cg) {
   bpf_map_delete_elem(bpf_map__fd(skel_->maps.lsm_agents), &cg);
-  drop_grants(bpf_map__fd(skel_->maps.fs_grants), cg);
+  drop_grants(bpf_map__fd(skel_->maps.fs_grants), cg, std::nullopt);
 }
 
 int LsmGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }

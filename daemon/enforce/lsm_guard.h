@@ -38,6 +38,8 @@ class LsmGuard {
 
   // Installs the agent's grants, then starts governing its cgroup.
   [[nodiscard]] Status add(uint64_t cgroup_id, const std::vector<FsGrant>& grants, bool host_network);
+  // Replaces a governed agent's grants atomically (new generation, one flip, old ones dropped).
+  [[nodiscard]] Status replace(uint64_t cgroup_id, const std::vector<FsGrant>& grants);
   void remove(uint64_t cgroup_id);
 
   [[nodiscard]] const std::vector<int>& link_fds() const { return link_fds_; }

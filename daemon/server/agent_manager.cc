@@ -153,7 +153,9 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     return e;
   }
 
-  if (!landlock_) spec->landlock = {};
+  // Landlock is the fallback: where the LSM governs files it is left out, so that file grants can
+  // also be replaced live (a Landlock domain can only ever narrow).
+  if (!landlock_ || lsm_) spec->landlock = {};
   spec->seccomp = seccomp_;
   if (lsm_) spec->keep_fds = lsm_->link_fds();
   spec->stdout_fd = log.get();
@@ -265,12 +267,23 @@ Status AgentManager::stop(const std::string& id) {
 
 namespace {
 
-// Everything but the network grants, which are the part that can change under a running agent.
-bool same_except_grants(const policy::Policy& a, const policy::Policy& b) {
+bool same_files(const policy::Policy& a, const policy::Policy& b) {
+  return a.read == b.read && a.write == b.write && a.exec == b.exec;
+}
+bool same_network(const policy::Policy& a, const policy::Policy& b) {
+  auto texts = [](const std::vector<policy::NetRule>& v) {
+    std::vector<std::string> out;
+    for (const auto& r : v) out.push_back(r.text);
+    return out;
+  };
+  return texts(a.connect) == texts(b.connect) && texts(a.bind) == texts(b.bind);
+}
+// What only a new start can change: the sandbox itself.
+bool same_sandbox(const policy::Policy& a, const policy::Policy& b) {
   auto limits = [](const policy::Limits& l) { return std::tuple(l.memory_bytes, l.cpu_percent, l.pids); };
-  return a.command == b.command && a.workdir == b.workdir && a.env == b.env && a.read == b.read &&
-         a.write == b.write && a.exec == b.exec && a.host_filesystem == b.host_filesystem &&
-         a.host_network == b.host_network && limits(a.limits) == limits(b.limits);
+  return a.command == b.command && a.workdir == b.workdir && a.env == b.env &&
+         a.host_filesystem == b.host_filesystem && a.host_network == b.host_network &&
+         limits(a.limits) == limits(b.limits);
 }
 
 }  // namespace
@@ -286,19 +299,40 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
     const policy::Policy& next = it->second;
     auto current = policy::parse_policy(r.policy_text, r.policy_path);
     if (!current.policy) continue;
+    const policy::Policy& now = *current.policy;
     std::string who = "agent " + r.name + " (" + id + ")";
-    bool live = r.host_network && next.host_network && net_;
-    if (live) {
-      if (auto s = net_->replace(r.cgroup_id, next); !s) {
-        out.push_back(who + ": network grants NOT replaced: " + s.error().str());
-        continue;
+    bool pending = !same_sandbox(now, next);
+
+    if (!same_network(now, next)) {
+      if (r.host_network && next.host_network && net_) {
+        if (auto s = net_->replace(r.cgroup_id, next); !s) {
+          out.push_back(who + ": network grants NOT replaced: " + s.error().str());
+          continue;
+        }
+        out.push_back(who + ": network grants replaced");
+      } else {
+        pending = true;
       }
-      out.push_back(who + ": network grants replaced");
     }
-    if (!same_except_grants(*current.policy, next)) {
+    if (!same_files(now, next)) {
+      auto spec = lsm_ ? sandbox::make_launch_spec(next, id, r.uid, r.gid, {}) : Result<sandbox::LaunchSpec>(error(""));
+      if (lsm_ && spec) {
+        std::vector<enforce::FsGrant> grants;
+        for (const auto& [path, rights] : spec->fs_rights) grants.push_back({path, rights});
+        if (auto s = lsm_->replace(r.cgroup_id, grants); !s) {
+          out.push_back(who + ": file grants NOT replaced: " + s.error().str());
+          continue;
+        }
+        out.push_back(who + ": file grants replaced" +
+                      std::string(now.host_filesystem ? "" : " (paths new to the policy stay outside its view until it restarts)"));
+      } else {
+        if (lsm_) out.push_back(who + ": file grants NOT replaced: " + spec.error().str());
+        pending = true;  // Landlock can only narrow, and only from inside: wait for a restart
+      }
+    }
+    if (pending) {
       out.push_back(who + ": other changes take effect when it next starts");
     } else {
-      if (!live) out.push_back(who + ": network grants take effect when it next starts");
       r.policy_text = next.source_text;  // what is in force is now exactly the new policy
       save(r);
     }

@@ -61,6 +61,7 @@ class AgentManager {
   [[nodiscard]] const AgentRecord* find_by_cgroup(uint64_t cgroup_id) const;
   [[nodiscard]] std::vector<const AgentRecord*> list() const;
   [[nodiscard]] const DaemonPaths& paths() const { return paths_; }
+  [[nodiscard]] bool lsm_governs() const { return lsm_ != nullptr; }
 
   std::function<void(const std::string& id)> on_exit;  // after the record says it has exited
 

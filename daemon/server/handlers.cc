@@ -233,14 +233,19 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
             "uid " + std::to_string(r->uid) + (r->owner_uid == 0 ? " (dynamic user for a root-owned agent)" : " (the owner's)"));
   if (parsed.policy) {
     const auto& pol = *parsed.policy;
+    const std::string file_layer = agents_.lsm_governs() ? "BPF LSM" : "Landlock";
     if (pol.host_filesystem) {
-      add_layer(e, "filesystem read", true, "host filesystem visible; Landlock allows reading only " + join(pol.read));
-      add_layer(e, "filesystem write", true, "Landlock allows writing only " + join(pol.write));
+      add_layer(e, "filesystem read", true, "host filesystem visible; " + file_layer + " allows reading only " + join(pol.read));
+      add_layer(e, "filesystem write", true, file_layer + " allows writing only " + join(pol.write));
     } else {
       add_layer(e, "filesystem read", true, "mount namespace: only these paths exist, read-only: " + join(pol.read));
       add_layer(e, "filesystem write", true, "mount namespace: writable: " + join(pol.write) + "; plus private /tmp");
     }
-    if (int abi = sandbox::landlock_abi(); abi > 0)
+    if (agents_.lsm_governs())
+      add_layer(e, "filesystem exec", true,
+                "BPF LSM: execute only beneath " + join(pol.exec) +
+                    " (and the dynamic loader); no executable mapping of what the agent can write");
+    else if (int abi = sandbox::landlock_abi(); abi > 0)
       add_layer(e, "filesystem exec", true,
                 "Landlock ABI " + std::to_string(abi) + ": execute only beneath " + join(pol.exec) +
                     " (and the dynamic loader); read and write are enforced by Landlock too");

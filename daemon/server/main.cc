@@ -183,6 +183,9 @@ int run(const Options& o) {
 
   AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users,
                       net ? net->get() : nullptr, net_missing, lsm ? lsm->get() : nullptr, !o.without_landlock);
+  for (auto& l : probe.layers)
+    if (l.name.starts_with("landlock") && lsm && l.available)
+      l.detail += "; the fallback: not applied while BPF LSM governs files";
   if (o.without_landlock) {
     if (!lsm) return log::error("--without-landlock needs BPF LSM, which is unavailable"), 1;
     log::warning("Landlock is off (--without-landlock): files are held by BPF LSM and the mount namespace");
