@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "agentos_bpf.h"
+#include "events.bpf.h"
 #include "kernel_types.h"
 
 #define FMODE_READ 0x1
@@ -41,17 +42,7 @@ struct {
 	__type(value, __u32); /* AGENTOS_FS_* */
 } fs_grants SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} lsm_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lsm_lost SEC(".maps");
+AGENTOS_EVENT_MAPS(lsm_events, lsm_lost);
 
 /* The agent this task belongs to, once armed: from its first execve on. Before it, only the
  * launcher's own setup code runs in the cgroup (it never execs anything but the agent). */
@@ -73,10 +64,7 @@ static __always_inline int deny(__u64 cg, __u32 op, __u32 want, struct dentry *d
 		e->ino = d ? BPF_CORE_READ(d, d_inode, i_ino) : 0;
 		bpf_ringbuf_submit(e, 0);
 	} else {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lsm_lost, &zero);
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		agentos_count_lost(&lsm_lost);
 	}
 	return -EPERM;
 }

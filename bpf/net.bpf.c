@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "agentos_bpf.h"
+#include "events.bpf.h"
 
 #define AF_UNIX 1
 #define AF_INET 2
@@ -33,28 +34,14 @@ struct {
 	__type(value, __u8);
 } net_rules SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-/* Denials the ring buffer had no room for: the daemon records the count, so none is lost silently. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
+AGENTOS_EVENT_MAPS(events, lost);
 
 static __always_inline void report(__u64 cg, __u8 op, __u8 proto, __u16 port, __u16 family, __u16 type,
 				   const __u8 *addr)
 {
 	struct agentos_net_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		agentos_count_lost(&lost);
 		return;
 	}
 	e->cgroup_id = cg;

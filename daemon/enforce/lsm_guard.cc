@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "enforce/generation.h"
 #include "lsm.skel.h"
 
 namespace agentos::enforce {
@@ -99,25 +100,10 @@ Status LsmGuard::add(uint64_t cg, const std::vector<FsGrant>& grants, bool host_
 }
 
 Status LsmGuard::replace(uint64_t cg, const std::vector<FsGrant>& grants) {
-  int agents = bpf_map__fd(skel_->maps.lsm_agents);
   int map = bpf_map__fd(skel_->maps.fs_grants);
-  agentos_agent a{};
-  if (bpf_map_lookup_elem(agents, &cg, &a) != 0) return sys_error("agent is not governed");
-  uint32_t next = a.generation + 1;
-  if (auto s = put_grants(map, cg, next, grants); !s) {
-    drop_grants(map, cg, next);
-    return s;
-  }
-  // The flags (ARMED) were set by the programs; only the generation changes here.
-  agentos_agent flipped = a;
-  flipped.generation = next;
-  if (bpf_map_update_elem(agents, &cg, &flipped, BPF_EXIST) != 0) {
-    auto e = sys_error("switch generation");
-    drop_grants(map, cg, next);
-    return e;
-  }
-  drop_grants(map, cg, a.generation);
-  return {};
+  return flip_generation(
+      bpf_map__fd(skel_->maps.lsm_agents), cg, [&](uint32_t gen) { return put_grants(map, cg, gen, grants); },
+      [&](uint32_t gen) { drop_grants(map, cg, gen); });
 }
 
 void LsmGuard::remove(uint64_t cg) {
@@ -129,13 +115,6 @@ int LsmGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
 void LsmGuard::drain_events() { ring_buffer__consume(events_); }
 
-uint64_t LsmGuard::take_lost() {
-  uint32_t zero = 0;
-  uint64_t total = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lsm_lost), &zero, &total) != 0) return 0;
-  uint64_t fresh = total - lost_seen_;
-  lost_seen_ = total;
-  return fresh;
-}
+uint64_t LsmGuard::take_lost() { return take_counter(bpf_map__fd(skel_->maps.lsm_lost), &lost_seen_); }
 
 }  // namespace agentos::enforce

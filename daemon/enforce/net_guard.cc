@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "enforce/generation.h"
 #include "net.skel.h"
 #include "common/log.h"
 
@@ -183,24 +184,10 @@ Status NetGuard::add(uint64_t cg, const policy::Policy& p) {
 }
 
 Status NetGuard::replace(uint64_t cg, const policy::Policy& p) {
-  int agents = bpf_map__fd(skel_->maps.agents);
   int rules = bpf_map__fd(skel_->maps.net_rules);
-  agentos_agent a{};
-  if (bpf_map_lookup_elem(agents, &cg, &a) != 0) return sys_error("agent is not governed");
-  uint32_t next = a.generation + 1;
-  if (auto s = put_rules(rules, cg, next, p); !s) {
-    drop_rules(rules, cg, next);
-    return s;
-  }
-  agentos_agent flipped = a;
-  flipped.generation = next;
-  if (bpf_map_update_elem(agents, &cg, &flipped, BPF_EXIST) != 0) {
-    auto e = sys_error("switch generation");
-    drop_rules(rules, cg, next);
-    return e;
-  }
-  drop_rules(rules, cg, a.generation);
-  return {};
+  return flip_generation(
+      bpf_map__fd(skel_->maps.agents), cg, [&](uint32_t gen) { return put_rules(rules, cg, gen, p); },
+      [&](uint32_t gen) { drop_rules(rules, cg, gen); });
 }
 
 void NetGuard::remove(uint64_t cg) {
@@ -212,13 +199,6 @@ int NetGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
 void NetGuard::drain_events() { ring_buffer__consume(events_); }
 
-uint64_t NetGuard::take_lost() {
-  uint32_t zero = 0;
-  uint64_t total = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost), &zero, &total) != 0) return 0;
-  uint64_t fresh = total - lost_seen_;
-  lost_seen_ = total;
-  return fresh;
-}
+uint64_t NetGuard::take_lost() { return take_counter(bpf_map__fd(skel_->maps.lost), &lost_seen_); }
 
 }  // namespace agentos::enforce

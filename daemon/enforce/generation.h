@@ -1,0 +1,21 @@
+// What both guards do with their maps: swap an agent's rules at once, and read a drop counter.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "common/result.h"
+
+namespace agentos::enforce {
+
+// Replaces an agent's rules atomically: `put(next)` writes the new rules under the next
+// generation, one update of the agent's entry in `agents_fd` (an agentos_agent) switches to it,
+// then `drop(old)` removes the old rules. A program reads the generation once per check, so no
+// check ever sees both rule sets or neither.
+[[nodiscard]] Status flip_generation(int agents_fd, uint64_t cgroup_id, const std::function<Status(uint32_t)>& put,
+                                     const std::function<void(uint32_t)>& drop);
+
+// The growth of a one-slot u64 counter map since the last call (`seen` keeps the last value).
+[[nodiscard]] uint64_t take_counter(int counter_fd, uint64_t* seen);
+
+}  // namespace agentos::enforce
