@@ -18,6 +18,7 @@ struct agentos_agent {
 	__u32 flags; /* AGENTOS_AGENT_* */
 };
 #define AGENTOS_AGENT_HOST_NET 1 /* shares the host's network namespace */
+#define AGENTOS_AGENT_AUDIT 4 /* log what would be refused, and allow it */
 #define AGENTOS_AGENT_ARMED 2 /* set by the LSM at the agent's first execve: the sandbox's own
                                * setup (mounts, before any agent code) is not the agent's doing */
 
@@ -66,6 +67,8 @@ struct agentos_lsm_event {
 	__u64 ino;
 	__u32 op;
 	__u32 want;
+	__u32 audit; /* 1: allowed, as the agent's policy is in audit mode */
+	__u32 pad;
 };
 
 /* A denial, for the audit log. */
@@ -77,22 +80,24 @@ struct agentos_net_event {
 	__u16 family; /* of the socket; for AGENTOS_OP_CREATE */
 	__u16 type; /* for AGENTOS_OP_CREATE */
 	__u8 addr[16];
+	__u32 audit; /* 1: allowed, as the agent's policy is in audit mode */
+	__u32 pad;
 };
 
 #ifdef __cplusplus
 static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
-static_assert(sizeof(struct agentos_lsm_event) == 32, "agentos_lsm_event layout");
+static_assert(sizeof(struct agentos_lsm_event) == 40, "agentos_lsm_event layout");
 static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
 static_assert(__builtin_offsetof(struct agentos_net_key, cgroup_id) == 8, "agentos_net_key layout");
 static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_net_key layout");
 static_assert(sizeof(struct agentos_agent) == 8, "agentos_agent layout");
-static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
+static_assert(sizeof(struct agentos_net_event) == 40, "agentos_net_event layout");
 #else
 _Static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
-_Static_assert(sizeof(struct agentos_lsm_event) == 32, "agentos_lsm_event layout");
+_Static_assert(sizeof(struct agentos_lsm_event) == 40, "agentos_lsm_event layout");
 _Static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
 _Static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_net_key layout");
-_Static_assert(sizeof(struct agentos_net_event) == 32, "agentos_net_event layout");
+_Static_assert(sizeof(struct agentos_net_event) == 40, "agentos_net_event layout");
 #endif
 
 #endif

@@ -53,20 +53,24 @@ static __always_inline struct agentos_agent *agent(__u64 *cg)
 	return a && (a->flags & AGENTOS_AGENT_ARMED) ? a : 0;
 }
 
-static __always_inline int deny(__u64 cg, __u32 op, __u32 want, struct dentry *d)
+/* Reports what the policy does not allow; refuses it unless the agent is in audit mode. */
+static __always_inline int deny(struct agentos_agent *a, __u64 cg, __u32 op, __u32 want, struct dentry *d)
 {
+	__u32 audit = (a->flags & AGENTOS_AGENT_AUDIT) ? 1 : 0;
 	struct agentos_lsm_event *e = bpf_ringbuf_reserve(&lsm_events, sizeof(*e), 0);
 	if (e) {
 		e->cgroup_id = cg;
 		e->op = op;
 		e->want = want;
+		e->audit = audit;
+		e->pad = 0;
 		e->dev = d ? BPF_CORE_READ(d, d_sb, s_dev) : 0;
 		e->ino = d ? BPF_CORE_READ(d, d_inode, i_ino) : 0;
 		bpf_ringbuf_submit(e, 0);
 	} else {
 		agentos_count_lost(&lsm_lost);
 	}
-	return -EPERM;
+	return audit ? 0 : -EPERM;
 }
 
 /* Mounted inside the agent's own user namespace: its private /tmp, /proc and root. */
@@ -115,10 +119,10 @@ static __always_inline int need(struct dentry *d, struct vfsmount *vm, __u32 wan
 	if (!a)
 		return 0;
 	if (own_fs(BPF_CORE_READ(d, d_sb)))
-		return (want & AGENTOS_FS_EXEC) ? deny(cg, op, want, d) : 0; /* nothing it wrote runs */
+		return (want & AGENTOS_FS_EXEC) ? deny(a, cg, op, want, d) : 0; /* nothing it wrote runs */
 	if ((rights_of(d, vm, cg, a->generation) & want) == want)
 		return 0;
-	return deny(cg, op, want, d);
+	return deny(a, cg, op, want, d);
 }
 
 SEC("lsm/file_open")
@@ -157,11 +161,11 @@ static __always_inline int map_exec(struct file *f)
 		return 0;
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
 	if (own_fs(BPF_CORE_READ(d, d_sb)))
-		return deny(cg, AGENTOS_LSM_MMAP_EXEC, AGENTOS_FS_EXEC, d);
+		return deny(a, cg, AGENTOS_LSM_MMAP_EXEC, AGENTOS_FS_EXEC, d);
 	__u32 have = rights_of(d, BPF_CORE_READ(f, f_path.mnt), cg, a->generation);
 	if ((have & AGENTOS_FS_EXEC) || ((have & AGENTOS_FS_READ) && !(have & AGENTOS_FS_WRITE)))
 		return 0;
-	return deny(cg, AGENTOS_LSM_MMAP_EXEC, AGENTOS_FS_EXEC, d);
+	return deny(a, cg, AGENTOS_LSM_MMAP_EXEC, AGENTOS_FS_EXEC, d);
 }
 
 SEC("lsm/mmap_file")
@@ -238,7 +242,8 @@ int BPF_PROG(inode_setxattr, struct user_namespace *mnt_userns, struct dentry *d
 		__u64 cg;                                                                           \
 		if (ret)                                                                            \
 			return ret;                                                                 \
-		return agent(&cg) ? deny(cg, op, 0, 0) : 0;                                         \
+		struct agentos_agent *a = agent(&cg);                                               \
+		return a ? deny(a, cg, op, 0, 0) : 0;                                               \
 	}
 
 DENY_HOOK(sb_mount, AGENTOS_LSM_MOUNT, const char *dev_name, const struct path *path, const char *type,
@@ -252,11 +257,12 @@ DENY_HOOK(bpf, AGENTOS_LSM_BPF, int cmd, union bpf_attr *attr, unsigned int size
 static __always_inline int same_agent(struct task_struct *other, __u32 op)
 {
 	__u64 cg;
-	if (!agent(&cg))
+	struct agentos_agent *a = agent(&cg);
+	if (!a)
 		return 0;
 	if (BPF_CORE_READ(other, cgroups, dfl_cgrp, kn, id) == cg)
 		return 0;
-	return deny(cg, op, 0, 0);
+	return deny(a, cg, op, 0, 0);
 }
 
 SEC("lsm/ptrace_access_check")
@@ -286,5 +292,5 @@ int BPF_PROG(socket_connect, struct socket *sock, struct sockaddr *address, int 
 		return 0;
 	char first = 1;
 	bpf_probe_read_kernel(&first, 1, address->sa_data);
-	return first == 0 ? deny(cg, AGENTOS_LSM_UNIX, 0, 0) : 0;
+	return first == 0 ? deny(a, cg, AGENTOS_LSM_UNIX, 0, 0) : 0;
 }

@@ -37,7 +37,7 @@ struct {
 AGENTOS_EVENT_MAPS(events, lost);
 
 static __always_inline void report(__u64 cg, __u8 op, __u8 proto, __u16 port, __u16 family, __u16 type,
-				   const __u8 *addr)
+				   const __u8 *addr, __u32 audit)
 {
 	struct agentos_net_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -51,6 +51,8 @@ static __always_inline void report(__u64 cg, __u8 op, __u8 proto, __u16 port, __
 	e->family = family;
 	e->type = type;
 	__builtin_memcpy(e->addr, addr, 16);
+	e->audit = audit;
+	e->pad = 0;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -82,8 +84,10 @@ static __always_inline int check(struct bpf_sock_addr *ctx, __u8 op, const __u8 
 	__builtin_memcpy(key.addr, addr, 16);
 	if (key.proto && bpf_map_lookup_elem(&net_rules, &key))
 		return 1;
-	report(cg, op, key.proto, key.port, ctx->family, ctx->type, addr);
-	return 0;
+	/* In audit mode the agent is told yes, and the log says what its policy lacks. */
+	__u32 audit = (agent->flags & AGENTOS_AGENT_AUDIT) ? 1 : 0;
+	report(cg, op, key.proto, key.port, ctx->family, ctx->type, addr, audit);
+	return audit;
 }
 
 static __always_inline int check4(struct bpf_sock_addr *ctx, __u8 op)
@@ -128,7 +132,8 @@ SEC("cgroup/sock_create")
 int sock_create(struct bpf_sock *sk)
 {
 	__u64 cg = bpf_get_current_cgroup_id();
-	if (!bpf_map_lookup_elem(&agents, &cg))
+	struct agentos_agent *agent = bpf_map_lookup_elem(&agents, &cg);
+	if (!agent)
 		return 1;
 	__u32 family = sk->family, type = sk->type, protocol = sk->protocol;
 	if (family == AF_UNIX)
@@ -140,6 +145,7 @@ int sock_create(struct bpf_sock *sk)
 	if (family == AF_NETLINK && protocol == NETLINK_ROUTE)
 		return 1;
 	__u8 none[16] = {};
-	report(cg, AGENTOS_OP_CREATE, (__u8)protocol, 0, (__u16)family, (__u16)type, none);
-	return 0;
+	__u32 audit = (agent->flags & AGENTOS_AGENT_AUDIT) ? 1 : 0;
+	report(cg, AGENTOS_OP_CREATE, (__u8)protocol, 0, (__u16)family, (__u16)type, none, audit);
+	return audit;
 }

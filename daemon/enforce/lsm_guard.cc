@@ -83,14 +83,14 @@ LsmGuard::~LsmGuard() {
   agentos_lsm__destroy(skel_);  // maps stay pinned; the monitors hold the links
 }
 
-Status LsmGuard::add(uint64_t cg, const std::vector<FsGrant>& grants, bool host_network) {
+Status LsmGuard::add(uint64_t cg, const std::vector<FsGrant>& grants, bool host_network, bool audit) {
   int map = bpf_map__fd(skel_->maps.fs_grants);
   drop_grants(map, cg, std::nullopt);  // a reused cgroup id inherits nothing
   if (auto s = put_grants(map, cg, 0, grants); !s) {
     drop_grants(map, cg, std::nullopt);
     return s;
   }
-  agentos_agent a{0, host_network ? uint32_t{AGENTOS_AGENT_HOST_NET} : 0};
+  agentos_agent a{0, (host_network ? uint32_t{AGENTOS_AGENT_HOST_NET} : 0) | (audit ? uint32_t{AGENTOS_AGENT_AUDIT} : 0)};
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.lsm_agents), &cg, &a, BPF_ANY) != 0) {
     auto e = sys_error("govern cgroup");
     drop_grants(map, cg, std::nullopt);

@@ -37,7 +37,7 @@ class LsmGuard {
   LsmGuard& operator=(const LsmGuard&) = delete;
 
   // Installs the agent's grants, then starts governing its cgroup.
-  [[nodiscard]] Status add(uint64_t cgroup_id, const std::vector<FsGrant>& grants, bool host_network);
+  [[nodiscard]] Status add(uint64_t cgroup_id, const std::vector<FsGrant>& grants, bool host_network, bool audit);
   // Replaces a governed agent's grants atomically (new generation, one flip, old ones dropped).
   [[nodiscard]] Status replace(uint64_t cgroup_id, const std::vector<FsGrant>& grants);
   void remove(uint64_t cgroup_id);

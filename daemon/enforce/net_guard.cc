@@ -174,7 +174,7 @@ Status NetGuard::add(uint64_t cg, const policy::Policy& p) {
     drop_rules(rules, cg, std::nullopt);
     return s;
   }
-  agentos_agent a{};
+  agentos_agent a{0, p.audit_mode ? uint32_t{AGENTOS_AGENT_AUDIT} : 0};
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.agents), &cg, &a, BPF_ANY) != 0) {
     auto e = sys_error("govern cgroup");
     drop_rules(rules, cg, std::nullopt);

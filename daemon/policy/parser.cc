@@ -135,8 +135,15 @@ class Walker {
   }
 
   void agent(const toml::table* t) {
-    if (t) check_keys(*t, {"name", "command", "workdir", "env"}, "agent");
+    if (t) check_keys(*t, {"name", "command", "workdir", "env", "mode"}, "agent");
     name(t ? t->get("name") : nullptr);
+    if (const toml::node* n = t ? t->get("mode") : nullptr) {
+      if (std::optional<std::string> v = string_value(*n, "agent.mode")) {
+        if (*v == "audit") out_.audit_mode = true;
+        else if (*v != "enforce")
+          error(*n, "agent.mode: " + quote_text(*v) + " is neither \"enforce\" nor \"audit\"");
+      }
+    }
 
     const toml::node* command = t ? t->get("command") : nullptr;
     if (!command) {

@@ -389,6 +389,14 @@ TEST(FindDuplicateNames, PointsAtTheLaterPolicy) {
   EXPECT_TRUE(find_duplicate_names({}).empty());
 }
 
+TEST(Agent, ModeIsEnforceOrAudit) {
+  auto p = parse(std::string("[agent]\ncommand = [\"/usr/bin/true\"]\nmode = \"audit\"\n"));
+  ASSERT_TRUE(p.policy) << errors_text(p);
+  EXPECT_TRUE(p.policy->audit_mode);
+  EXPECT_FALSE(parse(kResearcher).policy->audit_mode);
+  EXPECT_TRUE(one_error("[agent]\ncommand = [\"/usr/bin/true\"]\nmode = \"learn\"\n", 3, 8, "neither"));
+}
+
 TEST(Filesystem, ViewIsPrivateOrHost) {
   auto p = parse(with_agent("[filesystem]\nview = \"host\"\nread = [\"/usr\"]\n"));
   ASSERT_TRUE(p.policy) << errors_text(p);

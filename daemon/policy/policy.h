@@ -48,6 +48,9 @@ struct Policy {
   std::vector<std::string> command;  // command[0] is absolute
   std::string workdir;  // absolute, or empty for "/"
   std::map<std::string, std::string> env;
+  // "enforce" (default), or "audit": the kernel's BPF layers log what they would refuse and allow
+  // it, so a user can learn what an agent needs. Seccomp and the namespaces still hold.
+  bool audit_mode = false;
 
   // "private" (default): the agent's root holds only its grants. "host": it sees the host's
   // filesystem, and Landlock alone allows only the grants (for debugging policies, and to show

@@ -99,6 +99,11 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     return error("agent \"" + p.name + "\" needs [filesystem] view = \"host\", which only BPF LSM or "
                  "Landlock can confine, and neither is available");
   }
+  if (p.audit_mode && !lsm_) {
+    *why = RunError::kCannotConfine;
+    return error("agent \"" + p.name + "\" is in audit mode, which needs BPF LSM to log and allow file "
+                 "accesses; it is unavailable here, and the fallback (Landlock) can only refuse");
+  }
   if (p.host_network && !net_) {
     *why = RunError::kCannotConfine;
     return error("agent \"" + p.name + "\" needs [network] namespace = \"host\", which needs the "
@@ -135,7 +140,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   if (lsm_) {
     std::vector<enforce::FsGrant> grants;
     for (const auto& [path, rights] : spec->fs_rights) grants.push_back({path, rights});
-    enforced = lsm_->add(*cg_id, grants, p.host_network);
+    enforced = lsm_->add(*cg_id, grants, p.host_network, p.audit_mode);
   }
   if (enforced && p.host_network) enforced = net_->add(*cg_id, p);
   if (!enforced) {

@@ -30,7 +30,7 @@ nlohmann::json to_json(const v1::AuditEvent& e) {
 }  // namespace
 
 void AuditLog::deny(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-                    const std::string& operation, const std::string& layer) {
+                    const std::string& operation, const std::string& layer, bool audit_mode) {
   Bucket& b = buckets_[agent_id];
   b.name = agent_name;
   b.owner = owner_uid;
@@ -48,7 +48,7 @@ void AuditLog::deny(const std::string& agent_id, const std::string& agent_name, 
   e.set_owner_uid(owner_uid);
   e.set_operation(operation);
   e.set_layer(layer);
-  e.set_decision("deny");
+  e.set_decision(audit_mode ? "audit" : "deny");
   record(std::move(e));
 }
 

@@ -23,9 +23,10 @@ class AuditLog {
 
   explicit AuditLog(std::string path) : path_(std::move(path)) {}
 
-  // Records a denial, or counts it when its agent is over its rate.
+  // Records a denial (or, for an agent in audit mode, an access its policy lacks but that was
+  // allowed: decision "audit"), or counts it when its agent is over its rate.
   void deny(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-            const std::string& operation, const std::string& layer);
+            const std::string& operation, const std::string& layer, bool audit_mode = false);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).
   void lost(uint64_t count, const std::string& layer);
   // Writes the counts of dropped events whose agents are back under their rate.

@@ -259,6 +259,10 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
       add_layer(e, "network", true,
                 "own network namespace with loopback only; connect/bind grants are recorded but nothing outside is reachable");
   }
+  if (parsed.policy && parsed.policy->audit_mode)
+    add_layer(e, "mode", false,
+              "audit: BPF LSM and the socket hooks log what the policy lacks and allow it; namespaces, "
+              "capabilities and seccomp still hold");
   add_layer(e, "capabilities", true, "none: bounding, ambient, permitted and effective sets empty");
   add_layer(e, "no_new_privs", true, "set");
   add_layer(e, "seccomp", true, "baseline filter: native ABI only; mount, bpf, keyctl, ptrace, io_uring, nested userns, ... denied");

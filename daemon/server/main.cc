@@ -154,7 +154,7 @@ int run(const Options& o) {
       cgroups->mount() + cgroups->base() + "/agents", o.bpf_dir + "/net", [&](const agentos_net_event& e) {
         const AgentRecord* r = manager ? manager->find_by_cgroup(e.cgroup_id) : nullptr;
         audit.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0,
-                   describe(e), "cgroup-bpf");
+                   describe(e), "cgroup-bpf", e.audit != 0);
       });
   if (!net) net_missing = net.error().str();
   probe.layers.push_back({"cgroup-bpf socket hooks", net.ok(),
@@ -169,7 +169,7 @@ int run(const Options& o) {
   auto lsm = enforce::LsmGuard::load(o.bpf_dir + "/lsm", [&](const agentos_lsm_event& e) {
     const AgentRecord* r = manager ? manager->find_by_cgroup(e.cgroup_id) : nullptr;
     audit.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0,
-               describe(e), "bpf-lsm");
+               describe(e), "bpf-lsm", e.audit != 0);
   });
   for (auto& l : probe.layers)
     if (l.name == "bpf-lsm") {

@@ -145,6 +145,21 @@ class Ownership(DaemonTest):
             self.daemon.ctl("stop", agent, check=True)
 
 
+class AuditMode(DaemonTest):
+    def test_audit_mode_needs_bpf_lsm(self):
+        audited = self.policy("audited")
+        audited.write_text(audited.read_text().replace("[agent]\n", '[agent]\nmode = "audit"\n', 1))
+        lsm = {l["name"]: l["available"] for l in self.daemon.ctl_json("doctor")}["bpf-lsm"]
+        r = self.daemon.ctl("run", "--policy", str(audited))
+        if lsm:  # the VM tier covers this case in full
+            self.assertEqual((r.returncode, r.stdout), (0, "audited\n"))
+        else:
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("audit mode, which needs BPF LSM", r.stderr)
+        # Positive control: the same policy in enforce mode runs here.
+        self.assertEqual(self.daemon.ctl("run", "--policy", str(self.policy("enforced"))).returncode, 0)
+
+
 class Lifecycle(DaemonTest):
     def wait_ready(self, agent):
         """Follows the agent's output until it says it is ready: no sleeping."""
