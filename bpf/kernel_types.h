@@ -86,8 +86,17 @@ struct sock_common {
 	unsigned short skc_family;
 } CORE;
 
+struct sock_cgroup_data {
+	struct cgroup *cgroup;
+} CORE;
+
 struct sock {
 	struct sock_common __sk_common;
+	struct sock_cgroup_data sk_cgrp_data; /* the cgroup of the task that created it */
+} CORE;
+
+struct unix_sock {
+	struct path path; /* set for a socket bound to a path */
 } CORE;
 
 struct socket {

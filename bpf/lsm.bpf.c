@@ -21,7 +21,6 @@
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
 #define PROT_EXEC 0x4
-#define AF_UNIX 1
 #define MAX_DEPTH 48 /* deeper paths are refused: the walk must end for the verifier */
 
 
@@ -277,20 +276,37 @@ int BPF_PROG(task_kill, struct task_struct *p, struct kernel_siginfo *info, int 
 	return ret ? ret : same_agent(p, AGENTOS_LSM_SIGNAL);
 }
 
-/* Abstract Unix sockets live in the network namespace: an agent on the host's network must not
- * reach the host's (its own namespace's are its own). */
-SEC("lsm/socket_connect")
-int BPF_PROG(socket_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+/* Unix sockets: a peer bound to a path is reachable only through a write grant covering that
+ * path (connecting needs write permission, as for the kernel's own check), or if it is the agent's
+ * own file; any other peer (abstract or unnamed) only if an agent process created it. */
+static __always_inline int unix_peer(struct sock *other)
 {
 	__u64 cg;
-	if (ret)
-		return ret;
 	struct agentos_agent *a = agent(&cg);
-	if (!a || !(a->flags & AGENTOS_AGENT_HOST_NET))
+	if (!a || !other)
 		return 0;
-	if (BPF_CORE_READ(sock, sk, __sk_common.skc_family) != AF_UNIX || addrlen <= 2)
+	struct unix_sock *u = (struct unix_sock *)other;
+	struct dentry *d = BPF_CORE_READ(u, path.dentry);
+	if (d) {
+		if (own_fs(BPF_CORE_READ(d, d_sb)))
+			return 0;
+		if (rights_of(d, BPF_CORE_READ(u, path.mnt), cg, a->generation) & AGENTOS_FS_WRITE)
+			return 0;
+		return deny(a, cg, AGENTOS_LSM_UNIX, AGENTOS_FS_WRITE, d);
+	}
+	if (BPF_CORE_READ(other, sk_cgrp_data.cgroup, kn, id) == cg)
 		return 0;
-	char first = 1;
-	bpf_probe_read_kernel(&first, 1, address->sa_data);
-	return first == 0 ? deny(a, cg, AGENTOS_LSM_UNIX, 0, 0) : 0;
+	return deny(a, cg, AGENTOS_LSM_UNIX, 0, 0);
+}
+
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(unix_stream_connect, struct sock *sock, struct sock *other, struct sock *newsk, int ret)
+{
+	return ret ? ret : unix_peer(other);
+}
+
+SEC("lsm/unix_may_send")
+int BPF_PROG(unix_may_send, struct socket *sock, struct socket *other, int ret)
+{
+	return ret ? ret : unix_peer(BPF_CORE_READ(other, sk));
 }

@@ -46,7 +46,7 @@ struct Options {
 
 std::string describe(const agentos_lsm_event& e) {
   static const char* const kOps[] = {"?", "open", "exec", "mmap exec", "modify", "mount", "ptrace", "signal", "bpf",
-                                     "connect to an abstract unix socket"};
+                                     "connect to a unix socket outside the agent"};
   std::string what = e.op < std::size(kOps) ? kOps[e.op] : "?";
   if (e.want) {
     what += " (";
