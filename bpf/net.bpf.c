@@ -8,6 +8,7 @@
 
 #include "agentos_bpf.h"
 #include "events.bpf.h"
+#include "net_decision.bpf.h"
 
 #define AF_UNIX 1
 #define AF_INET 2
@@ -18,21 +19,6 @@
 #define NETLINK_ROUTE 0
 
 char LICENSE[] SEC("license") = "GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64); /* cgroup id */
-	__type(value, struct agentos_agent);
-} agents SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 262144);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct agentos_net_key);
-	__type(value, __u8);
-} net_rules SEC(".maps");
 
 AGENTOS_EVENT_MAPS(events, lost);
 
@@ -69,25 +55,14 @@ static __always_inline int proto_of(struct bpf_sock_addr *ctx)
 static __always_inline int check(struct bpf_sock_addr *ctx, __u8 op, const __u8 *addr)
 {
 	__u64 cg = bpf_get_current_cgroup_id();
-	struct agentos_agent *agent = bpf_map_lookup_elem(&agents, &cg);
-	if (!agent)
+	__u8 proto = proto_of(ctx);
+	__u16 port = (__u16)ctx->user_port;
+	int verdict = agentos_net_decide(cg, op, proto, port, addr);
+	if (verdict == AGENTOS_NET_UNGOVERNED || verdict == AGENTOS_NET_ALLOW)
 		return 1;
-	/* One read of the generation: a check sees the old rules or the new, never both or neither. */
-	struct agentos_net_key key;
-	__builtin_memset(&key, 0, sizeof(key));
-	key.prefixlen = AGENTOS_NET_FIXED_BITS + 128;
-	key.generation = agent->generation;
-	key.op = op;
-	key.proto = proto_of(ctx);
-	key.port = (__u16)ctx->user_port;
-	key.cgroup_id = cg;
-	__builtin_memcpy(key.addr, addr, 16);
-	if (key.proto && bpf_map_lookup_elem(&net_rules, &key))
-		return 1;
-	/* In audit mode the agent is told yes, and the log says what its policy lacks. */
-	__u32 audit = (agent->flags & AGENTOS_AGENT_AUDIT) ? 1 : 0;
-	report(cg, op, key.proto, key.port, ctx->family, ctx->type, addr, audit);
-	return audit;
+	/* Denied, or in audit mode told yes while the log says what its policy lacks. */
+	report(cg, op, proto, port, ctx->family, ctx->type, addr, verdict == AGENTOS_NET_AUDIT);
+	return verdict == AGENTOS_NET_AUDIT;
 }
 
 static __always_inline int check4(struct bpf_sock_addr *ctx, __u8 op)

@@ -75,7 +75,9 @@ int on_event(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-agentos_net_key key_for(uint8_t op, uint64_t cg, uint32_t gen, const policy::NetRule& r) {
+}  // namespace
+
+agentos_net_key net_key(uint8_t op, uint64_t cg, uint32_t gen, const policy::NetRule& r) {
   agentos_net_key k{};
   k.generation = gen;
   k.op = op;
@@ -92,6 +94,8 @@ agentos_net_key key_for(uint8_t op, uint64_t cg, uint32_t gen, const policy::Net
   }
   return k;
 }
+
+namespace {
 
 }  // namespace
 
@@ -147,7 +151,7 @@ Status put_rules(int map, uint64_t cg, uint32_t gen, const policy::Policy& p) {
   const uint8_t one = 1;
   for (auto [op, list] : {std::pair{uint8_t{AGENTOS_OP_CONNECT}, &p.connect}, {uint8_t{AGENTOS_OP_BIND}, &p.bind}})
     for (const auto& r : *list) {
-      agentos_net_key k = key_for(op, cg, gen, r);
+      agentos_net_key k = net_key(op, cg, gen, r);
       if (bpf_map_update_elem(map, &k, &one, BPF_ANY) != 0) return sys_error("add grant " + r.text);
     }
   return {};

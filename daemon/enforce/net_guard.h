@@ -51,6 +51,9 @@ class NetGuard {
   uint64_t lost_seen_ = 0;
 };
 
+// The rule map's key for a grant: the one place user space builds it (the tests use it too).
+[[nodiscard]] agentos_net_key net_key(uint8_t op, uint64_t cgroup_id, uint32_t generation, const policy::NetRule& r);
+
 // The cgroup id that bpf_get_current_cgroup_id() reports for a cgroup v2 directory.
 [[nodiscard]] Result<uint64_t> cgroup_id(int cgroup_dir_fd);
 
