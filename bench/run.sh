@@ -65,5 +65,36 @@ done
 for n in $(seq 8); do ctl run --detach --policy "$(policy "idle$n" "$work/bin/sleep" infinity)" >/dev/null; done
 for i in $(seq "$rounds"); do "$work/bin/syscall_bench" "${bench_args[@]}" >"$work/beside.$i.json"; done
 
-python3 bench/report.py "$work" "$rounds" "$(ctl doctor --json)" >bench/REPORT.md
+for n in $(seq 8); do ctl stop "idle$n" >/dev/null; done
+
+# Spawn latency: the whole life of a trivial program (spawn with every layer in place, run, exit,
+# reaped), against the sandboxes users would pick instead, with equivalent namespaces.
+spawns=${SPAWNS:-1000}
+true_policy=$(python3 - "$work/true.toml" <<'PY'
+import sys
+open(sys.argv[1], "w").write('[agent]\nname = "true"\ncommand = ["/usr/bin/true"]\n'
+                             '[filesystem]\nread = ["/usr"]\nexec = ["/usr/bin"]\n')
+print(sys.argv[1])
+PY
+)
+bwrap_cmd="bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp /usr/bin/true"
+firejail_cmd="firejail --noprofile --quiet --net=none --private --private-dev --private-tmp --nonewprivs --caps.drop=all --seccomp /usr/bin/true"
+unshare_cmd="unshare --user --map-root-user --mount --pid --fork --net --ipc --uts --cgroup --mount-proc /usr/bin/true"
+agentos_cmd="$build/agentctl/agentctl --socket $sock run --policy $true_policy"
+declare -A peers=([agentos]=$agentos_cmd [bwrap]=$bwrap_cmd [firejail]=$firejail_cmd [unshare]=$unshare_cmd)
+# One name per concurrent agent: the daemon refuses a second running instance of a name.
+mkdir -p "$work/burst"
+for i in $(seq 400); do sed "s/^name = \"true\"/name = \"true-$i\"/" "$true_policy" >"$work/burst/$i.toml"; done
+declare -A burst=([agentos]="$build/agentctl/agentctl --socket $sock run --policy $work/burst/{}.toml"
+                  [bwrap]=$bwrap_cmd [firejail]=$firejail_cmd [unshare]=$unshare_cmd)
+for name in agentos bwrap unshare firejail; do
+  hyperfine -N --style none --warmup 20 --runs "$spawns" --export-json "$work/spawn-$name.json" \
+    "${peers[$name]}" >/dev/null 2>&1 || echo "spawn benchmark of $name failed" >&2
+  # Burst: 400 spawns, 8 at a time; only the ones that succeeded count.
+  start=$(date +%s.%N)
+  ok=$(seq 400 | xargs -P 8 -I{} sh -c "${burst[$name]} >/dev/null 2>&1 && echo ok" | grep -c ok || true)
+  echo "$start $(date +%s.%N) $ok" >"$work/burst-$name"
+done
+
+/usr/bin/python3 bench/report.py "$work" "$rounds" "$(ctl doctor --json)" >bench/REPORT.md
 echo "wrote bench/REPORT.md"
