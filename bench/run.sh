@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${AGENTOS_BUILD:-build}
 rounds=${ROUNDS:-5}
+# Its own tools, from Debian's packages: the peers it compares against, the timer, the charts.
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  hyperfine bubblewrap firejail python3-matplotlib libbenchmark-dev >/dev/null
 cmake -S . -B "$build" >/dev/null
 cmake --build "$build" --target agentosd agentctl syscall_bench -j"$(nproc)" >/dev/null
 
