@@ -82,13 +82,3 @@ agent_field() { ps_json --all | jq -r --arg id "$1" --arg f "$2" '.[] | select(.
 # count_running ID: how many entries `ps` lists for that id (exactly 1 when all is well).
 count_running() { ps_json | jq --arg id "$1" '[.[] | select(.id == $id)] | length'; }
 
-# wait_until SECONDS DESCRIPTION CMD...: polls CMD until it succeeds. Only for states nothing
-# announces to a shell (systemd restarting a unit after a crash); the bound makes a hang a failure.
-wait_until() {
-  local secs=$1 what=$2; shift 2
-  local end=$((SECONDS + secs))
-  until "$@"; do
-    ((SECONDS < end)) || fail "timed out after $secs s waiting for $what"
-    sleep 0.2  # pacing of the poll, not synchronisation
-  done
-}

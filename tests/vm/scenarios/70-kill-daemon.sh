@@ -15,18 +15,20 @@ pid=$(agent_field "$id" pid)
 old=$(systemctl show -P MainPID agentosd.service)
 restarts=$(systemctl show -P NRestarts agentosd.service)
 note "killing daemon pid $old (restarts so far: $restarts)"
+# The wait is on systemd's own announcement: its journal says when the restarted unit is ready
+# (Type=notify: "Started" follows READY=1). Following begins before the kill, so it cannot miss it.
+fifo=$(mktemp -u) && mkfifo "$fifo"
+timeout 120 journalctl --follow --lines=0 --output=cat -u agentosd.service >"$fifo" &
+follower=$!
+exec 4<"$fifo"
 kill -9 "$old"
-
-# systemd announces the restart to no one a shell can wait on, so poll its state (bounded).
-restarted() {
-  local pid state
-  pid=$(systemctl show -P MainPID agentosd.service)
-  state=$(systemctl show -P ActiveState agentosd.service)
-  # failed: systemd gave up restarting it (start limit); no point waiting longer.
-  [[ $state != failed ]] || fail "agentosd failed and systemd gave up restarting it"
-  [[ $state == active && $pid != 0 && $pid != "$old" ]]
-}
-wait_until 120 "systemd to restart agentosd" restarted
+grep -m1 -q '^Started agentosd.service' <&4 || fail "no restart of agentosd by systemd within 120 s"
+exec 4<&-
+kill "$follower" 2>/dev/null || true
+rm -f "$fifo"
+[[ $(systemctl show -P ActiveState agentosd.service) == active ]] || fail "agentosd is not active after its restart"
+new=$(systemctl show -P MainPID agentosd.service)
+[[ $new != 0 && $new != "$old" ]] || fail "daemon pid $old -> $new: not restarted"
 now=$(systemctl show -P NRestarts agentosd.service)
 ((now == restarts + 1)) || fail "NRestarts $restarts -> $now, expected one restart by systemd"
 note "daemon back as pid $(systemctl show -P MainPID agentosd.service)"
