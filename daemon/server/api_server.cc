@@ -52,14 +52,15 @@ void ApiServer::accept_clients() {
 
 void ApiServer::on_event(int fd, uint32_t events) {
   auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
+  if (it == conns_.end() || it->second->dead) return;
   Conn& c = *it->second;
-  if (events & (EPOLLERR | EPOLLHUP)) return close(fd);
-  if (events & (EPOLLIN | EPOLLRDHUP)) {
-    read_request(c);
-    if (!conns_.count(fd)) return;
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    close(fd);
+  } else {
+    if (events & (EPOLLIN | EPOLLRDHUP)) read_request(c);
+    if ((events & EPOLLOUT) && !c.dead) flush(c);
   }
-  if (events & EPOLLOUT) flush(c);
+  reap();
 }
 
 void ApiServer::read_request(Conn& c) {
@@ -103,10 +104,11 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
   if (resp.has_error() && resp.error().code() == v1::Error::PERMISSION_DENIED)
     audit_.deny("", "", p.uid, "request refused: " + resp.error().message(), "api");
   if (resp.has_error() || resp.kind_case() != v1::Response::KIND_NOT_SET) send(c, resp);
-  if (c.stream) pump(c);
+  if (!c.dead && c.stream) pump(c);
 }
 
 void ApiServer::send(Conn& c, const v1::Response& r) {
+  if (c.dead) return;
   std::string payload = r.SerializeAsString();
   if (payload.size() > kMaxFrame) payload = fail(v1::Error::INTERNAL, "response too large").SerializeAsString();
   c.out += encode_frame(payload);
@@ -118,6 +120,7 @@ void ApiServer::send(Conn& c, const v1::Response& r) {
 }
 
 void ApiServer::flush(Conn& c) {
+  if (c.dead) return;
   int fd = c.fd.get();
   while (!c.out.empty()) {
     ssize_t w = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -135,7 +138,7 @@ void ApiServer::flush(Conn& c) {
 }
 
 void ApiServer::pump(Conn& c) {
-  if (!c.stream || c.out.size() >= kOutHighWater) return;
+  if (c.dead || !c.stream || c.out.size() >= kOutHighWater) return;
   Stream& s = *c.stream;
   if (s.log.valid()) {
     std::string buf(kLogChunk, '\0');
@@ -146,7 +149,7 @@ void ApiServer::pump(Conn& c) {
       v1::Response chunk;
       chunk.mutable_log()->set_data(buf.data(), static_cast<size_t>(n));
       send(c, chunk);  // may flush and re-enter pump; the offset is already advanced
-      if (!c.stream || c.out.size() >= kOutHighWater) return;
+      if (c.dead || !c.stream || c.out.size() >= kOutHighWater) return;
     }
   }
   const AgentRecord* r = agents_.find(s.agent_id);
@@ -177,6 +180,7 @@ void ApiServer::agent_output(const std::string& id) {
     if (c->stream && c->stream->agent_id == id) fds.push_back(fd);
   for (int fd : fds)
     if (auto it = conns_.find(fd); it != conns_.end()) pump(*it->second);
+  reap();
 }
 
 void ApiServer::agent_exited(const std::string& id) { agent_output(id); }
@@ -192,6 +196,7 @@ void ApiServer::audit_event(const v1::AuditEvent& e) {
     *r.mutable_audit() = e;
     send(*it->second, r);
   }
+  reap();
 }
 
 void ApiServer::tick() {
@@ -200,11 +205,22 @@ void ApiServer::tick() {
   for (auto& [fd, c] : conns_)
     if (!c->got_request && now > c->deadline) late.push_back(fd);
   for (int fd : late) close(fd);
+  reap();
 }
 
 void ApiServer::close(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end() || it->second->dead) return;
   loop_.remove(fd);
-  conns_.erase(fd);
+  it->second->dead = true;
+  it->second->stream.reset();
+  it->second->audit.reset();
+  doomed_.push_back(fd);
+}
+
+void ApiServer::reap() {
+  for (int fd : doomed_) conns_.erase(fd);  // closes the socket
+  doomed_.clear();
 }
 
 }  // namespace agentos

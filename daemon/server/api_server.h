@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agentos.pb.h"
 #include "common/framing.h"
@@ -55,6 +56,7 @@ class ApiServer {
     std::string out;
     bool got_request = false;
     bool closing = false;  // close once `out` drains
+    bool dead = false;  // closed: unregistered, destroyed by reap() once the handler returns
     std::optional<Stream> stream;
     std::optional<AuditFollow> audit;
     Clock::time_point deadline;
@@ -67,7 +69,10 @@ class ApiServer {
   void send(Conn& c, const v1::Response& r);
   void flush(Conn& c);
   void pump(Conn& c);
+  // Unregisters and marks the connection dead; reap() destroys it. A handler deep in a call chain
+  // (send -> flush -> close) must not free the Conn its callers still hold.
   void close(int fd);
+  void reap();
 
   // Handlers fill `resp`, or start a stream on `c`.
   void do_status(const Peer& p, v1::Response& resp);
@@ -92,6 +97,7 @@ class ApiServer {
   AuditLog& audit_;
   UniqueFd listener_;
   std::map<int, std::unique_ptr<Conn>> conns_;
+  std::vector<int> doomed_;
   Clock::time_point started_ = Clock::now();
 };
 
