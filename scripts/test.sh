@@ -1,10 +1,23 @@
 #!/bin/bash
-# Builds from scratch into ./build-test and runs every test tier that exists: unit tests, then the
-# privileged integration tests against a real agentosd (as root). See tests/README.md.
+# Builds from scratch and runs every test tier: unit tests, the privileged integration tests
+# against a real agentosd on this kernel, the same again against an ASan/UBSan build of the daemon
+# and CLI, and the VM tier (a real systemd and BPF LSM under qemu). See tests/vm/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 build=${AGENTOS_TEST_BUILD:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
+
+# Sanitizers: any ASan or UBSan report aborts the daemon or CLI, and so fails a test.
+asan=$build-asan
+cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DAGENTOS_SANITIZE=ON >/dev/null
+cmake --build "$asan" -j"$(nproc)"
+export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+ctest --test-dir "$asan" -L unit --output-on-failure
+# The probe runs inside sandboxes, where a sanitizer's own ptrace use is refused: use the plain one.
+(cd tests/integration && AGENTOS_BUILD="$PWD/../../$asan" AGENTOS_PROBE="$PWD/../../$build/tests/cases/agentos-probe" \
+  python3 -m unittest test_confinement test_daemon test_network)
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
 ctest --test-dir "$build" --output-on-failure

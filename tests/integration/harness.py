@@ -18,7 +18,8 @@ import unittest
 BUILD = pathlib.Path(os.environ.get("AGENTOS_BUILD", pathlib.Path(__file__).resolve().parents[2] / "build"))
 AGENTOSD = BUILD / "daemon/server/agentosd"
 AGENTCTL = BUILD / "agentctl/agentctl"
-PROBE_SRC = BUILD / "tests/cases/agentos-probe"
+# The probe runs inside sandboxes; a sanitizer build of it would report its own ptrace refusals.
+PROBE_SRC = pathlib.Path(os.environ.get("AGENTOS_PROBE", BUILD / "tests/cases/agentos-probe"))
 SOURCE = pathlib.Path(__file__).resolve().parents[2]
 
 ADMIN_GROUP = "agentos-test-admin"
