@@ -42,6 +42,8 @@ lib=$tree/usr/lib/agentos-vm
 install -d "$lib/scenarios"
 install -m 0755 "$VM_DIR/guest/run-scenarios" "$lib/"
 install -m 0644 "$VM_DIR/guest/lib.sh" "$lib/"
+# The probe the host's integration tests use, for the escape scenario (ctest sets AGENTOS_PROBE).
+if [[ -n ${AGENTOS_PROBE:-} && -x ${AGENTOS_PROBE} ]]; then install -m 0755 "$AGENTOS_PROBE" "$lib/agentos-probe"; fi
 ((${#scenarios[@]} == 0)) || install -m 0755 "${scenarios[@]}" "$lib/scenarios/"
 install -m 0755 "$VM_DIR/guest/init" "$tree/init"
 echo agentos-vm >"$tree/etc/hostname"
