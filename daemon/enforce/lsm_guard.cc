@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/log.h"
-#include "enforce/generation.h"
+#include "enforce/maps.h"
 #include "lsm.skel.h"
 
 namespace agentos::enforce {
@@ -58,9 +58,7 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
   g->on_denial_ = std::move(on_denial);
   g->skel_ = agentos_lsm__open();
   if (!g->skel_) return sys_error("open the LSM programs");
-  std::error_code ec;
-  std::filesystem::create_directories(pin_dir, ec);
-  if (ec) return error("create " + pin_dir + ": " + ec.message());
+  if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
   for (auto [map, name] : {std::pair{g->skel_->maps.lsm_agents, "lsm_agents"}, {g->skel_->maps.fs_grants, "fs_grants"}})
     if (int rc = bpf_map__set_pin_path(map, (pin_dir + "/" + name).c_str()); rc < 0) return Error{-rc, "pin path"};
   if (int rc = agentos_lsm__load(g->skel_); rc < 0) return Error{-rc, "load the LSM programs"};

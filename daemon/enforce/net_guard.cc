@@ -16,14 +16,12 @@
 #include <vector>
 
 #include "common/unique_fd.h"
-#include "enforce/generation.h"
+#include "enforce/maps.h"
 #include "net.skel.h"
 #include "common/log.h"
 
 namespace agentos::enforce {
 namespace {
-
-constexpr char kBpfFs[] = "/sys/fs/bpf";
 
 // libbpf's messages, the verifier's log among them, go to the daemon's log.
 int forward_libbpf(libbpf_print_level level, const char* fmt, va_list args) {
@@ -36,20 +34,6 @@ int forward_libbpf(libbpf_print_level level, const char* fmt, va_list args) {
   return n;
 }
 
-Status ensure_bpffs(const std::string& pin_dir) {
-  struct statfs fs;
-  if (::statfs(kBpfFs, &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
-    ::mkdir(kBpfFs, 0700);
-    if (::mount("bpf", kBpfFs, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") != 0)
-      return sys_error("mount bpffs on /sys/fs/bpf");
-  }
-  for (size_t pos = std::strlen(kBpfFs); pos != std::string::npos;) {  // mkdir -p below the bpffs
-    pos = pin_dir.find('/', pos + 1);
-    std::string dir = pin_dir.substr(0, pos);
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + dir);
-  }
-  return {};
-}
 
 // Ids of the programs called `name` attached to the cgroup for `type`: an earlier daemon's.
 std::vector<uint32_t> attached(int cg, bpf_attach_type type, const char* name) {
@@ -108,7 +92,7 @@ Result<uint64_t> cgroup_id(int cgroup_dir_fd) {
 Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgroup, const std::string& pin_dir,
                                                  EventHandler on_denial) {
   libbpf_set_print(forward_libbpf);
-  if (auto s = ensure_bpffs(pin_dir); !s) return s.error();
+  if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
   std::unique_ptr<NetGuard> g(new NetGuard());
   g->on_denial_ = std::move(on_denial);
   g->skel_ = agentos_net__open();

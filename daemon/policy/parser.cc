@@ -116,6 +116,19 @@ class Walker {
     return nullptr;
   }
 
+  // A key that takes one of two words: `off` (the default) or `on`, which sets `flag`.
+  void two_way(const toml::table& t, std::string_view key, std::string_view section, std::string_view off,
+               std::string_view on, bool& flag) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    std::string what = std::string(section) + "." + std::string(key);
+    std::optional<std::string> v = string_value(*n, what);
+    if (!v) return;
+    if (*v == on) flag = true;
+    else if (*v != off)
+      error(*n, what + ": " + quote_text(*v) + " is neither \"" + std::string(off) + "\" nor \"" + std::string(on) + "\"");
+  }
+
   std::optional<std::string> string_value(const toml::node& n, const std::string& what) {
     if (const toml::value<std::string>* s = n.as_string()) {
       if (s->get().find('\0') != std::string::npos) {
@@ -137,13 +150,7 @@ class Walker {
   void agent(const toml::table* t) {
     if (t) check_keys(*t, {"name", "command", "workdir", "env", "mode"}, "agent");
     name(t ? t->get("name") : nullptr);
-    if (const toml::node* n = t ? t->get("mode") : nullptr) {
-      if (std::optional<std::string> v = string_value(*n, "agent.mode")) {
-        if (*v == "audit") out_.audit_mode = true;
-        else if (*v != "enforce")
-          error(*n, "agent.mode: " + quote_text(*v) + " is neither \"enforce\" nor \"audit\"");
-      }
-    }
+    if (t) two_way(*t, "mode", "agent", "enforce", "audit", out_.audit_mode);
 
     const toml::node* command = t ? t->get("command") : nullptr;
     if (!command) {
@@ -230,13 +237,7 @@ class Walker {
 
   void filesystem(const toml::table& t) {
     check_keys(t, {"view", "read", "write", "exec"}, "filesystem");
-    if (const toml::node* n = t.get("view")) {
-      if (std::optional<std::string> v = string_value(*n, "filesystem.view")) {
-        if (*v == "host") out_.host_filesystem = true;
-        else if (*v != "private")
-          error(*n, "filesystem.view: " + quote_text(*v) + " is neither \"private\" nor \"host\"");
-      }
-    }
+    two_way(t, "view", "filesystem", "private", "host", out_.host_filesystem);
     path_list(t, "read", out_.read);
     path_list(t, "write", out_.write);
     path_list(t, "exec", out_.exec);
@@ -268,13 +269,7 @@ class Walker {
 
   void network(const toml::table& t) {
     check_keys(t, {"namespace", "connect", "bind"}, "network");
-    if (const toml::node* n = t.get("namespace")) {
-      if (std::optional<std::string> v = string_value(*n, "network.namespace")) {
-        if (*v == "host") out_.host_network = true;
-        else if (*v != "private")
-          error(*n, "network.namespace: " + quote_text(*v) + " is neither \"private\" nor \"host\"");
-      }
-    }
+    two_way(t, "namespace", "network", "private", "host", out_.host_network);
     rule_list(t, "connect", out_.connect);
     rule_list(t, "bind", out_.bind);
   }

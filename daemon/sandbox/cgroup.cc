@@ -71,7 +71,6 @@ Result<Cgroups> Cgroups::init(const std::string& base_override) {
   // no-internal-processes rule; DelegateSubgroup= arrives in systemd 254). /agentos is a tree of
   // the daemon's own beside the units, so a restart never touches the agents.
   cg.base_ = !base_override.empty() ? base_override : "/agentos";
-  (void)own;
   if (cg.base_ == "/") cg.base_.clear();
   std::string base = cg.mount_ + cg.base_;
   if (auto s = make_dir(base); !s) return s.error();

@@ -13,15 +13,17 @@ namespace {
 constexpr size_t kOutHighWater = 256 * 1024;  // stop reading logs for a slow client past this
 constexpr size_t kLogChunk = 64 * 1024;
 
-v1::Response fail(v1::Error::Code code, const std::string& message) {
+}  // namespace
+
+v1::Response error_response(v1::Error::Code code, const std::string& message,
+                            const std::vector<std::string>& diagnostics) {
   v1::Response r;
   r.set_final(true);
   r.mutable_error()->set_code(code);
   r.mutable_error()->set_message(message);
+  for (const auto& d : diagnostics) r.mutable_error()->add_diagnostics(d);
   return r;
 }
-
-}  // namespace
 
 Status ApiServer::serve(UniqueFd listener) {
   listener_ = std::move(listener);
@@ -38,7 +40,7 @@ void ApiServer::accept_clients() {
     auto peer = peer_of(fd, admin_gid_);
     if (!peer || conns_.size() >= kMaxConnections) {
       // Best effort: a full daemon says so rather than hanging the client.
-      std::string msg = fail(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
+      std::string msg = error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
                              peer ? "too many connections" : peer.error().str())
                             .SerializeAsString();
       (void)!::send(fd, encode_frame(msg).data(), encode_frame(msg).size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -72,14 +74,14 @@ void ApiServer::read_request(Conn& c) {
   auto frame = c.in.next();
   if (!frame) {
     c.got_request = true;
-    send(c, fail(v1::Error::INVALID_ARGUMENT, frame.error().str()));
+    send(c, error_response(v1::Error::INVALID_ARGUMENT, frame.error().str()));
     return;
   }
   if (!*frame) return;  // need more bytes
   c.got_request = true;
   v1::Request req;
   if (!req.ParseFromString(**frame) || req.kind_case() == v1::Request::KIND_NOT_SET) {
-    send(c, fail(v1::Error::INVALID_ARGUMENT, "malformed request"));
+    send(c, error_response(v1::Error::INVALID_ARGUMENT, "malformed request"));
     return;
   }
   dispatch(c, req);
@@ -99,7 +101,7 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kLogs: do_logs(c, req.logs(), resp); break;
     case v1::Request::kInspect: do_inspect(p, req.inspect(), resp); break;
     case v1::Request::kAudit: do_audit(c, req.audit(), resp); break;
-    case v1::Request::KIND_NOT_SET: resp = fail(v1::Error::INVALID_ARGUMENT, "empty request"); break;
+    case v1::Request::KIND_NOT_SET: resp = error_response(v1::Error::INVALID_ARGUMENT, "empty request"); break;
   }
   if (resp.has_error() && resp.error().code() == v1::Error::PERMISSION_DENIED)
     audit_.deny("", "", p.uid, "request refused: " + resp.error().message(), "api");
@@ -110,7 +112,7 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
 void ApiServer::send(Conn& c, const v1::Response& r) {
   if (c.dead) return;
   std::string payload = r.SerializeAsString();
-  if (payload.size() > kMaxFrame) payload = fail(v1::Error::INTERNAL, "response too large").SerializeAsString();
+  if (payload.size() > kMaxFrame) payload = error_response(v1::Error::INTERNAL, "response too large").SerializeAsString();
   c.out += encode_frame(payload);
   if (r.final()) {
     c.closing = true;

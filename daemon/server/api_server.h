@@ -22,6 +22,10 @@
 
 namespace agentos {
 
+// The final response that reports a failure (one line, plus a policy's diagnostics).
+[[nodiscard]] v1::Response error_response(v1::Error::Code code, const std::string& message,
+                                          const std::vector<std::string>& diagnostics = {});
+
 class ApiServer {
  public:
   using Clock = std::chrono::steady_clock;

@@ -17,11 +17,7 @@ constexpr char kVersion[] = "0.1.0";
 
 void set_error(v1::Response& r, v1::Error::Code code, const std::string& message,
                const std::vector<std::string>& diagnostics = {}) {
-  r.Clear();
-  r.set_final(true);
-  r.mutable_error()->set_code(code);
-  r.mutable_error()->set_message(message);
-  for (const auto& d : diagnostics) r.mutable_error()->add_diagnostics(d);
+  r = error_response(code, message, diagnostics);
 }
 
 bool visible(const Peer& p, const AgentRecord& r) { return p.admin || r.owner_uid == p.uid; }

@@ -174,6 +174,15 @@ class DaemonTest(unittest.TestCase):
             print(f"\nagentctl run {' '.join(args)}: {r.stderr.strip()}", file=sys.stderr)
         return r.returncode, r.stdout
 
+    def first_line(self, agent):
+        """Follows the agent's output through the daemon until its first line arrives: the agent's
+        own readiness signal, no sleeping."""
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", agent],
+                              stdout=subprocess.PIPE, text=True) as p:
+            line = p.stdout.readline()
+            p.terminate()
+        return line
+
     def run_outside(self, *args, user=None, prefix=()):
         """The positive control: the same probe, not confined."""
         kwargs = {}

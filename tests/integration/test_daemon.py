@@ -5,10 +5,9 @@ import pwd
 import signal
 import socket
 import struct
-import subprocess
 import unittest
 
-from harness import AGENTCTL, Daemon, DaemonTest, USERS
+from harness import Daemon, DaemonTest, USERS
 
 
 def frame(payload: bytes) -> bytes:
@@ -162,12 +161,7 @@ class AuditMode(DaemonTest):
 
 class Lifecycle(DaemonTest):
     def wait_ready(self, agent):
-        """Follows the agent's output until it says it is ready: no sleeping."""
-        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", agent],
-                              stdout=subprocess.PIPE, text=True) as p:
-            line = p.stdout.readline()
-            p.terminate()
-        self.assertEqual(line, "ready\n")
+        self.assertEqual(self.first_line(agent), "ready\n")
 
     def test_exit_code_and_logs(self):
         r = self.daemon.ctl("run", "--policy", str(self.policy("exits")), "--", self.probe, "read", "/nope")

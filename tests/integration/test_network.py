@@ -230,7 +230,7 @@ class HostNetwork(DaemonTest):
             agents[port] = (agent["id"], agent["pid"])
         logs = self.daemon.state / "logs"
         for agent_id, _ in agents.values():
-            self.wait_for_line(logs / f"{agent_id}.log", "ready")
+            self.assertEqual(self.first_line(agent_id), "ready\n")
         self.daemon.stop(sig=signal.SIGKILL)
         try:
             pidfds = [os.pidfd_open(pid) for _, pid in agents.values()]
@@ -243,14 +243,6 @@ class HostNetwork(DaemonTest):
             self.assertEqual(out[self.b].split()[:3], ["ready", "denied", "EPERM"])
         finally:
             self.daemon.start()
-
-    def wait_for_line(self, path, line):
-        """Follows the agent's output through the daemon until its first line arrives."""
-        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", path.stem],
-                              stdout=subprocess.PIPE, text=True) as p:
-            got = p.stdout.readline()
-            p.terminate()
-        self.assertEqual(got, line + "\n")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,33 @@
-#include "enforce/generation.h"
+#include "enforce/maps.h"
 
 #include <bpf/bpf.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <cerrno>
 
 #include "agentos_bpf.h"
 
 namespace agentos::enforce {
+
+Status ensure_pin_dir(const std::string& pin_dir) {
+  constexpr char kBpfFs[] = "/sys/fs/bpf";
+  struct statfs fs;
+  if (::statfs(kBpfFs, &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
+    ::mkdir(kBpfFs, 0700);
+    if (::mount("bpf", kBpfFs, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") != 0)
+      return sys_error("mount bpffs on /sys/fs/bpf");
+  }
+  // mkdir -p, root-only like the bpffs itself, whatever the umask.
+  for (size_t pos = 1; pos != std::string::npos;) {
+    pos = pin_dir.find('/', pos + 1);
+    std::string dir = pin_dir.substr(0, pos);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + dir);
+  }
+  return {};
+}
 
 Status flip_generation(int agents_fd, uint64_t cg, const std::function<Status(uint32_t)>& put,
                        const std::function<void(uint32_t)>& drop) {

@@ -1,12 +1,18 @@
-// What both guards do with their maps: swap an agent's rules at once, and read a drop counter.
+// What both guards do with their maps: pin them on the bpffs, swap an agent's rules at once, and
+// read a drop counter.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "common/result.h"
 
 namespace agentos::enforce {
+
+// Mounts the bpffs on /sys/fs/bpf if nothing has (systemd does at boot; this host has none) and
+// creates pin_dir, which must lie beneath it.
+[[nodiscard]] Status ensure_pin_dir(const std::string& pin_dir);
 
 // Replaces an agent's rules atomically: `put(next)` writes the new rules under the next
 // generation, one update of the agent's entry in `agents_fd` (an agentos_agent) switches to it,
