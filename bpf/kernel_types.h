@@ -8,6 +8,9 @@
 
 #define CORE __attribute__((preserve_access_index))
 
+#define AF_INET 2 /* from the socket headers, which BPF programs cannot include */
+#define AF_INET6 10
+
 struct user_namespace;
 struct kernel_siginfo;
 struct msghdr;
@@ -84,6 +87,7 @@ struct task_struct {
 
 struct sock_common {
 	unsigned short skc_family;
+	__u16 skc_num; /* the bound local port, host order; 0 until bound */
 } CORE;
 
 struct sock_cgroup_data {

@@ -310,3 +310,21 @@ int BPF_PROG(unix_may_send, struct socket *sock, struct socket *other, int ret)
 {
 	return ret ? ret : unix_peer(BPF_CORE_READ(other, sk));
 }
+
+/* listen() on the host's network: only on a port the agent bound, which the cgroup bind hook
+ * checked. An unbound socket would get a port from the kernel, past every bind check. */
+SEC("lsm/socket_listen")
+int BPF_PROG(socket_listen, struct socket *sock, int backlog, int ret)
+{
+	__u64 cg;
+	if (ret)
+		return ret;
+	struct agentos_agent *a = agent(&cg);
+	if (!a || !(a->flags & AGENTOS_AGENT_HOST_NET))
+		return 0;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if ((family != AF_INET && family != AF_INET6) || BPF_CORE_READ(sk, __sk_common.skc_num))
+		return 0;
+	return deny(a, cg, AGENTOS_LSM_LISTEN, 0, 0);
+}

@@ -103,7 +103,7 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   for (auto& [src, w] : writable) {  // std::map order puts each parent before its children
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return sys_error("filesystem grant " + src);
-    s.grants.push_back({src, kStagingRoot + src, w, S_ISDIR(st.st_mode), -1});
+    s.grants.push_back({src, kStagingRoot + src, w, false, S_ISDIR(st.st_mode), -1});
   }
   add_sandbox_rules(s.landlock, s.host_view);
   for (auto& [path, a] : access) s.landlock.rules.push_back({path, a});
@@ -122,6 +122,16 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   for (auto& [path, rights] : s.fs_rights)
     for (const auto& [above, more] : s.fs_rights)
       if (above != path && policy::path_covers(above, path)) rights |= more;
+  // A grant beneath a write grant is writable too. Where the agent may write but not execute,
+  // the mount says so: that is what stops mmap with PROT_EXEC under the fallback, which Landlock
+  // does not govern. Exec paths that are not mounts of their own (the loader) keep theirs exec.
+  for (auto& g : s.grants) {
+    for (const auto& [src, w] : writable) g.writable = g.writable || (w && policy::path_covers(src, g.source));
+    g.noexec = g.writable && std::none_of(s.fs_rights.begin(), s.fs_rights.end(), [&](auto& r) {
+                 return (r.second & kFsExec) && policy::path_covers(g.source, r.first) &&
+                        (r.first == g.source || !writable.contains(r.first));
+               });
+  }
 
   for (auto& l : root_symlinks())
     if (std::none_of(s.symlinks.begin(), s.symlinks.end(), [&](auto& x) { return x.at == l.at; }))

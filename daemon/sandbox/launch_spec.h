@@ -25,6 +25,7 @@ struct MountGrant {
   std::string source;  // realpath on the host
   std::string target;  // kStagingRoot + source
   bool writable = false;
+  bool noexec = false;  // writable without exec: nothing written there runs or maps executable
   bool is_dir = true;
   int tree_fd = -1;  // set by the child: open_tree() clone of source
 };
@@ -40,7 +41,7 @@ struct LaunchSpec {
   std::string name;
   std::string hostname;
   bool host_network = false;  // share the host's netns; the socket hooks hold it to its grants
-  bool host_view = false;  // see the host's filesystem; Landlock alone holds it to its grants
+  bool host_view = false;  // see the host's filesystem; the LSM or Landlock holds it to its grants
 
   uid_t uid = 0;  // host uid == uid inside (identity map); never 0
   gid_t gid = 0;

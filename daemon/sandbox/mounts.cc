@@ -58,14 +58,15 @@ int touch(const char* path) {
   return 0;
 }
 
-int mount_grant(MountGrant& g) {
-  int e = g.is_dir ? mkdirs(g.target.c_str()) : touch(g.target.c_str());
+int mount_grant(MountGrant& g, const char* target) {
+  int e = g.is_dir ? mkdirs(target) : touch(target);
   if (e == EROFS) e = 0;  // inside a read-only outer grant, the mount point already exists
   if (e) return e;
   mount_attr attr{};
-  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (g.writable ? 0 : MOUNT_ATTR_RDONLY);
+  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (g.writable ? 0 : MOUNT_ATTR_RDONLY) |
+                  (g.noexec ? MOUNT_ATTR_NOEXEC : 0);
   if (mount_setattr_(g.tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) return errno;
-  if (move_mount_(g.tree_fd, "", AT_FDCWD, g.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) return errno;
+  if (move_mount_(g.tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) != 0) return errno;
   ::close(g.tree_fd);
   g.tree_fd = -1;
   return 0;
@@ -92,7 +93,7 @@ int build_dev(char* buf, size_t len) {
   }
   std::snprintf(buf, len, "%s/dev/shm", kStagingRoot);
   if (int e = mkdirs(buf)) return e;
-  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") != 0) return errno;
   return 0;
 }
 
@@ -117,11 +118,11 @@ int build_root(LaunchSpec& spec, const char** what) {
   *what = "/tmp";
   std::snprintf(buf, sizeof buf, "%s/tmp", kStagingRoot);
   if (int e = mkdirs(buf)) return e;
-  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return errno;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") != 0) return errno;
 
   for (auto& g : spec.grants) {
     *what = g.source.c_str();
-    if (int e = mount_grant(g)) return e;
+    if (int e = mount_grant(g, g.target.c_str())) return e;
   }
   for (auto& l : spec.symlinks) {
     *what = l.at.c_str();
@@ -151,9 +152,28 @@ int build_root(LaunchSpec& spec, const char** what) {
   return 0;
 }
 
-int build_host_view(const char** what) {
+int build_host_view(LaunchSpec& spec, bool read_only, const char** what) {
   *what = "make / private";
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
+  if (read_only) {
+    // Landlock does not govern chmod, chown, setxattr or utimes: a read-only tree does, with
+    // writable clones of the write grants put back on top.
+    for (auto& g : spec.grants) {
+      if (!g.writable) continue;
+      *what = g.source.c_str();
+      g.tree_fd = open_tree_(AT_FDCWD, g.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      if (g.tree_fd < 0) return errno;
+    }
+    *what = "read-only host tree";
+    mount_attr ro{};
+    ro.attr_set = MOUNT_ATTR_RDONLY;  // device nodes stay usable; Landlock decides which
+    if (mount_setattr_(AT_FDCWD, "/", AT_RECURSIVE, &ro) != 0) return errno;
+    for (auto& g : spec.grants) {
+      if (!g.writable) continue;
+      *what = g.source.c_str();
+      if (int e = mount_grant(g, g.source.c_str())) return e;  // in place: no staging root here
+    }
+  }
   *what = "/proc";
   if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
   return 0;

@@ -13,8 +13,9 @@ namespace agentos::sandbox {
 // points *what at the path or step that failed.
 int build_root(LaunchSpec& spec, const char** what);
 
-// The host's view, for policies with [filesystem] view = "host": the host's tree as it is, with
-// a fresh /proc for the agent's pid namespace. Landlock is then the only file layer.
-int build_host_view(const char** what);
+// The host's view, for policies with [filesystem] view = "host": the host's tree with a fresh
+// /proc for the agent's pid namespace. With read_only (the Landlock fallback) the tree is
+// read-only but for the write grants, which stay writable (and noexec unless exec is granted).
+int build_host_view(LaunchSpec& spec, bool read_only, const char** what);
 
 }  // namespace agentos::sandbox

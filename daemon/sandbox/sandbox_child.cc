@@ -65,7 +65,7 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
     fail(sync_fd, Stage::kIdentity, e);
 
   const char* what = "";
-  if (int e = spec.host_view ? build_host_view(&what) : build_root(spec, &what))
+  if (int e = spec.host_view ? build_host_view(spec, spec.landlock.abi > 0, &what) : build_root(spec, &what))
     fail(sync_fd, Stage::kMounts, e, what);
   if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     fail(sync_fd, Stage::kHostname, errno);

@@ -47,7 +47,7 @@ Status deny(scmp_filter_ctx ctx, int nr, unsigned count = 0, const scmp_arg_cmp*
 
 }  // namespace
 
-Result<std::vector<sock_filter>> build_baseline_filter() {
+Result<std::vector<sock_filter>> build_baseline_filter(FilterOptions options) {
   Ctx ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (!ctx) return error("seccomp_init failed");
   // A syscall from another ABI (int 0x80, x32) would dodge every rule below.
@@ -94,6 +94,18 @@ Result<std::vector<sock_filter>> build_baseline_filter() {
                             SCMP_A2(SCMP_CMP_GT, 0UL)};
   if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPERM), sock, 2, netlink); rc < 0)
     return Error{-rc, "seccomp_rule_add(netlink)"};
+
+  if (!options.executable_memfds) {
+    constexpr unsigned kMfdNoexecSeal = 0x8;  // MFD_NOEXEC_SEAL (Linux 6.3; newer than our headers)
+    scmp_arg_cmp exec_allowed = SCMP_A1(SCMP_CMP_MASKED_EQ, kMfdNoexecSeal, 0);
+    if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("memfd_create"),
+                                        1, &exec_allowed);
+        rc < 0)
+      return Error{-rc, "seccomp_rule_add(memfd_create)"};
+  }
+
+  if (!options.listen)
+    if (auto s = deny(ctx.get(), seccomp_syscall_resolve_name("listen")); !s) return s.error();
 
   // libseccomp 2.5 exports only to an fd; read the program back from a memfd.
   UniqueFd mem(::memfd_create("agentos-seccomp", MFD_CLOEXEC));

@@ -109,6 +109,14 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
     return error("agent \"" + p.name + "\" needs [network] namespace = \"host\", which needs the "
                  "cgroup-BPF socket hooks, and they are unavailable: " + net_missing_);
   }
+  if (p.host_network && !lsm_)
+    for (const auto& r : p.bind)
+      if (r.proto == policy::Proto::kTcp) {
+        *why = RunError::kCannotConfine;
+        return error("agent \"" + p.name + "\" has the TCP bind grant " + r.text + ", which needs BPF LSM to check "
+                     "listen(); without it the cgroup hooks cannot see every port a socket listens on, so agents "
+                     "on the host's network may not listen here");
+      }
   // Keep only groups the agent may hold; gid_map lines are capped by the kernel at 340.
   if (groups.size() > 300) groups.resize(300);
 
@@ -161,7 +169,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   // Landlock is the fallback: where the LSM governs files it is left out, so that file grants can
   // also be replaced live (a Landlock domain can only ever narrow).
   if (!landlock_ || lsm_) spec->landlock = {};
-  spec->seccomp = seccomp_;
+  spec->seccomp = p.host_network ? seccomp_.host_network : seccomp_.own_network;
   if (lsm_) spec->keep_fds = lsm_->link_fds();
   spec->stdout_fd = log.get();
   spec->stdin_fd = devnull.get();

@@ -31,6 +31,13 @@ struct DaemonPaths {
 
 enum class RunError { kNone, kInvalid, kExists, kCannotConfine, kInternal };
 
+// The compiled seccomp filters, one for agents in their own network namespace and one for agents
+// on the host's (which may need listen() refused).
+struct SeccompFilters {
+  std::vector<sock_filter> own_network;
+  std::vector<sock_filter> host_network;
+};
+
 class AgentManager {
  public:
   using Clock = std::chrono::steady_clock;
@@ -38,7 +45,7 @@ class AgentManager {
 
   // `net` is null where the socket hooks could not be loaded (`net_missing` says why), `lsm`
   // where BPF LSM could not.
-  AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, std::vector<sock_filter> seccomp,
+  AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, SeccompFilters seccomp,
                DaemonPaths paths, DynamicUsers& users, enforce::NetGuard* net, std::string net_missing,
                enforce::LsmGuard* lsm, bool landlock)
       : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users),
@@ -79,7 +86,7 @@ class AgentManager {
 
   EventLoop& loop_;
   const sandbox::Cgroups& cgroups_;
-  std::vector<sock_filter> seccomp_;
+  SeccompFilters seccomp_;
   DaemonPaths paths_;
   DynamicUsers& users_;
   enforce::NetGuard* net_;

@@ -46,7 +46,8 @@ struct Options {
 
 std::string describe(const agentos_lsm_event& e) {
   static const char* const kOps[] = {"?", "open", "exec", "mmap exec", "modify", "mount", "ptrace", "signal", "bpf",
-                                     "connect to a unix socket outside the agent"};
+                                     "connect to a unix socket outside the agent",
+                                     "listen on a port the kernel picked (bind a granted port first)"};
   std::string what = e.op < std::size(kOps) ? kOps[e.op] : "?";
   if (e.want) {
     what += " (";
@@ -181,7 +182,15 @@ int run(const Options& o) {
   if (lsm)
     (void)loop->add((*lsm)->events_fd(), EPOLLIN, [&](uint32_t) { (*lsm)->drain_events(); });
 
-  AgentManager agents(*loop, *cgroups, *seccomp, {o.runtime_dir, o.state_dir}, users,
+  // The agents' seccomp filters: where the LSM checks every exec and listen, they leave those to
+  // it; under the fallback they hold them themselves.
+  SeccompFilters filters;
+  for (bool host_net : {false, true}) {
+    auto f = sandbox::build_baseline_filter({.executable_memfds = lsm.ok(), .listen = lsm.ok() || !host_net});
+    if (!f) return log::error("cannot build the seccomp filter: " + f.error().str()), 1;
+    (host_net ? filters.host_network : filters.own_network) = std::move(*f);
+  }
+  AgentManager agents(*loop, *cgroups, std::move(filters), {o.runtime_dir, o.state_dir}, users,
                       net ? net->get() : nullptr, net_missing, lsm ? lsm->get() : nullptr, !o.without_landlock);
   for (auto& l : probe.layers)
     if (l.name.starts_with("landlock") && lsm && l.available)

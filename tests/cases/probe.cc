@@ -32,9 +32,11 @@
 #include <map>
 #include <string>
 
+#include "probe.h"
+
 extern char** environ;
 
-namespace {
+namespace probe {
 
 int result(long rc) {
   if (rc >= 0) {
@@ -45,6 +47,12 @@ int result(long rc) {
   std::printf("denied %s %s\n", strerrorname_np(e), std::strerror(e));
   return 1;
 }
+
+}  // namespace probe
+
+namespace {
+
+using probe::result;
 
 int do_read(const char* path) {
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -125,20 +133,35 @@ bool parse_addr(const char* host, const char* port, sockaddr_storage* ss, sockle
   return false;
 }
 
-// type: SOCK_STREAM connect, SOCK_DGRAM unconnected sendto, "tfo" TCP Fast Open, "bind".
+// how: tcp (connect), udp (unconnected sendto), sendmsg, sendmmsg, tfo (TCP Fast Open), bind,
+// bind-udp, bind-listen, or listen (on a socket never bound, so the kernel picks the port; host and port are its family).
 int do_net(const char* how, const char* host, const char* port) {
   sockaddr_storage ss;
   socklen_t len;
   if (!parse_addr(host, port, &ss, &len)) return 2;
   std::string h = how;
-  int type = h == "udp" ? SOCK_DGRAM : SOCK_STREAM;
+  int type = h == "udp" || h == "bind-udp" ? SOCK_DGRAM : SOCK_STREAM;
   int fd = ::socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
   if (fd < 0) return result(-1);
   auto* sa = reinterpret_cast<sockaddr*>(&ss);
   if (h == "tcp") return result(::connect(fd, sa, len));
   if (h == "udp") return result(::sendto(fd, "x", 1, 0, sa, len));
   if (h == "tfo") return result(::sendto(fd, "x", 1, MSG_FASTOPEN, sa, len));
-  if (h == "bind") return result(::bind(fd, sa, len));
+  if (h == "bind" || h == "bind-udp") return result(::bind(fd, sa, len));
+  if (h == "bind-listen") return ::bind(fd, sa, len) == 0 ? result(::listen(fd, 1)) : result(-1);
+  if (h == "sendmsg" || h == "sendmmsg") {  // unconnected UDP through the other send paths
+    ::close(fd);
+    fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    iovec iov{const_cast<char*>("x"), 1};
+    mmsghdr m{};
+    m.msg_hdr.msg_name = sa;
+    m.msg_hdr.msg_namelen = len;
+    m.msg_hdr.msg_iov = &iov;
+    m.msg_hdr.msg_iovlen = 1;
+    if (h == "sendmsg") return result(::sendmsg(fd, &m.msg_hdr, 0));
+    return ::sendmmsg(fd, &m, 1, 0) == 1 ? result(0) : result(-1);
+  }
+  if (h == "listen") return result(::listen(fd, 1));  // never bound: the kernel picks a port
   return 2;
 }
 
@@ -292,7 +315,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   std::string cmd = argv[1];
   auto arg = [&](int i) -> const char* { return i < argc ? argv[i] : ""; };
-  std::map<std::string, std::function<int()>> cmds = {
+  probe::Actions cmds = {
       {"read", [&] { return do_read(arg(2)); }},
       {"write", [&] { return do_write(arg(2)); }},
       {"exists", [&] { struct stat st; return result(::stat(arg(2), &st)); }},
@@ -342,6 +365,7 @@ int main(int argc, char** argv) {
       {"exec", [&] { return do_exec(arg(2)); }},
       {"copy-exec", [&] { return do_copy_exec(arg(2), arg(3)); }},
   };
+  probe::add_fs_actions(cmds, arg);
   auto it = cmds.find(cmd);
   if (it == cmds.end()) {
     std::fprintf(stderr, "agentos-probe: unknown action %s\n", cmd.c_str());

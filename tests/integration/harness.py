@@ -125,6 +125,9 @@ class Daemon:
         r = self.ctl("--json", *args, user=user, check=True)
         return json.loads(r.stdout)
 
+    def lsm_available(self):
+        return any(l["name"] == "bpf-lsm" and l["available"] for l in self.ctl_json("doctor"))
+
 
 class DaemonTest(unittest.TestCase):
     """Starts one daemon for the test class; each test writes its own policies."""

@@ -42,7 +42,7 @@ class HostNetwork(DaemonTest):
     def network(self):
         return (f'[network]\nnamespace = "host"\n'
                 f'connect = ["tcp://127.0.0.1:{self.a}", "tcp://[::1]:{self.c}", "udp://127.0.0.1:{self.a}"]\n'
-                f'bind = ["tcp://127.0.0.1:{self.bind_port}"]\n')
+                f'bind = ["udp://127.0.0.1:{self.bind_port}"]\n')
 
     def host_probe(self, *args, name="hostnet"):
         pol = self.policy(name, extra=self.network())
@@ -75,18 +75,42 @@ class HostNetwork(DaemonTest):
         self.assert_denied(self.host_probe("net", "udp", "127.0.0.1", self.b))
         self.assert_denied(self.host_probe("net", "udp", "::1", self.a))  # granted for IPv4 only
 
+    def test_every_udp_send_path_is_checked(self):
+        for how in ("sendmsg", "sendmmsg"):
+            with self.subTest(how=how):
+                self.assertEqual(self.host_probe("net", how, "127.0.0.1", self.a), (0, "ok\n"))
+                self.assertEqual(self.run_outside("net", how, "127.0.0.1", self.b), (0, "ok\n"))
+                self.assert_denied(self.host_probe("net", how, "127.0.0.1", self.b))
+
+    def test_listen_needs_a_bound_granted_port(self):
+        self.assertEqual(self.run_outside("net", "listen", "127.0.0.1", "0"), (0, "ok\n"))
+        self.assert_denied(self.host_probe("net", "listen", "127.0.0.1", "0"))
+
     def test_tcp_fast_open_is_checked(self):
         self.assertEqual(self.host_probe("net", "tfo", "127.0.0.1", self.a), (0, "ok\n"))
         self.assertEqual(self.run_outside("net", "tfo", "127.0.0.1", self.b), (0, "ok\n"))
         self.assert_denied(self.host_probe("net", "tfo", "127.0.0.1", self.b))
 
     def test_bind_only_to_grants(self):
-        with socket.socket() as s:
+        with socket.socket(type=socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             other = str(s.getsockname()[1])
-        self.assertEqual(self.host_probe("net", "bind", "127.0.0.1", self.bind_port), (0, "ok\n"))
-        self.assertEqual(self.run_outside("net", "bind", "127.0.0.1", other), (0, "ok\n"))
-        self.assert_denied(self.host_probe("net", "bind", "127.0.0.1", other))
+        self.assertEqual(self.host_probe("net", "bind-udp", "127.0.0.1", self.bind_port), (0, "ok\n"))
+        self.assertEqual(self.run_outside("net", "bind-udp", "127.0.0.1", other), (0, "ok\n"))
+        self.assert_denied(self.host_probe("net", "bind-udp", "127.0.0.1", other))
+        self.assert_denied(self.host_probe("net", "bind", "127.0.0.1", self.bind_port))  # granted for UDP only
+
+    def test_tcp_bind_grants_are_refused_without_the_lsm(self):
+        """The cgroup hooks never see the port of a socket that listens unbound, so under the
+        fallback host-network agents may not listen, and a policy granting TCP binds is refused."""
+        if self.daemon.lsm_available():
+            self.skipTest("BPF LSM governs here: listen() is checked (the VM tier tests it)")
+        pol = self.policy("tcp-bind", extra=self.network().replace(f'bind = ["udp://', f'bind = ["tcp://'))
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, "net", "bind-listen", "127.0.0.1",
+                            self.bind_port)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("needs BPF LSM to check listen()", r.stderr)
+        self.assertEqual(self.run_outside("net", "bind-listen", "127.0.0.1", self.bind_port), (0, "ok\n"))
 
     def test_socket_families(self):
         for kind in ("unix", "route"):

@@ -82,3 +82,18 @@ agent_field() { ps_json --all | jq -r --arg id "$1" --arg f "$2" '.[] | select(.
 # count_running ID: how many entries `ps` lists for that id (exactly 1 when all is well).
 count_running() { ps_json | jq --arg id "$1" '[.[] | select(.id == $id)] | length'; }
 
+
+# start_lsm_only_daemon NAME DIR: a second daemon without Landlock, its state under DIR, so that
+# only the BPF LSM (and the agents' namespaces) can refuse. Defines ctl() to talk to it.
+start_lsm_only_daemon() {
+  local name=$1 dir=$2
+  mkdir -p "$dir/policy.d"
+  # Type=notify: systemd-run returns once the daemon said READY=1 (or failed).
+  systemd-run --quiet --unit="$name" -p Type=notify -p KillMode=mixed \
+    /usr/sbin/agentosd --without-landlock --policy-dir "$dir/policy.d" --socket "$dir/sock" \
+    --runtime-dir "$dir/run" --state-dir "$dir/state" --cgroup "/$name" --bpf-dir "/sys/fs/bpf/$name" ||
+    fail "the second daemon did not start"
+  on_exit "systemctl stop $name.service; echo 1 >/sys/fs/cgroup/$name/cgroup.kill; rm -rf /sys/fs/bpf/$name"
+  eval "ctl() { agentctl --socket '$dir/sock' \"\$@\"; }"
+  ctl doctor | grep -Eq '^bpf-lsm +yes' || fail "BPF LSM is not in force in the second daemon: $(ctl doctor)"
+}

@@ -8,19 +8,12 @@ require_daemon
 base=$(mktemp -d)
 chmod 0755 "$base"
 on_exit "rm -rf '$base'"
-mkdir -p "$base/policy.d" "$base/rw" "$base/ro"
+mkdir -p "$base/rw" "$base/ro"
 echo secret >"$base/ro/file"
 chmod 0777 "$base/rw"
 ln -s /etc/hostname "$base/ro/link-to-hostname"
 
-# Type=notify: systemd-run returns once the daemon said READY=1 (or failed).
-systemd-run --quiet --unit=agentos-lsm-alone -p Type=notify -p KillMode=mixed \
-  /usr/sbin/agentosd --without-landlock --policy-dir "$base/policy.d" --socket "$base/sock" \
-  --runtime-dir "$base/run" --state-dir "$base/state" --cgroup /agentos-lsm-alone \
-  --bpf-dir /sys/fs/bpf/agentos-lsm-alone || fail "the second daemon did not start"
-on_exit "systemctl stop agentos-lsm-alone.service; echo 1 >/sys/fs/cgroup/agentos-lsm-alone/cgroup.kill; rm -rf /sys/fs/bpf/agentos-lsm-alone"
-ctl() { agentctl --socket "$base/sock" "$@"; }
-ctl doctor | grep -E '^bpf-lsm +yes' || fail "BPF LSM is not in force in the second daemon: $(ctl doctor)"
+start_lsm_only_daemon agentos-lsm-alone "$base"
 
 # run_as_agent WRITE_GRANTS EXEC_GRANTS SCRIPT: prints the agent's output.
 n=0
