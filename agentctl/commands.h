@@ -37,6 +37,11 @@ Outcome<int> cmd_stop(const Globals& g, const std::string& agent);
 Outcome<int> cmd_logs(const Globals& g, const std::string& agent, bool follow);
 Outcome<int> cmd_inspect(const Globals& g, const std::string& agent);
 
+// cmd_secret.cc
+Outcome<int> cmd_secret_set(const Globals& g, const std::string& name, const std::string& file);
+Outcome<int> cmd_secret_list(const Globals& g);
+Outcome<int> cmd_secret_remove(const Globals& g, const std::string& name);
+
 // cmd_audit.cc
 Outcome<int> cmd_audit(const Globals& g, const std::string& agent, bool follow);
 

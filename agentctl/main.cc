@@ -118,6 +118,15 @@ int run_main(int argc, char** argv) {
   audit->add_option("--agent", audit_agent, "Only this agent (id or name)");
   audit->add_flag("-f,--follow", audit_follow, "Keep printing new denials");
 
+  std::string secret_name, secret_file;
+  auto* secret = app.add_subcommand("secret", "Keep secrets your agents' egress routes use, never see");
+  auto* secret_set = secret->add_subcommand("set", "Set a secret from standard input (or --file), never argv");
+  secret_set->add_option("NAME", secret_name, "Its name, as {secret:NAME} in a route's header")->required();
+  secret_set->add_option("--file", secret_file, "Read the value from this file instead");
+  auto* secret_list = secret->add_subcommand("list", "List your secrets (names only)");
+  auto* secret_rm = secret->add_subcommand("rm", "Remove a secret");
+  secret_rm->add_option("NAME", secret_name, "Its name")->required();
+
   app.footer(
       "Exit status: 0 success, 1 request failed, 2 usage error, 3 agentosd unreachable;\n"
       "run without --detach exits with the agent's status. See agentctl(1).");
@@ -160,9 +169,16 @@ int run_main(int argc, char** argv) {
     result = cmd_inspect(g, inspect_agent);
   } else if (audit->parsed()) {
     result = cmd_audit(g, audit_agent, audit_follow);
+  } else if (secret_set->parsed()) {
+    result = cmd_secret_set(g, secret_name, secret_file);
+  } else if (secret_list->parsed()) {
+    result = cmd_secret_list(g);
+  } else if (secret_rm->parsed()) {
+    result = cmd_secret_remove(g, secret_name);
   } else {
-    result = usage_error(policy->parsed() ? "policy needs a command: check, list or apply"
-                                          : "missing command");
+    result = usage_error(policy->parsed()   ? "policy needs a command: check, list or apply"
+                         : secret->parsed() ? "secret needs a command: set, list or rm"
+                                            : "missing command");
   }
 
   if (!result) return report(result.error(), hint);

@@ -61,6 +61,7 @@ struct agentos_fs_key {
 #define AGENTOS_LSM_BPF 8
 #define AGENTOS_LSM_UNIX 9
 #define AGENTOS_LSM_LISTEN 10
+#define AGENTOS_LSM_USERNS 11
 
 struct agentos_lsm_event {
 	__u64 cgroup_id;

@@ -12,6 +12,8 @@
 #define AF_INET6 10
 
 struct user_namespace;
+struct mnt_idmap;
+struct cred;
 struct kernel_siginfo;
 struct msghdr;
 union bpf_attr;
@@ -32,6 +34,10 @@ struct dentry {
 	struct dentry *d_parent;
 	struct inode *d_inode;
 	struct super_block *d_sb;
+} CORE;
+
+struct iattr {
+	unsigned int ia_valid;
 } CORE;
 
 struct vfsmount {

@@ -224,6 +224,8 @@ int BPF_PROG(path_link, struct dentry *old_dentry, const struct path *new_dir, s
 	return r ? r : need(old_dentry, BPF_CORE_READ(new_dir, mnt), AGENTOS_FS_READ | AGENTOS_FS_WRITE, AGENTOS_LSM_MODIFY);
 }
 
+/* Extended attributes and timestamps have no path hook: the inode hooks see no mount, so their
+ * walk stays within the file's own filesystem (a grant above a mount point does not reach). */
 SEC("lsm/inode_setxattr")
 int BPF_PROG(inode_setxattr, struct user_namespace *mnt_userns, struct dentry *dentry, const char *name,
 	     const void *value, __u64 size, int flags, int ret)
@@ -231,6 +233,39 @@ int BPF_PROG(inode_setxattr, struct user_namespace *mnt_userns, struct dentry *d
 	if (ret)
 		return ret;
 	return need(dentry, 0, AGENTOS_FS_WRITE, AGENTOS_LSM_MODIFY);
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(inode_removexattr, struct user_namespace *mnt_userns, struct dentry *dentry, const char *name, int ret)
+{
+	if (ret)
+		return ret;
+	return need(dentry, 0, AGENTOS_FS_WRITE, AGENTOS_LSM_MODIFY);
+}
+
+/* utimes: mode, owner and size changes come through the path hooks above, with their mounts. */
+#define ATTR_SIZE 8
+#define ATTR_ATIME 16
+#define ATTR_MTIME 32
+static __always_inline int set_times(struct dentry *dentry, struct iattr *attr)
+{
+	unsigned int valid = BPF_CORE_READ(attr, ia_valid);
+	if (!(valid & (ATTR_ATIME | ATTR_MTIME)) || (valid & ATTR_SIZE))
+		return 0;
+	return need(dentry, 0, AGENTOS_FS_WRITE, AGENTOS_LSM_MODIFY);
+}
+
+/* Linux 6.3 added a leading idmap argument; the guard loads the variant the kernel's BTF has. */
+SEC("lsm/inode_setattr")
+int BPF_PROG(inode_setattr, struct dentry *dentry, struct iattr *attr, int ret)
+{
+	return ret ? ret : set_times(dentry, attr);
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(inode_setattr_idmap, struct mnt_idmap *idmap, struct dentry *dentry, struct iattr *attr, int ret)
+{
+	return ret ? ret : set_times(dentry, attr);
 }
 
 /* Escape routes: none of these is ever an agent's to use. */
@@ -251,6 +286,8 @@ DENY_HOOK(move_mount, AGENTOS_LSM_MOUNT, const struct path *from_path, const str
 DENY_HOOK(sb_umount, AGENTOS_LSM_MOUNT, struct vfsmount *mnt, int flags)
 DENY_HOOK(sb_pivotroot, AGENTOS_LSM_MOUNT, const struct path *old_path, const struct path *new_path)
 DENY_HOOK(bpf, AGENTOS_LSM_BPF, int cmd, union bpf_attr *attr, unsigned int size)
+/* A nested user namespace would hand the agent capabilities over new mounts and sockets. */
+DENY_HOOK(userns_create, AGENTOS_LSM_USERNS, const struct cred *cred)
 
 /* ptrace and signals reach only the agent's own processes (its own cgroup). */
 static __always_inline int same_agent(struct task_struct *other, __u32 op)

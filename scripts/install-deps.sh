@@ -3,10 +3,23 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Installing nginx runs its init script, which starts a system nginx on port 80 where no systemd
+# manages services. A policy-rc.d that exits 101 tells invoke-rc.d to start nothing. Docker images
+# ship one already: add ours only if there is none, and remove only ours.
+policy_rc=/usr/sbin/policy-rc.d
+if [ ! -e "$policy_rc" ]; then
+  trap 'rm -f "$policy_rc"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  printf '#!/bin/sh\nexit 101\n' >"$policy_rc"
+  chmod 0755 "$policy_rc"
+fi
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   libprotobuf-dev protobuf-compiler libtomlplusplus-dev libcli11-dev nlohmann-json3-dev \
   libsystemd-dev libseccomp-dev libcap-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  libhttp-parser-dev libc-ares-dev libssl-dev \
   clang llvm libbpf-dev bpftool \
   python3 passwd util-linux \
+  nginx dnsmasq-base openssl curl iproute2 \
   debhelper dpkg-dev fakeroot go-md2man lintian >/dev/null

@@ -1,6 +1,7 @@
 #include "enforce/lsm_guard.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -47,6 +48,17 @@ Status put_grants(int map, uint64_t cg, uint32_t gen, const std::vector<FsGrant>
   return {};
 }
 
+// Whether the kernel's LSM hook NAME takes PARAM first: hooks change signature across releases,
+// and a BPF_PROG reads its arguments by position.
+bool hook_starts_with(const btf* vmlinux, const char* hook, const char* param) {
+  int id = vmlinux ? btf__find_by_name_kind(vmlinux, (std::string("bpf_lsm_") + hook).c_str(), BTF_KIND_FUNC) : -1;
+  if (id < 0) return false;
+  const btf_type* proto = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+  if (!proto || btf_vlen(proto) == 0) return false;
+  const char* name = btf__name_by_offset(vmlinux, btf_params(proto)[0].name_off);
+  return name && std::strcmp(name, param) == 0;
+}
+
 }  // namespace
 
 uint64_t kernel_dev(uint64_t st_dev) {
@@ -61,10 +73,16 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
   if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
   for (auto [map, name] : {std::pair{g->skel_->maps.lsm_agents, "lsm_agents"}, {g->skel_->maps.fs_grants, "fs_grants"}})
     if (int rc = bpf_map__set_pin_path(map, (pin_dir + "/" + name).c_str()); rc < 0) return Error{-rc, "pin path"};
+  btf* vmlinux = btf__load_vmlinux_btf();
+  bool plain_setattr = hook_starts_with(vmlinux, "inode_setattr", "dentry");
+  btf__free(vmlinux);
+  bpf_program__set_autoload(g->skel_->progs.inode_setattr, plain_setattr);
+  bpf_program__set_autoload(g->skel_->progs.inode_setattr_idmap, !plain_setattr);
   if (int rc = agentos_lsm__load(g->skel_); rc < 0) return Error{-rc, "load the LSM programs"};
 
   bpf_program* prog;
   bpf_object__for_each_program(prog, g->skel_->obj) {
+    if (!bpf_program__autoload(prog)) continue;
     bpf_link* link = bpf_program__attach_lsm(prog);
     if (!link) return sys_error(std::string("attach ") + bpf_program__name(prog));
     bpf_link__disconnect(link);  // destroying the object must never detach the program

@@ -37,7 +37,7 @@ Result<uint64_t> check_memory_bytes(int64_t bytes) {
   return static_cast<uint64_t>(bytes);
 }
 
-Result<uint64_t> parse_memory(std::string_view text) {
+Result<uint64_t> parse_size(std::string_view text) {
   std::string_view digits = text;
   unsigned shift = 0;
   if (!digits.empty()) {
@@ -64,7 +64,12 @@ Result<uint64_t> parse_memory(std::string_view text) {
   }
   uint64_t bytes = n << shift;
   if (bytes == 0) return error(quote_text(text) + " must be positive");
-  if (bytes < kMinMemoryBytes) {
+  return bytes;
+}
+
+Result<uint64_t> parse_memory(std::string_view text) {
+  Result<uint64_t> bytes = parse_size(text);
+  if (bytes && *bytes < kMinMemoryBytes) {
     return error(quote_text(text) + " is below the minimum of " + size_text(kMinMemoryBytes));
   }
   return bytes;

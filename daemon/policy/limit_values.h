@@ -16,7 +16,9 @@ inline constexpr uint64_t kMaxMemoryBytes = INT64_MAX;
 inline constexpr uint32_t kMaxCpuPercent = 100000;  // a thousand CPUs
 inline constexpr int64_t kMaxPids = 4194304;        // the kernel's PID_MAX_LIMIT
 
-// "536870912", "512K", "512M", "2G", "1T" (1024-based).
+// "536870912", "512K", "512M", "2G", "1T" (1024-based), positive.
+[[nodiscard]] Result<uint64_t> parse_size(std::string_view text);
+// A size of at least kMinMemoryBytes.
 [[nodiscard]] Result<uint64_t> parse_memory(std::string_view text);
 // A byte count given as a TOML integer.
 [[nodiscard]] Result<uint64_t> check_memory_bytes(int64_t bytes);

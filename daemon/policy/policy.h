@@ -37,6 +37,36 @@ struct NetRule {
   std::string text;  // as written, for messages
 };
 
+// One [egress] allow entry: "api.openai.com:443", "*.wikipedia.org:443" (subdomains only),
+// "10.20.0.0/16:5432", "[2001:db8::/32]:443".
+struct EgressGrant {
+  std::string name;  // lower case, without "*."; empty for an address range
+  bool subdomains = false;  // "*.name": any name ending in ".name", never name itself
+  std::optional<NetRule> range;  // an address range (proto unused); set instead of name
+  uint16_t port = 0;
+  std::string text;  // as written, for messages
+};
+
+// One [[egress.route]]: requests to http://<gateway><path>/... go to the upstream, with headers
+// the gateway adds (their {secret:NAME} filled in by the daemon, never seen by the agent).
+struct EgressRoute {
+  std::string path;  // "/openai": starts with '/', no trailing '/', no "." or ".." segments
+  bool tls = true;  // https (else http)
+  std::string host;  // upstream name or address
+  uint16_t port = 443;
+  std::string base_path;  // the upstream URL's path, prefixed to what follows `path` ("" or "/v1")
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value with {secret:NAME}
+  std::vector<std::string> secrets;  // every secret the headers name
+  Location where;  // of the route's table, for messages
+};
+
+struct Egress {
+  std::vector<EgressGrant> allow;
+  std::vector<EgressRoute> routes;
+  uint32_t max_connections = 64;  // open through the gateway at once
+  std::optional<uint64_t> bandwidth;  // bytes per second, each direction
+};
+
 struct Limits {
   std::optional<uint64_t> memory_bytes;  // "512M", "2G", "1048576"
   std::optional<uint32_t> cpu_percent;  // "50%" of one CPU; "150%" is one and a half
@@ -66,6 +96,9 @@ struct Policy {
   bool host_network = false;
   std::vector<NetRule> connect;
   std::vector<NetRule> bind;
+
+  // [egress]: the gateway is the agent's only way off the machine (private network only).
+  std::optional<Egress> egress;
 
   Limits limits;
 

@@ -1,4 +1,5 @@
 #include "sandbox/launch_spec.h"
+#include "sandbox/netns.h"
 
 #include <limits.h>
 #include <sys/stat.h>
@@ -140,6 +141,15 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   s.argv_storage = p.command;
   s.env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + s.workdir,
                    "AGENTOS_AGENT=" + p.name, "AGENTOS_AGENT_ID=" + id};
+  if (p.egress) {
+    // Ordinary clients (curl, Python, most HTTP libraries) find the gateway by these; a route is
+    // reached at the gateway directly, so loopback is not proxied.
+    s.gateway = true;
+    std::string gw = "http://127.0.0.1:" + std::to_string(kGatewayPort);
+    for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) s.env_storage.push_back(std::string(k) + "=" + gw);
+    for (const char* k : {"NO_PROXY", "no_proxy"}) s.env_storage.push_back(std::string(k) + "=localhost,127.0.0.1,::1");
+    s.env_storage.push_back("AGENTOS_GATEWAY=" + gw);
+  }
   for (const auto& [k, v] : p.env) {
     std::string prefix = k + "=";
     std::erase_if(s.env_storage, [&](const std::string& e) { return e.starts_with(prefix); });

@@ -42,6 +42,7 @@ struct LaunchSpec {
   std::string hostname;
   bool host_network = false;  // share the host's netns; the socket hooks hold it to its grants
   bool host_view = false;  // see the host's filesystem; the LSM or Landlock holds it to its grants
+  bool gateway = false;  // [egress]: the gateway's sockets go into its network namespace
 
   uid_t uid = 0;  // host uid == uid inside (identity map); never 0
   gid_t gid = 0;

@@ -15,7 +15,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
+#include "sandbox/netns.h"
 #include "sandbox/sandbox_child.h"
 #include "sandbox/userns.h"
 
@@ -23,6 +25,7 @@ namespace agentos::sandbox {
 namespace {
 
 constexpr int kLaunchTimeoutMs = 30'000;
+constexpr size_t kMaxReportFds = 4;
 
 // What the monitor tells the daemon once the agent runs or setup failed.
 struct LaunchReport {
@@ -67,6 +70,27 @@ void write_exit_file(const std::string& path, int status) {
   if (ok) ::rename(tmp.c_str(), path.c_str());
 }
 
+void send_with_fds(int sock, const void* data, size_t len, const std::vector<UniqueFd>& fds) {
+  iovec iov{const_cast<void*>(data), len};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxReportFds * sizeof(int))];
+  if (!fds.empty()) {
+    msg.msg_control = cbuf;
+    msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+    for (size_t i = 0; i < fds.size(); ++i) {
+      int fd = fds[i].get();
+      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+    }
+  }
+  (void)!::sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
 // The monitor: a fork of the single-threaded daemon, so allocation is still safe here.
 [[noreturn]] void run_monitor(LaunchSpec& spec, int report_fd) {
   ::setsid();
@@ -104,6 +128,19 @@ void write_exit_file(const std::string& path, int status) {
     ::waitpid(child, nullptr, 0);
     monitor_fail(report_fd, Stage::kWaitForMaps, s.error().err, s.error().what.c_str());
   }
+  // The gateway's sockets exist before the agent's first instruction, so its first connection
+  // finds them; the daemon gets them with the report, the monitor keeps none.
+  std::vector<UniqueFd> listeners;
+  if (spec.gateway) {
+    UniqueFd ns(::open(("/proc/" + std::to_string(child) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    auto l = ns.valid() ? gateway_listeners(ns.get()) : Result<std::vector<UniqueFd>>(sys_error("open"));
+    if (!l) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, nullptr, 0);
+      monitor_fail(report_fd, Stage::kLoopback, l.error().err, ("egress gateway sockets: " + l.error().what).c_str());
+    }
+    listeners = std::move(*l);
+  }
   char go = 1;
   if (::send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) monitor_fail(report_fd, Stage::kWaitForMaps, errno, "sync");
 
@@ -120,7 +157,8 @@ void write_exit_file(const std::string& path, int status) {
     report_and_exit(report_fd, {0, -1, cr});
   }
   LaunchReport ok{1, child, {}};
-  (void)!::send(report_fd, &ok, sizeof ok, MSG_NOSIGNAL);
+  send_with_fds(report_fd, &ok, sizeof ok, listeners);
+  listeners.clear();
   ::close(report_fd);
 
   for (;;) {
@@ -169,7 +207,21 @@ Result<Launched> launch(LaunchSpec& spec, LaunchFailure* failure) {
   do rc = ::poll(&pfd, 1, kLaunchTimeoutMs);
   while (rc < 0 && errno == EINTR);
   LaunchReport r{};
-  ssize_t n = rc > 0 ? ::recv(report.get(), &r, sizeof r, MSG_DONTWAIT) : -1;
+  iovec iov{&r, sizeof r};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxReportFds * sizeof(int))];
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n = rc > 0 ? ::recvmsg(report.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) : -1;
+  for (cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        out.gateway_listeners.emplace_back(fd);
+      }
   if (n != sizeof r || !r.ok) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <vector>
+
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "sandbox/child_report.h"
@@ -18,6 +20,7 @@ struct Launched {
   pid_t monitor_pid = -1;
   UniqueFd monitor_pidfd;  // readable when the monitor exits, i.e. after the agent did
   pid_t init_pid = -1;  // host pid of the sandbox's pid 1
+  std::vector<UniqueFd> gateway_listeners;  // with spec.gateway: inside the agent's netns
 };
 
 // A failed launch names the setup stage and errno; nothing of the agent keeps running.

@@ -121,6 +121,15 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   if (groups.size() > 300) groups.resize(300);
 
   std::string id = new_id();
+  std::optional<gateway::Agent> egress;
+  if (p.egress) {
+    *why = RunError::kCannotConfine;
+    if (!egress_) return error("agent \"" + p.name + "\" has [egress], but the egress gateway is unavailable: " + egress_missing_);
+    auto described = egress_->describe(id, p, owner.uid);
+    *why = RunError::kInvalid;
+    if (!described) return error("agent \"" + p.name + "\": " + described.error().str());
+    egress = std::move(*described);
+  }
   std::vector<sandbox::LimitState> limits;
   *why = RunError::kInternal;
   auto cg = cgroups_.create(id, p.limits, &limits);
@@ -209,6 +218,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   r.limits = std::move(limits);
   r.namespaces = namespaces_of(launched->init_pid);
   a.monitor_pidfd = std::move(launched->monitor_pidfd);
+  if (egress) egress_->attach(std::move(*egress), std::move(launched->gateway_listeners));
   save(r);
   log::info("agent " + p.name + " started", {{"AGENT_ID", id}, {"AGENT_NAME", p.name},
                                              {"OWNER_UID", std::to_string(owner.uid)},
@@ -255,6 +265,7 @@ void AgentManager::finish(const std::string& id) {
   (void)cgroups_.remove(id);
   if (r.host_network && net_) net_->remove(r.cgroup_id);
   if (lsm_) lsm_->remove(r.cgroup_id);
+  if (egress_) egress_->detach(id);
   a.kill_at.reset();
   save(r);
   log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",
@@ -343,6 +354,19 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
         pending = true;  // Landlock can only narrow, and only from inside: wait for a restart
       }
     }
+    if (egress_ && (now.egress || next.egress)) {
+      auto before = egress_->describe(id, now, r.owner_uid);
+      auto after = egress_->describe(id, next, r.owner_uid);
+      if (!now.egress) {
+        pending = true;  // its network namespace has no gateway sockets yet
+      } else if (!after) {
+        out.push_back(who + ": egress grants NOT replaced: " + after.error().str());
+        continue;
+      } else if (!before || before->SerializeAsString() != after->SerializeAsString()) {
+        egress_->update(std::move(*after));
+        out.push_back(who + ": egress grants replaced");
+      }
+    }
     if (pending) {
       out.push_back(who + ": other changes take effect when it next starts");
     } else {
@@ -350,6 +374,22 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
       save(r);
     }
     log::info(who + ": policy updated", {{"AGENT_ID", id}, {"AGENT_NAME", r.name}});
+  }
+  return out;
+}
+
+std::vector<std::string> AgentManager::refresh_egress(uid_t owner) {
+  std::vector<std::string> out;
+  for (auto& [id, a] : agents_) {
+    const AgentRecord& r = a.record;
+    if (!egress_ || r.state != AgentState::kRunning || r.owner_uid != owner) continue;
+    auto p = policy::parse_policy(r.policy_text, r.policy_path);
+    if (!p.policy || !p.policy->egress || p.policy->egress->routes.empty()) continue;
+    if (auto config = egress_->describe(id, *p.policy, owner, false)) {
+      out.push_back("agent " + r.name + " (" + id + "): its " + std::to_string(config->routes_size()) + " of " +
+                    std::to_string(p.policy->egress->routes.size()) + " routes now use the secrets as they are");
+      egress_->update(std::move(*config));
+    }
   }
   return out;
 }
@@ -387,7 +427,14 @@ void AgentManager::recover() {
         // Re-check after opening the pidfd: the pid could have been reused in between.
         if (a.monitor_pidfd.valid() && process_start_time(a.record.monitor_pid) != start) a.monitor_pidfd.reset();
       }
-      if (a.monitor_pidfd.valid()) log::info("adopted running agent " + a.record.name, {{"AGENT_ID", id}});
+      if (a.monitor_pidfd.valid()) {
+        log::info("adopted running agent " + a.record.name, {{"AGENT_ID", id}});
+        auto p = policy::parse_policy(a.record.policy_text, a.record.policy_path);
+        if (egress_ && p.policy && p.policy->egress) {
+          if (auto config = egress_->describe(id, *p.policy, a.record.owner_uid)) egress_->adopt(std::move(*config), a.record.init_pid);
+          else log::error("agent " + id + ": no egress after the daemon's restart: " + config.error().str());
+        }
+      }
       if (a.record.stop_requested) a.kill_at = Clock::now() + kStopGrace;
     }
     auto [it, _] = agents_.emplace(id, std::move(a));

@@ -16,7 +16,8 @@
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
 #include "server/agent_record.h"
-#include "server/event_loop.h"
+#include "server/egress_gateway.h"
+#include "common/event_loop.h"
 #include "server/identity.h"
 
 namespace agentos {
@@ -64,11 +65,19 @@ class AgentManager {
   // command) is reported as waiting for its next start. One line per affected agent.
   [[nodiscard]] std::vector<std::string> update_running(const std::map<std::string, policy::Policy>& policies);
 
+  // After the owner's secrets changed: the routes of their running agents, filled in anew.
+  [[nodiscard]] std::vector<std::string> refresh_egress(uid_t owner);
+
   [[nodiscard]] const AgentRecord* find(const std::string& id) const;
   [[nodiscard]] const AgentRecord* find_by_cgroup(uint64_t cgroup_id) const;
   [[nodiscard]] std::vector<const AgentRecord*> list() const;
   [[nodiscard]] const DaemonPaths& paths() const { return paths_; }
   [[nodiscard]] bool lsm_governs() const { return lsm_ != nullptr; }
+  // The egress gateway, where it runs; without it, policies with [egress] are refused, saying why.
+  void set_egress(EgressGateway* gateway, std::string missing) {
+    egress_ = gateway;
+    egress_missing_ = std::move(missing);
+  }
 
   std::function<void(const std::string& id)> on_exit;  // after the record says it has exited
 
@@ -92,6 +101,8 @@ class AgentManager {
   enforce::NetGuard* net_;
   std::string net_missing_;
   enforce::LsmGuard* lsm_;
+  EgressGateway* egress_ = nullptr;
+  std::string egress_missing_ = "not started";
   bool landlock_;  // apply Landlock where the kernel offers it (off only to test the LSM alone)
   std::map<std::string, Agent> agents_;
 };

@@ -101,6 +101,9 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kLogs: do_logs(c, req.logs(), resp); break;
     case v1::Request::kInspect: do_inspect(p, req.inspect(), resp); break;
     case v1::Request::kAudit: do_audit(c, req.audit(), resp); break;
+    case v1::Request::kSecretSet: do_secret_set(p, req.secret_set(), resp); break;
+    case v1::Request::kSecretList: do_secret_list(p, resp); break;
+    case v1::Request::kSecretRemove: do_secret_remove(p, req.secret_remove(), resp); break;
     case v1::Request::KIND_NOT_SET: resp = error_response(v1::Error::INVALID_ARGUMENT, "empty request"); break;
   }
   if (resp.has_error() && resp.error().code() == v1::Error::PERMISSION_DENIED)

@@ -16,9 +16,10 @@
 #include "sandbox/probe.h"
 #include "server/agent_manager.h"
 #include "server/audit.h"
-#include "server/event_loop.h"
+#include "common/event_loop.h"
 #include "server/identity.h"
 #include "server/policy_store.h"
+#include "server/secret_store.h"
 
 namespace agentos {
 
@@ -32,9 +33,10 @@ class ApiServer {
   static constexpr size_t kMaxConnections = 1024;
   static constexpr std::chrono::seconds kRequestDeadline{10};
 
-  ApiServer(EventLoop& loop, AgentManager& agents, PolicyStore& policies,
+  ApiServer(EventLoop& loop, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
             const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit)
-      : loop_(loop), agents_(agents), policies_(policies), probe_(probe), admin_gid_(admin_gid), audit_(audit) {}
+      : loop_(loop), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe), admin_gid_(admin_gid),
+        audit_(audit) {}
 
   [[nodiscard]] Status serve(UniqueFd listener);
   void agent_output(const std::string& id);  // its log grew
@@ -88,6 +90,9 @@ class ApiServer {
   void do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp);
   void do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Response& resp);
   void do_audit(Conn& c, const v1::AuditRequest& req, v1::Response& resp);
+  void do_secret_set(const Peer& p, const v1::SecretSetRequest& req, v1::Response& resp);
+  void do_secret_list(const Peer& p, v1::Response& resp);
+  void do_secret_remove(const Peer& p, const v1::SecretRemoveRequest& req, v1::Response& resp);
   [[nodiscard]] bool audit_visible(const Peer& p, const std::string& agent, const v1::AuditEvent& e) const;
 
   // The agent `key` (id or name) if the peer may see it; otherwise fills resp's error.
@@ -96,6 +101,7 @@ class ApiServer {
   EventLoop& loop_;
   AgentManager& agents_;
   PolicyStore& policies_;
+  SecretStore& secrets_;
   const sandbox::ProbeResult& probe_;
   gid_t admin_gid_;
   AuditLog& audit_;

@@ -29,8 +29,8 @@ nlohmann::json to_json(const v1::AuditEvent& e) {
 
 }  // namespace
 
-void AuditLog::deny(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-                    const std::string& operation, const std::string& layer, bool audit_mode) {
+void AuditLog::event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
+                     const std::string& operation, const std::string& layer, const std::string& decision) {
   Bucket& b = buckets_[agent_id];
   b.name = agent_name;
   b.owner = owner_uid;
@@ -48,7 +48,7 @@ void AuditLog::deny(const std::string& agent_id, const std::string& agent_name, 
   e.set_owner_uid(owner_uid);
   e.set_operation(operation);
   e.set_layer(layer);
-  e.set_decision(audit_mode ? "audit" : "deny");
+  e.set_decision(decision);
   record(std::move(e));
 }
 
@@ -69,7 +69,7 @@ void AuditLog::flush_dropped() {
     e.set_agent_id(id);
     e.set_agent_name(b.name);
     e.set_owner_uid(b.owner);
-    e.set_operation("denials over the rate limit, not recorded one by one");
+    e.set_operation("events over the rate limit, not recorded one by one");
     e.set_layer("audit");
     e.set_decision("dropped");
     e.set_dropped(b.dropped);

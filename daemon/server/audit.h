@@ -1,4 +1,4 @@
-// The audit trail: every denial, with agent, owner, operation and enforcing layer, in the journal
+// The audit trail: every denial (and every egress connection), with agent, owner, operation and enforcing layer, in the journal
 // (structured fields) and in <state>/audit.log (JSON lines), which `agentctl audit` reads back.
 // Each agent may record kBurst events at once and kPerSecond after that; what the limit leaves
 // out is counted and recorded as a "dropped" event, never lost silently.
@@ -26,7 +26,12 @@ class AuditLog {
   // Records a denial (or, for an agent in audit mode, an access its policy lacks but that was
   // allowed: decision "audit"), or counts it when its agent is over its rate.
   void deny(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-            const std::string& operation, const std::string& layer, bool audit_mode = false);
+            const std::string& operation, const std::string& layer, bool audit_mode = false) {
+    event(agent_id, agent_name, owner_uid, operation, layer, audit_mode ? "audit" : "deny");
+  }
+  // Any decision: "deny", "audit", or "allow" (the egress gateway records every connection).
+  void event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
+             const std::string& operation, const std::string& layer, const std::string& decision);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).
   void lost(uint64_t count, const std::string& layer);
   // Writes the counts of dropped events whose agents are back under their rate.

@@ -25,7 +25,9 @@
 #include "server/agent_manager.h"
 #include "server/api_server.h"
 #include "server/audit.h"
-#include "server/event_loop.h"
+#include "server/egress_gateway.h"
+#include "server/secret_store.h"
+#include "common/event_loop.h"
 #include "server/identity.h"
 #include "common/log.h"
 #include "server/policy_store.h"
@@ -42,12 +44,25 @@ struct Options {
   std::string admin_group = "agentos-admin";
   std::string bpf_dir = "/sys/fs/bpf/agentos";
   bool without_landlock = false;
+  std::string gateway;  // agentos-gateway; default: beside agentosd, else in AGENTOS_LIBEXECDIR
+  std::string egress_dns;
+  std::string egress_ca;
+  int egress_handshake_ms = 10'000;
 };
+
+std::string gateway_binary(const Options& o) {
+  if (!o.gateway.empty()) return o.gateway;
+  std::error_code ec;
+  auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "agentos-gateway";
+  if (!ec && ::access(beside.c_str(), X_OK) == 0) return beside;
+  return AGENTOS_LIBEXECDIR "/agentos-gateway";
+}
 
 std::string describe(const agentos_lsm_event& e) {
   static const char* const kOps[] = {"?", "open", "exec", "mmap exec", "modify", "mount", "ptrace", "signal", "bpf",
                                      "connect to a unix socket outside the agent",
-                                     "listen on a port the kernel picked (bind a granted port first)"};
+                                     "listen on a port the kernel picked (bind a granted port first)",
+                                     "create a user namespace"};
   std::string what = e.op < std::size(kOps) ? kOps[e.op] : "?";
   if (e.want) {
     what += " (";
@@ -104,7 +119,8 @@ Status make_dirs(const Options& o) {
   namespace fs = std::filesystem;
   for (const auto& [dir, mode] : std::initializer_list<std::pair<std::string, mode_t>>{
            {o.runtime_dir, 0755}, {o.runtime_dir + "/agents", 0700}, {o.state_dir, 0755},
-           {o.state_dir + "/logs", 0700}, {o.state_dir + "/agents", 0755}, {o.policy_dir, 0755}}) {
+           {o.state_dir + "/logs", 0700}, {o.state_dir + "/agents", 0755}, {o.state_dir + "/secrets", 0700},
+           {o.policy_dir, 0755}}) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return error("create " + dir + ": " + ec.message());
@@ -200,7 +216,35 @@ int run(const Options& o) {
     log::warning("Landlock is off (--without-landlock): files are held by BPF LSM and the mount namespace");
   }
   manager = &agents;
-  ApiServer api(*loop, agents, policies, probe, admin_gid, audit);
+
+  // The egress gateway: the only way off the machine for agents with [egress]. Without it such
+  // policies are refused; every other agent is unaffected.
+  SecretStore secrets(o.state_dir + "/secrets");
+  std::unique_ptr<EgressGateway> egress;
+  std::string egress_missing;
+  auto gateway_uid = users.uid_for("@gateway");  // no agent name can start with '@'
+  auto gateway_filter = sandbox::build_baseline_filter({.executable_memfds = false, .listen = false});
+  if (!gateway_uid || !gateway_filter) {
+    egress_missing = !gateway_uid ? gateway_uid.error().str() : gateway_filter.error().str();
+  } else {
+    egress = std::make_unique<EgressGateway>(
+        *loop, EgressOptions{gateway_binary(o), *gateway_uid, std::move(*gateway_filter), o.egress_dns, o.egress_ca, o.egress_handshake_ms},
+        secrets, audit, [&](const std::string& id) {
+          const AgentRecord* r = agents.find(id);
+          return r ? EgressGateway::Who{r->name, r->owner_uid} : EgressGateway::Who{};
+        });
+    if (auto s = egress->start(); !s) {
+      egress_missing = s.error().str();
+      egress.reset();
+    }
+  }
+  agents.set_egress(egress.get(), egress_missing);
+  probe.layers.push_back({"egress gateway", egress != nullptr,
+                          egress ? "[egress] grants by name, routes with secrets, as uid " + std::to_string(*gateway_uid)
+                                 : "unavailable (" + egress_missing + "): policies with [egress] are refused"});
+  log::info(std::string("layer egress gateway: ") + (egress ? "available" : "unavailable: " + egress_missing));
+
+  ApiServer api(*loop, agents, policies, secrets, probe, admin_gid, audit);
   audit.on_event = [&](const v1::AuditEvent& e) { api.audit_event(e); };
   agents.on_exit = [&](const std::string& id) { api.agent_exited(id); };
   agents.recover();
@@ -258,6 +302,7 @@ int run(const Options& o) {
     (void)!::read(tfd.get(), &ticks, sizeof ticks);
     agents.tick();
     api.tick();
+    if (egress) egress->tick();
     if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
     if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");
     audit.flush_dropped();
@@ -289,6 +334,11 @@ int main(int argc, char** argv) {
   app.add_option("--bpf-dir", o.bpf_dir, "Where BPF programs and maps are pinned (on a bpffs)");
   app.add_flag("--without-landlock", o.without_landlock,
                "Leave Landlock out, so tests can show BPF LSM holding alone (refused without BPF LSM)");
+  app.add_option("--gateway", o.gateway, "The egress gateway's binary (default: beside agentosd, else in " AGENTOS_LIBEXECDIR ")");
+  app.add_option("--egress-dns", o.egress_dns, "DNS servers the gateway asks, \"ADDR:PORT,...\" (default: /etc/resolv.conf)");
+  app.add_option("--egress-ca", o.egress_ca, "PEM file of CAs the gateway trusts for route upstreams, besides the system's");
+  app.add_option("--egress-handshake-timeout-ms", o.egress_handshake_ms,
+                 "Time an agent's connection to the gateway has to make its request");
   app.set_version_flag("--version", "agentosd 0.1.0");
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -80,6 +81,20 @@ int read_loop(const char* path, int n, const char* needle) {
   return 0;
 }
 
+// A POSIX ACL equal to mode 0644, set as the system.posix_acl_access xattr: an xattr that every
+// filesystem with ACLs takes (tmpfs before 6.6 has no user.* xattrs).
+int set_acl(const char* path) {
+  struct Entry {
+    uint16_t tag, perm;
+    uint32_t id;
+  };
+  struct {
+    uint32_t version = 2;
+    Entry e[3] = {{0x01, 6, ~0U}, {0x04, 4, ~0U}, {0x20, 4, ~0U}};  // user::rw- group::r-- other::r--
+  } acl;
+  return result(::setxattr(path, "system.posix_acl_access", &acl, sizeof acl, 0));
+}
+
 }  // namespace
 
 void add_fs_actions(Actions& a, const Arg& arg) {
@@ -94,6 +109,8 @@ void add_fs_actions(Actions& a, const Arg& arg) {
   a["chmod"] = [=] { return result(::chmod(arg(2), 0600)); };
   a["chown"] = [=] { return result(::chown(arg(2), ::getuid(), ::getgid())); };  // to itself
   a["setxattr"] = [=] { return result(::setxattr(arg(2), "user.agentos", "1", 1, 0)); };
+  a["setacl"] = [=] { return set_acl(arg(2)); };
+  a["rmxattr"] = [=] { return result(::removexattr(arg(2), "user.agentos")); };
   a["utime"] = [=] { return result(::utimensat(AT_FDCWD, arg(2), nullptr, 0)); };
   a["mmap-exec"] = [=] { return map_exec(arg(2), false); };
   a["mprotect-exec"] = [=] { return map_exec(arg(2), true); };

@@ -50,8 +50,11 @@ def ensure_users():
 class Daemon:
     """One agentosd with its own socket, runtime, state, policy directory and cgroup."""
 
-    def __init__(self, root: pathlib.Path, policy_dir: pathlib.Path | None = None, bpf_dir=None):
+    def __init__(self, root: pathlib.Path, policy_dir: pathlib.Path | None = None, bpf_dir=None, wrap=None,
+                 args=()):
         self.root = root
+        self.wrap = wrap or (lambda argv: argv)  # e.g. run in a test network namespace
+        self.args = list(args)
         self.policy_dir = policy_dir or root / "policy.d"
         self.socket = root / "agentosd.sock"
         self.runtime = root / "run"
@@ -70,10 +73,10 @@ class Daemon:
         notify.settimeout(1)  # only to notice a daemon that exited instead of becoming ready
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": str(notify_path),
                "AGENTOS_TEST_SECRET": "must-not-leak"}
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(self.wrap(
             [str(AGENTOSD), "--policy-dir", str(self.policy_dir), "--socket", str(self.socket),
              "--runtime-dir", str(self.runtime), "--state-dir", str(self.state), "--cgroup", self.cgroup,
-             "--admin-group", ADMIN_GROUP, "--bpf-dir", str(self.bpf_dir)],
+             "--admin-group", ADMIN_GROUP, "--bpf-dir", str(self.bpf_dir), *self.args]),
             env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         try:
             for _ in range(60):

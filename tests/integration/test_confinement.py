@@ -219,7 +219,7 @@ class Seccomp(DaemonTest):
     """Each blocked route: EPERM inside, and not EPERM (usually success) outside."""
 
     CASES = {
-        "unshare-user": (), "bpf": (), "keyctl": (), "ptrace": (), "perf": (), "io_uring": (),
+        "unshare-user": (), "setns": (), "bpf": (), "keyctl": (), "ptrace": (), "perf": (), "io_uring": (),
         "mount": ("unshare", "-m"),  # the control mounts in a throwaway mount namespace
     }
 

@@ -12,7 +12,7 @@ KINDS = [
     ("mkdir", "new"), ("rmdir", "dir"), ("unlink", "file"), ("symlink", "file", "sym"),
     ("link", "file", "hard"), ("rename", "file", "moved"), ("mknod-fifo", "fifo"),
     ("truncate", "file"), ("chmod", "file"), ("chown", "file"), ("setxattr", "file"),
-    ("utime", "file"),
+    ("setacl", "file"), ("rmxattr", "file"), ("utime", "file"),
 ]
 
 
@@ -27,6 +27,7 @@ class FileKinds(DaemonTest):
         shutil.rmtree(self.work, ignore_errors=True)
         (self.work / "dir").mkdir(parents=True)
         (self.work / "file").write_text("data\n")
+        os.setxattr(self.work / "file", "user.agentos", b"1")  # for rmxattr
         for p in (self.work, self.work / "dir", self.work / "file"):
             os.chown(p, self.owner.pw_uid, self.owner.pw_gid)
 

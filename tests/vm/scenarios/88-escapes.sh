@@ -18,7 +18,7 @@ exec = ["/usr/lib/agentos-vm"]
 TOML
 inside() { agentctl run --policy "$dir/p.toml" -- "$probe" "$@" 2>&1; }
 
-for action in unshare-user bpf keyctl ptrace perf io_uring open_by_handle tiocsti mount; do
+for action in unshare-user setns bpf keyctl ptrace perf io_uring open_by_handle tiocsti mount; do
   outside=$(if [[ $action == mount ]]; then unshare -m "$probe" mount; else "$probe" "$action" </dev/null; fi 2>&1 || true)
   [[ $outside != "denied EPERM"* ]] || fail "$action is refused outside the sandbox too: $outside"
   got=$(inside "$action" || true)

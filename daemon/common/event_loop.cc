@@ -1,4 +1,4 @@
-#include "server/event_loop.h"
+#include "common/event_loop.h"
 
 #include <sys/epoll.h>
 
@@ -44,6 +44,11 @@ Status EventLoop::run() {
       auto h = it->second;  // keep it alive while it runs, even if it removes itself
       (*h)(events[i].events);
     }
+    for (size_t i = 0; i < deferred_.size(); ++i) {
+      auto f = std::move(deferred_[i]);  // f may defer more
+      f();
+    }
+    deferred_.clear();
   }
   return {};
 }

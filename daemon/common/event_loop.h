@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -23,10 +24,14 @@ class EventLoop {
   // Runs until stop(); a handler may add or remove fds, its own included.
   [[nodiscard]] Status run();
   void stop() { running_ = false; }
+  // Runs `f` once the handlers of the current batch have returned: for freeing an object whose
+  // handler is still on the stack.
+  void defer(std::function<void()> f) { deferred_.push_back(std::move(f)); }
 
  private:
   UniqueFd epfd_;
   std::unordered_map<int, std::shared_ptr<Handler>> handlers_;
+  std::vector<std::function<void()>> deferred_;
   bool running_ = false;
 };
 

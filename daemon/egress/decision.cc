@@ -1,0 +1,48 @@
+#include "egress/decision.h"
+
+#include "policy/egress_rule.h"
+
+namespace agentos::egress {
+namespace {
+
+bool range_granted(const policy::Egress& e, const Address& a, uint16_t port) {
+  for (const auto& g : e.allow)
+    if (g.range && g.port == port && in_range(a, *g.range)) return true;
+  return false;
+}
+
+}  // namespace
+
+std::optional<Host> parse_host(std::string_view text) {
+  if (text.starts_with('[') && text.ends_with(']')) text = text.substr(1, text.size() - 2);
+  if (auto a = parse_address(text)) return Host{"", a};
+  if (text.ends_with('.')) text.remove_suffix(1);
+  auto name = policy::parse_dns_name(text);
+  if (!name) return std::nullopt;
+  return Host{std::move(*name), std::nullopt};
+}
+
+Verdict check_target(const policy::Egress& e, const Host& host, uint16_t port) {
+  if (host.literal) {
+    if (range_granted(e, *host.literal, port)) return {true, ""};
+    return {false, host.literal->str() + " port " + std::to_string(port) + " is not granted (an address needs an [egress] allow range)"};
+  }
+  bool name_known = false;
+  for (const auto& g : e.allow) {
+    if (g.range) continue;
+    bool match = g.subdomains ? host.name.size() > g.name.size() + 1 && host.name.ends_with("." + g.name) : host.name == g.name;
+    if (!match) continue;
+    if (g.port == port) return {true, ""};
+    name_known = true;
+  }
+  if (name_known) return {false, host.name + " is granted, but not port " + std::to_string(port)};
+  return {false, host.name + " is not granted"};
+}
+
+Verdict check_resolved(const policy::Egress& e, const Address& a, uint16_t port) {
+  Scope s = scope_of(a);
+  if (s == Scope::kPublic || range_granted(e, a, port)) return {true, ""};
+  return {false, "it resolves to " + a.str() + ", a " + scope_name(s) + " address, which is not granted"};
+}
+
+}  // namespace agentos::egress

@@ -1,0 +1,36 @@
+// What an agent may reach through the gateway, decided in two steps: the name it asks for
+// (before any DNS), then each address that name resolves to (before any connect).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "egress/address.h"
+#include "policy/policy.h"
+
+namespace agentos::egress {
+
+struct Verdict {
+  bool allowed = false;
+  std::string reason;  // why not, for the agent's error and the audit trail; empty when allowed
+};
+
+// The host as the agent wrote it (a name, or an address literal), lower-cased and without a
+// trailing dot; nullopt if it is neither a DNS name nor an address.
+struct Host {
+  std::string name;  // empty for a literal
+  std::optional<Address> literal;
+  [[nodiscard]] std::string str() const { return literal ? literal->str() : name; }
+};
+[[nodiscard]] std::optional<Host> parse_host(std::string_view text);
+
+// Step one: a name needs a grant of that name (or a "*." grant of a parent) with this port; a
+// literal address needs a range grant holding it, with this port.
+[[nodiscard]] Verdict check_target(const policy::Egress& e, const Host& host, uint16_t port);
+
+// Step two, for each address a granted name resolved to: a public address is allowed; any other
+// (loopback, RFC 1918, link-local, ULA, ...) only inside a range granted for this port. This is
+// what stops a granted name from being pointed at 127.0.0.1 or 169.254.169.254 (DNS rebinding).
+[[nodiscard]] Verdict check_resolved(const policy::Egress& e, const Address& a, uint16_t port);
+
+}  // namespace agentos::egress

@@ -1,0 +1,183 @@
+#include "egress/gateway.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "egress/connection.h"
+
+namespace agentos::egress {
+namespace {
+
+constexpr size_t kMaxCommand = 1 << 20;
+constexpr size_t kMaxOutbox = 4096;
+
+policy::Egress rules_of(const gateway::Agent& a) {
+  policy::Egress e;
+  for (const auto& g : a.allow()) {
+    policy::EgressGrant out;
+    out.name = g.name();
+    out.subdomains = g.subdomains();
+    out.port = static_cast<uint16_t>(g.port());
+    if (g.name().empty() && g.address().size() == 16) {
+      policy::NetRule r;
+      r.family = static_cast<int>(g.family());
+      std::memcpy(r.addr.data(), g.address().data(), 16);
+      r.prefix_len = static_cast<uint8_t>(g.prefix_len());
+      r.port = out.port;
+      out.range = r;
+    }
+    e.allow.push_back(std::move(out));
+  }
+  for (const auto& r : a.routes()) {
+    policy::EgressRoute out;
+    out.path = r.path();
+    out.tls = r.tls();
+    out.host = r.host();
+    out.port = static_cast<uint16_t>(r.port());
+    out.base_path = r.base_path();
+    for (const auto& h : r.headers()) out.headers.emplace_back(h.name(), h.value());
+    e.routes.push_back(std::move(out));
+  }
+  e.max_connections = a.max_connections() ? a.max_connections() : 64;
+  if (a.bandwidth()) e.bandwidth = a.bandwidth();
+  return e;
+}
+
+}  // namespace
+
+Gateway::Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, TlsClient tls, GatewayOptions options, UniqueFd control)
+    : loop_(loop), resolver_(std::move(resolver)), tls_(std::move(tls)), options_(std::move(options)), control_(std::move(control)) {}
+
+Gateway::~Gateway() {
+  connections_.clear();  // their records go nowhere now
+  for (auto& [id, a] : agents_)
+    for (auto& l : a->listeners) loop_.remove(l.get());
+}
+
+Status Gateway::start() {
+  return loop_.add(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); });
+}
+
+Connection* Gateway::find(uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void Gateway::finish(uint64_t id) {
+  loop_.defer([this, id] { connections_.erase(id); });
+}
+
+void Gateway::tick() {
+  resolver_->tick();
+  auto now = Clock::now();
+  for (auto& [id, c] : connections_) c->tick(now);
+}
+
+void Gateway::on_control(uint32_t events) {
+  if (events & EPOLLOUT) flush_control();
+  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+  std::vector<char> buf(kMaxCommand);
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
+  iovec iov{buf.data(), buf.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n = ::recvmsg(control_.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  std::vector<UniqueFd> fds;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        fds.emplace_back(fd);
+      }
+  if (n <= 0) {  // the daemon is gone: so are the agents' grants
+    loop_.stop();
+    return;
+  }
+  gateway::Command cmd;
+  if ((msg.msg_flags & MSG_TRUNC) || !cmd.ParseFromArray(buf.data(), static_cast<int>(n))) return;
+  apply(cmd, std::move(fds));
+}
+
+void Gateway::apply(const gateway::Command& c, std::vector<UniqueFd> fds) {
+  if (c.has_agent()) put_agent(c.agent(), std::move(fds));
+  else if (c.kind_case() == gateway::Command::kForget) forget_agent(c.forget());
+}
+
+void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
+  auto& slot = agents_[a.id()];
+  if (!slot) slot = std::make_shared<AgentEgress>();
+  AgentEgress& agent = *slot;
+  agent.id = a.id();
+  agent.name = a.name();
+  agent.rules = rules_of(a);  // applies from the next request on
+  agent.up.set_rate(a.bandwidth());
+  agent.down.set_rate(a.bandwidth());
+  for (auto& fd : fds) {
+    int l = fd.get();
+    agent.listeners.push_back(std::move(fd));
+    std::weak_ptr<AgentEgress> weak = slot;
+    (void)loop_.add(l, EPOLLIN, [this, weak, l](uint32_t) {
+      if (auto owner = weak.lock()) accept_on(owner, l);
+    });
+  }
+}
+
+void Gateway::forget_agent(const std::string& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return;
+  it->second->forgotten = true;  // its connections close at the next tick
+  for (auto& l : it->second->listeners) loop_.remove(l.get());
+  agents_.erase(it);
+}
+
+void Gateway::accept_on(const std::shared_ptr<AgentEgress>& agent, int listener) {
+  for (int i = 0; i < 64; ++i) {
+    UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) return;
+    if (agent->open >= agent->rules.max_connections) {
+      gateway::Record r;
+      r.set_agent_id(agent->id);
+      r.set_reason("over the limit of " + std::to_string(agent->rules.max_connections) + " connections at once");
+      record(r);
+      continue;  // closed: the agent sees its connection reset
+    }
+    uint64_t id = next_id_++;
+    auto c = std::make_unique<Connection>(*this, id, agent, std::move(fd));
+    if (c->start()) connections_.emplace(id, std::move(c));
+  }
+}
+
+void Gateway::record(const gateway::Record& r) {
+  gateway::Event e;
+  *e.mutable_record() = r;
+  if (outbox_.size() >= kMaxOutbox) {
+    ++outbox_dropped_;
+    return;
+  }
+  outbox_.push_back(e.SerializeAsString());
+  flush_control();
+}
+
+void Gateway::flush_control() {
+  if (outbox_dropped_ && outbox_.size() < kMaxOutbox) {
+    gateway::Event e;
+    e.mutable_record()->set_dropped(outbox_dropped_);
+    outbox_.push_back(e.SerializeAsString());
+    outbox_dropped_ = 0;
+  }
+  size_t sent = 0;
+  while (sent < outbox_.size() &&
+         ::send(control_.get(), outbox_[sent].data(), outbox_[sent].size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+    ++sent;
+  outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<long>(sent));
+  (void)loop_.modify(control_.get(), outbox_.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT);
+}
+
+}  // namespace agentos::egress

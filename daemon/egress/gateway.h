@@ -1,0 +1,84 @@
+// agentos-gateway: every agent's only way off the machine. It accepts on the listening sockets
+// the daemon made inside each agent's network namespace (so the listener a connection arrived on
+// is the agent's identity), decides each request against the agent's [egress] grants, resolves
+// names itself, connects to what it resolved, and reports every decision back to the daemon.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "common/unique_fd.h"
+#include "egress/resolver.h"
+#include "egress/tls_client.h"
+#include "egress/token_bucket.h"
+#include "gateway.pb.h"
+#include "policy/policy.h"
+
+namespace agentos::egress {
+
+class Connection;
+
+struct GatewayOptions {
+  std::string dns_servers;  // c-ares csv; empty for /etc/resolv.conf
+  std::string extra_ca;  // PEM file trusted for route upstreams besides the system's store
+  std::chrono::milliseconds handshake_timeout{10'000};  // request to relaying, per connection
+  std::chrono::milliseconds idle_timeout{300'000};
+};
+
+// One agent as the daemon described it.
+struct AgentEgress {
+  std::string id;
+  std::string name;
+  policy::Egress rules;  // routes' header values hold their secrets, filled in by the daemon
+  std::vector<UniqueFd> listeners;
+  uint32_t open = 0;  // connections now
+  TokenBucket up, down;
+  bool forgotten = false;  // the agent ended: its connections close
+};
+
+class Gateway {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, TlsClient tls, GatewayOptions options, UniqueFd control);
+  ~Gateway();
+
+  // Serves until the daemon closes the control channel.
+  [[nodiscard]] Status start();
+  void tick();  // a few times a second: deadlines, bandwidth, DNS timeouts
+
+  // For connections.
+  [[nodiscard]] EventLoop& loop() { return loop_; }
+  [[nodiscard]] Resolver& resolver() { return *resolver_; }
+  [[nodiscard]] const TlsClient& tls() const { return tls_; }
+  [[nodiscard]] const GatewayOptions& options() const { return options_; }
+  [[nodiscard]] Connection* find(uint64_t id);
+  void record(const gateway::Record& r);
+  void finish(uint64_t id);  // frees the connection once its handler has returned
+
+ private:
+  void on_control(uint32_t events);
+  void apply(const gateway::Command& c, std::vector<UniqueFd> fds);
+  void put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds);
+  void forget_agent(const std::string& id);
+  void accept_on(const std::shared_ptr<AgentEgress>& agent, int listener);
+  void flush_control();
+
+  EventLoop& loop_;
+  std::unique_ptr<Resolver> resolver_;
+  TlsClient tls_;
+  GatewayOptions options_;
+  UniqueFd control_;
+  std::vector<std::string> outbox_;  // records not yet taken by the daemon
+  uint64_t outbox_dropped_ = 0;
+  std::map<std::string, std::shared_ptr<AgentEgress>> agents_;
+  std::map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace agentos::egress

@@ -1,0 +1,290 @@
+#include "server/egress_gateway.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/log.h"
+#include "policy/egress_rule.h"
+#include "sandbox/netns.h"
+#include "sandbox/seccomp.h"
+
+namespace agentos {
+namespace {
+
+constexpr auto kAdoptFor = std::chrono::seconds(10);
+constexpr size_t kMaxEvent = 64 * 1024;
+
+std::string bytes_text(uint64_t n) {
+  if (n < 10'000) return std::to_string(n) + " B";
+  if (n < 10'000'000) return std::to_string(n / 1024) + " KiB";
+  return std::to_string(n >> 20) + " MiB";
+}
+
+// One line for the audit trail; never a header or a secret, only where and how much.
+std::string describe_record(const gateway::Record& r) {
+  std::string op = "egress " + r.protocol();
+  if (!r.route().empty()) op += " " + r.route() + " ->";
+  if (!r.host().empty()) op += " " + r.host() + ":" + std::to_string(r.port());
+  if (!r.address().empty() && r.address() != r.host()) op += " (" + r.address() + ")";
+  if (!r.reason().empty()) op += ": " + r.reason();
+  if (r.allowed())
+    op += std::string(r.reason().empty() ? ": " : "; ") + bytes_text(r.bytes_up()) + " up, " + bytes_text(r.bytes_down()) +
+          " down, " + std::to_string(r.duration_ms()) + " ms";
+  return op;
+}
+
+}  // namespace
+
+EgressGateway::~EgressGateway() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+Status EgressGateway::start() {
+  if (options_.uid == 0) return error("the egress gateway never runs as root");
+  if (::access(options_.binary.c_str(), X_OK) != 0) return sys_error(options_.binary);
+  spawn();
+  if (!running()) return error("cannot start " + options_.binary);
+  return {};
+}
+
+void EgressGateway::spawn() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    log::error(sys_error("egress gateway: socketpair").str());
+    return;
+  }
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  std::vector<std::string> args = {options_.binary, "--control-fd", "3", "--handshake-timeout-ms",
+                                   std::to_string(options_.handshake_timeout_ms)};
+  if (!options_.dns.empty()) args.insert(args.end(), {"--dns", options_.dns});
+  if (!options_.ca_file.empty()) args.insert(args.end(), {"--ca-file", options_.ca_file});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  char path_env[] = "PATH=/usr/bin:/bin";
+  char* envp[] = {path_env, nullptr};
+  const uid_t uid = options_.uid;
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    log::error(sys_error("egress gateway: fork").str());
+    return;
+  }
+  if (pid == 0) {
+    // A fork of the single-threaded daemon: become the unprivileged gateway, then exec it.
+    if (theirs.get() == 3) ::fcntl(3, F_SETFD, 0);
+    else if (::dup2(theirs.get(), 3) != 3) ::_exit(126);
+    ::syscall(SYS_close_range, 4, ~0U, 0);
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(126);
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || sandbox::install_filter(options_.seccomp) != 0) ::_exit(126);
+    ::execve(argv[0], argv.data(), envp);
+    ::_exit(127);
+  }
+  theirs.reset();
+  pid_ = pid;
+  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  control_ = std::move(ours);
+  timeval timeout{1, 0};  // a gateway that stops reading is killed, and restarts with all state
+  ::setsockopt(control_.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  (void)loop_.add(pidfd_.get(), EPOLLIN, [this](uint32_t) { on_exit(); });
+  (void)loop_.add(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); });
+  log::info("egress gateway started (pid " + std::to_string(pid) + ", uid " + std::to_string(uid) + ")");
+  for (auto& [id, h] : agents_) {
+    if (h.listeners.empty()) continue;
+    gateway::Command c;
+    *c.mutable_agent() = h.config;
+    send(c, &h.listeners);
+  }
+}
+
+void EgressGateway::on_exit() {
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  loop_.remove(pidfd_.get());
+  pidfd_.reset();
+  if (control_.valid()) loop_.remove(control_.get());
+  control_.reset();
+  pid_ = -1;
+  ++failures_;
+  auto delay = std::chrono::seconds(std::min(30, 1 << std::min(failures_ - 1, 5)));
+  log::error("egress gateway exited (" +
+             (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "status " + std::to_string(WEXITSTATUS(status))) +
+             "); agents' connections wait until it is back, in " + std::to_string(delay.count()) + " s");
+  restart_at_ = Clock::now() + delay;
+  restart_pending_ = true;
+}
+
+void EgressGateway::tick() {
+  if (restart_pending_ && Clock::now() >= restart_at_) {
+    restart_pending_ = false;
+    spawn();
+  }
+  if (running() && failures_ > 0 && Clock::now() > restart_at_ + std::chrono::seconds(60)) failures_ = 0;
+  for (auto& [id, h] : agents_)
+    if (h.adopt_pid > 0) try_adopt(id, h);
+}
+
+void EgressGateway::on_control(uint32_t events) {
+  if (!(events & EPOLLIN)) return;
+  std::string buf(kMaxEvent, '\0');
+  for (int i = 0; i < 256; ++i) {
+    ssize_t n = ::recv(control_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n <= 0) return;  // EOF shows as the pidfd's exit
+    gateway::Event e;
+    if (!e.ParseFromArray(buf.data(), static_cast<int>(n)) || !e.has_record()) continue;
+    const gateway::Record& r = e.record();
+    if (r.agent_id().empty()) {
+      audit_.lost(r.dropped(), "egress");
+      continue;
+    }
+    Who w = who_(r.agent_id());
+    audit_.event(r.agent_id(), w.name, w.owner, describe_record(r), "egress", r.allowed() ? "allow" : "deny");
+  }
+}
+
+void EgressGateway::send(const gateway::Command& c, const std::vector<UniqueFd>* fds) {
+  if (!control_.valid()) return;  // it gets everything when it restarts
+  std::string data = c.SerializeAsString();
+  iovec iov{data.data(), data.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
+  if (fds && !fds->empty()) {
+    size_t n = std::min<size_t>(fds->size(), 4);
+    msg.msg_control = cbuf;
+    msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+    for (size_t i = 0; i < n; ++i) {
+      int fd = (*fds)[i].get();
+      std::memcpy(CMSG_DATA(cm) + i * sizeof(int), &fd, sizeof fd);
+    }
+  }
+  if (::sendmsg(control_.get(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(data.size())) {
+    log::error(sys_error("egress gateway: send").str() + "; restarting it");
+    if (pid_ > 0) ::kill(pid_, SIGKILL);  // on_exit() follows, then a restart with every agent
+  }
+}
+
+Result<gateway::Agent> EgressGateway::describe(const std::string& id, const policy::Policy& p, uid_t owner,
+                                               bool strict) const {
+  gateway::Agent a;
+  a.set_id(id);
+  a.set_name(p.name);
+  a.set_owner_uid(owner);
+  if (!p.egress) return a;  // no grants: every request is refused
+  const policy::Egress& e = *p.egress;
+  for (const auto& g : e.allow) {
+    gateway::Grant* out = a.add_allow();
+    out->set_name(g.name);
+    out->set_subdomains(g.subdomains);
+    out->set_port(g.port);
+    if (g.range) {
+      out->set_family(static_cast<uint32_t>(g.range->family));
+      out->set_address(std::string(reinterpret_cast<const char*>(g.range->addr.data()), 16));
+      out->set_prefix_len(g.range->prefix_len);
+    }
+  }
+  for (const auto& r : e.routes) {
+    gateway::Route route;
+    route.set_path(r.path);
+    route.set_tls(r.tls);
+    route.set_host(r.host);
+    route.set_port(r.port);
+    route.set_base_path(r.base_path);
+    Status ok;
+    for (const auto& [name, value] : r.headers) {
+      Status missing;
+      std::string filled = policy::fill_secrets(value, [&](const std::string& secret) -> std::string {
+        auto v = secrets_.get(owner, secret);
+        if (!v) {
+          missing = v.error();
+          return "";
+        }
+        if (v->find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+          missing = error("secret \"" + secret + "\" holds a line break or NUL, which cannot go in a header");
+        return *v;
+      });
+      if (!missing) {
+        ok = error("route " + r.path + ": " + missing.error().str());
+        break;
+      }
+      gateway::Header* h = route.add_headers();
+      h->set_name(name);
+      h->set_value(filled);
+    }
+    if (ok) *a.add_routes() = std::move(route);
+    else if (strict) return ok.error();
+    else log::warning("agent " + id + ": " + ok.error().str() + "; the route is off", {{"AGENT_ID", id}});
+  }
+  a.set_max_connections(e.max_connections);
+  a.set_bandwidth(e.bandwidth.value_or(0));
+  return a;
+}
+
+void EgressGateway::attach(gateway::Agent agent, std::vector<UniqueFd> listeners) {
+  std::string id = agent.id();
+  Held& h = agents_[id];
+  h.config = std::move(agent);
+  h.listeners = std::move(listeners);
+  gateway::Command c;
+  *c.mutable_agent() = h.config;
+  send(c, &h.listeners);
+}
+
+void EgressGateway::adopt(gateway::Agent agent, pid_t init_pid) {
+  std::string id = agent.id();
+  Held& h = agents_[id];
+  h.config = std::move(agent);
+  h.adopt_pid = init_pid;
+  h.adopt_until = Clock::now() + kAdoptFor;
+  try_adopt(id, h);
+}
+
+void EgressGateway::try_adopt(const std::string& id, Held& h) {
+  UniqueFd ns(::open(("/proc/" + std::to_string(h.adopt_pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+  auto l = ns.valid() ? sandbox::gateway_listeners(ns.get()) : Result<std::vector<UniqueFd>>(sys_error("open"));
+  if (!l) {
+    // EADDRINUSE: the last gateway has not let go of the port yet. Anything else is final.
+    if (l.error().err == EADDRINUSE && Clock::now() < h.adopt_until) return;
+    log::error("agent " + id + ": no egress after the daemon's restart: " + l.error().str(), {{"AGENT_ID", id}});
+    h.adopt_pid = -1;
+    return;
+  }
+  h.adopt_pid = -1;
+  attach(h.config, std::move(*l));
+}
+
+void EgressGateway::update(gateway::Agent agent) {
+  auto it = agents_.find(agent.id());
+  if (it == agents_.end()) return;
+  it->second.config = std::move(agent);
+  gateway::Command c;
+  *c.mutable_agent() = it->second.config;
+  send(c, nullptr);
+}
+
+void EgressGateway::detach(const std::string& id) {
+  if (agents_.erase(id) == 0) return;
+  gateway::Command c;
+  c.set_forget(id);
+  send(c, nullptr);
+}
+
+}  // namespace agentos

@@ -1,0 +1,94 @@
+// The daemon's side of the egress gateway: it starts agentos-gateway as an unprivileged dynamic
+// user (no capabilities, no_new_privs, the agents' seccomp filter), hands it each agent's grants
+// (secrets filled in) and listening sockets, restarts it if it dies, and turns its records into
+// the audit trail. The daemon keeps every agent's listeners, so a restarted gateway gets them all
+// back; while none runs, connections wait in the listeners' backlog, unanswered.
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "gateway.pb.h"
+#include "policy/policy.h"
+#include "server/audit.h"
+#include "server/secret_store.h"
+
+namespace agentos {
+
+struct EgressOptions {
+  std::string binary;  // agentos-gateway
+  uid_t uid = 0;  // the dynamic user it runs as; never 0
+  std::vector<sock_filter> seccomp;
+  std::string dns;  // --dns for the gateway; empty for /etc/resolv.conf
+  std::string ca_file;  // extra CAs for route upstreams
+  int handshake_timeout_ms = 10'000;
+};
+
+class EgressGateway {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Who {
+    std::string name;
+    uid_t owner = 0;
+  };
+
+  EgressGateway(EventLoop& loop, EgressOptions options, const SecretStore& secrets, AuditLog& audit,
+                std::function<Who(const std::string& id)> who)
+      : loop_(loop), options_(std::move(options)), secrets_(secrets), audit_(audit), who_(std::move(who)) {}
+  ~EgressGateway();
+
+  [[nodiscard]] Status start();
+  [[nodiscard]] bool running() const { return pidfd_.valid(); }
+
+  // The agent's egress as the gateway will hold it. Fails if a secret it names is not set, or
+  // could not go in a header; or, unless `strict`, leaves such a route out (a secret removed
+  // while the agent runs takes its route with it).
+  [[nodiscard]] Result<gateway::Agent> describe(const std::string& id, const policy::Policy& p, uid_t owner,
+                                                bool strict = true) const;
+  // An agent that starts: the gateway serves its listeners from now on.
+  void attach(gateway::Agent agent, std::vector<UniqueFd> listeners);
+  // An agent the daemon adopted after a restart: new listeners are made in its network namespace
+  // (that of `init_pid`), retried for a while if the last gateway still holds the port.
+  void adopt(gateway::Agent agent, pid_t init_pid);
+  // New grants for a running agent, from its next connection on.
+  void update(gateway::Agent agent);
+  void detach(const std::string& id);
+  void tick();
+
+ private:
+  struct Held {
+    gateway::Agent config;
+    std::vector<UniqueFd> listeners;
+    pid_t adopt_pid = -1;  // listeners still to be made
+    Clock::time_point adopt_until{};
+  };
+
+  void spawn();
+  void on_exit();
+  void on_control(uint32_t events);
+  void send(const gateway::Command& c, const std::vector<UniqueFd>* fds);
+  void try_adopt(const std::string& id, Held& h);
+
+  EventLoop& loop_;
+  EgressOptions options_;
+  const SecretStore& secrets_;
+  AuditLog& audit_;
+  std::function<Who(const std::string&)> who_;
+  UniqueFd control_, pidfd_;
+  pid_t pid_ = -1;
+  int failures_ = 0;
+  Clock::time_point restart_at_{};
+  bool restart_pending_ = false;
+  std::map<std::string, Held> agents_;
+};
+
+}  // namespace agentos

@@ -1,0 +1,411 @@
+"""A private little Internet for the egress gateway's tests: real nginx and dnsmasq from Debian's
+packages, in a network namespace of their own, with a throwaway CA.
+
+Nothing here touches the host's network: the servers listen on documentation addresses
+(198.51.100.0/24, 2001:db8::/32) on the namespace's loopback. A process reaches them by switching
+only its network namespace (wrap(), nsenter --net); `ip netns exec` is avoided because it also
+remounts /sys, which would hide /sys/fs/cgroup and /sys/fs/bpf from the daemon.
+
+Readiness is checked, never slept for: each wait retries a real probe (a TCP connect, a DNS query)
+until a deadline, paced by waiting on the server's own process so a crash fails at once, with its log.
+"""
+import ctypes
+import hashlib
+import ipaddress
+import json
+import os
+import pathlib
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+NGINX = "/usr/sbin/nginx"
+DNSMASQ = "/usr/sbin/dnsmasq"
+
+API_V4 = "198.51.100.10"
+OTHER_V4 = "198.51.100.20"
+BIG_V4 = "198.51.100.30"
+SERVER_V6 = "2001:db8::10"
+
+# The server certificate's names; other.example.test and the wiki hosts share a certificate with
+# api.example.test so that a redirect or a wildcard can be followed with one CA and one cert.
+CERT_NAMES = ("api.example.test", "other.example.test", "*.wiki.example.test", "big.example.test",
+              "v6.example.test", "flip.example.test", "rebind.example.test", "metadata.example.test")
+CERT_IPS = (API_V4,)
+
+INITIAL_ANSWERS = {
+    "api.example.test": API_V4,
+    "other.example.test": OTHER_V4,
+    "big.example.test": BIG_V4,
+    "a.wiki.example.test": OTHER_V4,
+    "b.wiki.example.test": OTHER_V4,
+    "v6.example.test": SERVER_V6,
+    "rebind.example.test": "127.0.0.1",
+    "metadata.example.test": "169.254.169.254",
+    "private.example.test": "10.1.2.3",
+    "flip.example.test": API_V4,  # tests change this one
+}
+
+BIG_SIZE = 16 * 1024 * 1024
+READY_TIMEOUT = 20  # seconds: long enough for a loaded 2-core machine, short enough to fail a hang
+
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _require_root():
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            raise RuntimeError("the egress test network needs root, and under CI nothing may skip")
+        raise unittest.SkipTest("the egress test network needs root (network namespaces, port 53/80/443)")
+
+
+def _dns_query_packet(qid, name, qtype):
+    labels = b"".join(bytes([len(l)]) + l.encode("ascii") for l in name.rstrip(".").split("."))
+    # Header: id, flags = recursion desired, one question, no other records.
+    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack("!HH", qtype, 1)
+
+
+def _skip_name(msg, pos):
+    """Returns the offset just past a (possibly compressed) domain name."""
+    while True:
+        length = msg[pos]
+        if length & 0xC0 == 0xC0:  # a pointer ends the name
+            return pos + 2
+        pos += 1 + length
+        if length == 0:
+            return pos
+
+
+def _dns_parse_answer(msg, qid, qtype):
+    """Returns the addresses of type qtype in a response; [] for NXDOMAIN or no data."""
+    rid, flags, qdcount, ancount = struct.unpack("!HHHH", msg[:8])
+    if rid != qid or not flags & 0x8000:
+        raise ValueError("not the answer to our query")
+    rcode = flags & 0xF
+    if rcode not in (0, 3):  # NOERROR, NXDOMAIN
+        raise ValueError(f"DNS error rcode {rcode}")
+    pos = 12
+    for _ in range(qdcount):
+        pos = _skip_name(msg, pos) + 4
+    addresses = []
+    for _ in range(ancount):
+        pos = _skip_name(msg, pos)
+        rtype, _, _, rdlength = struct.unpack("!HHIH", msg[pos:pos + 10])
+        pos += 10
+        if rtype == qtype:
+            family = socket.AF_INET if qtype == 1 else socket.AF_INET6
+            addresses.append(socket.inet_ntop(family, msg[pos:pos + rdlength]))
+        pos += rdlength
+    return addresses
+
+
+class EgressWorld:
+    """The test network: a namespace with nginx (HTTP and HTTPS) and dnsmasq, plus a test CA.
+
+    Use as a context manager or call start()/stop(), e.g. from setUpClass/tearDownClass.
+    """
+
+    dns_server = "127.0.0.1:53"
+
+    def __init__(self):
+        self.netns = f"agentos-egress-{os.getpid()}"
+        self.netns_path = f"/run/netns/{self.netns}"
+        self.tmp = None
+        self.ca_cert = None
+        self.access_log = None
+        self.nginx_log = None
+        self.hosts_file = None
+        self.dns_log = None
+        self.big_sha256 = None
+        self.answers = dict(INITIAL_ANSWERS)
+        self._netns_added = False
+        self.nginx = None
+        self.dnsmasq = None
+
+    # --- running things in the namespace ---
+
+    def wrap(self, argv):
+        """argv, run with only its network namespace switched to the test network."""
+        return ["nsenter", f"--net={self.netns_path}", *argv]
+
+    def run(self, argv, **kw):
+        """subprocess.run of wrap(argv), capturing text output, with a timeout against hangs."""
+        return subprocess.run(self.wrap(argv), **{"capture_output": True, "text": True, "timeout": 60, **kw})
+
+    def socket(self, family=socket.AF_INET, type=socket.SOCK_STREAM):
+        """A socket that lives in the test network, for probing it from this process.
+
+        A socket belongs to the namespace of the thread that created it, so a throwaway thread
+        switches namespace (setns applies to the calling thread only) and makes it: the test's own
+        threads never leave the host network.
+        """
+        result = {}
+
+        def make():
+            try:
+                with open(self.netns_path) as ns:
+                    if _libc.setns(ns.fileno(), _CLONE_NEWNET) != 0:
+                        raise OSError(ctypes.get_errno(), "setns to the test network")
+                result["socket"] = socket.socket(family, type)
+            except BaseException as e:  # handed to the caller's thread
+                result["error"] = e
+
+        t = threading.Thread(target=make)
+        t.start()
+        t.join()
+        if "error" in result:
+            raise result["error"]
+        return result["socket"]
+
+    # --- DNS ---
+
+    def query_dns(self, name, rtype="A", timeout=1.0):
+        """Asks the test network's dnsmasq; returns the A or AAAA addresses ([] for none)."""
+        qtype = {"A": 1, "AAAA": 28}[rtype]
+        qid = random.randrange(1 << 16)
+        with self.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(timeout)
+            host, port = self.dns_server.rsplit(":", 1)
+            s.connect((host, int(port)))
+            s.send(_dns_query_packet(qid, name, qtype))
+            while True:
+                try:
+                    return _dns_parse_answer(s.recv(4096), qid, qtype)
+                except ValueError as e:
+                    if "not the answer" not in str(e):
+                        raise
+
+    def set_answer(self, name, address):
+        """Makes dnsmasq answer name with address (None: no answer), and returns once it does."""
+        if address is None:
+            self.answers.pop(name, None)
+        else:
+            self.answers[name] = address
+        self._write_hosts()
+        self.dnsmasq.send_signal(signal.SIGHUP)  # dnsmasq rereads --addn-hosts files on SIGHUP
+        rtype = "AAAA" if address and ipaddress.ip_address(address).version == 6 else "A"
+        want = [address] if address else []
+        self._wait_until(lambda: self._answers_now(name, rtype) == want, self.dnsmasq,
+                         f"dnsmasq to answer {name} {rtype} with {want}", self.dns_log)
+
+    def _answers_now(self, name, rtype):
+        try:
+            return self.query_dns(name, rtype, timeout=0.2)
+        except OSError:  # not listening yet (refused) or no reply in time
+            return None
+
+    def _write_hosts(self):
+        # Written aside and renamed so that dnsmasq never reads half a file.
+        tmp = self.hosts_file.with_suffix(".new")
+        tmp.write_text("".join(f"{addr} {name}\n" for name, addr in sorted(self.answers.items())))
+        tmp.replace(self.hosts_file)
+
+    # --- access log ---
+
+    def access_entries(self):
+        """nginx's access log so far, one dict per request: host, uri, auth, method, status, ..."""
+        text = self.access_log.read_text() if self.access_log.exists() else ""
+        return [json.loads(line) for line in text.splitlines() if line]
+
+    def wait_for_access(self, match, timeout=10):
+        """Returns the first access-log entry for which match(entry) is true, waiting for it: nginx
+        logs a request after sending the response, so a client can finish before the line exists."""
+        found = []
+
+        def seen():
+            found[:] = [e for e in self.access_entries() if match(e)][:1]
+            return bool(found)
+
+        self._wait_until(seen, self.nginx, "an access-log entry", self.access_log, timeout)
+        return found[0]
+
+    # --- lifecycle ---
+
+    def start(self):
+        _require_root()
+        try:
+            self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="agentos-egress-", dir="/var/tmp"))
+            os.chmod(self.tmp, 0o755)  # agents run as other users and must read the CA cert
+            self._make_netns()
+            self._make_certs()
+            self._start_nginx()
+            self._start_dnsmasq()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Stops the servers and removes the namespace and the temporary directory; idempotent."""
+        for proc in (self.nginx, self.dnsmasq):
+            if proc and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.nginx = self.dnsmasq = None
+        if self._netns_added:
+            # Anything still in the namespace was started by us (an nginx worker orphaned by a
+            # killed master, a test's stray client): end it, or the namespace would stay alive.
+            pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True)
+            for pid in pids.stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            subprocess.run(["ip", "netns", "del", self.netns], check=True)
+            self._netns_added = False
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _make_netns(self):
+        subprocess.run(["ip", "netns", "add", self.netns], check=True)
+        self._netns_added = True
+        ip = ["ip", "-n", self.netns]
+        subprocess.run([*ip, "link", "set", "lo", "up"], check=True)
+        for addr in (API_V4, OTHER_V4, BIG_V4):
+            subprocess.run([*ip, "addr", "add", f"{addr}/32", "dev", "lo"], check=True)
+        # nodad: a tentative address (duplicate detection pending) cannot be bound yet.
+        subprocess.run([*ip, "-6", "addr", "add", f"{SERVER_V6}/128", "dev", "lo", "nodad"], check=True)
+
+    def _make_certs(self):
+        d = self.tmp
+        (d / "ca.cnf").write_text(
+            "[req]\ndistinguished_name = dn\nprompt = no\nx509_extensions = ca_ext\n"
+            "[dn]\nCN = agentos egress test CA\n"
+            "[ca_ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
+            "subjectKeyIdentifier = hash\n")
+        sans = ",".join([*(f"DNS:{n}" for n in CERT_NAMES), *(f"IP:{a}" for a in CERT_IPS)])
+        (d / "server.ext").write_text(
+            f"basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\n"
+            f"extendedKeyUsage = serverAuth\nsubjectAltName = {sans}\n"
+            f"subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid,issuer\n")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc"]
+        steps = [
+            ["req", "-x509", *ec, "-config", "ca.cnf", "-days", "2", "-keyout", "ca.key", "-out", "ca.crt"],
+            ["req", "-new", *ec, "-subj", "/CN=api.example.test", "-keyout", "server.key", "-out", "server.csr"],
+            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "server.ext", "-out", "server.crt"],
+        ]
+        for step in steps:
+            r = subprocess.run(["openssl", *step], cwd=d, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"openssl {' '.join(step)} failed:\n{r.stderr}")
+        os.chmod(d / "ca.key", 0o600)
+        os.chmod(d / "server.key", 0o600)
+        os.chmod(d / "ca.crt", 0o644)
+        self.ca_cert = d / "ca.crt"
+
+    def _start_nginx(self):
+        d = self.tmp
+        www = d / "www"
+        www.mkdir()
+        big = os.urandom(BIG_SIZE)  # random, so that no layer can compress it away
+        (www / "big").write_bytes(big)
+        self.big_sha256 = hashlib.sha256(big).hexdigest()
+        self.access_log = d / "access.log"
+        self.nginx_log = d / "nginx-error.log"
+        listen = "".join(
+            f"    listen {a}:443 ssl;\n    listen {a}:80;\n"
+            for a in (API_V4, OTHER_V4, BIG_V4, f"[{SERVER_V6}]"))
+        (d / "nginx.conf").write_text(f"""\
+daemon off;
+master_process on;
+user root;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {self.nginx_log} info;
+events {{ worker_connections 256; }}
+http {{
+    # Debian's build defaults its temp paths to /var/lib/nginx; keep everything in our directory.
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    # JSON lines, so that tests can parse which host got which Authorization header.
+    log_format egress escape=json '{{"host":"$host","uri":"$request_uri","auth":"$http_authorization",'
+        '"method":"$request_method","status":"$status","scheme":"$scheme","sni":"$ssl_server_name",'
+        '"server_addr":"$server_addr","remote_addr":"$remote_addr","bytes":"$body_bytes_sent"}}';
+    access_log {self.access_log} egress;
+    default_type text/plain;
+    sendfile on;
+    # "Location: /echo" as written; nginx would otherwise make it absolute.
+    absolute_redirect off;
+    server {{
+{listen}        server_name _;
+        ssl_certificate {d}/server.crt;
+        ssl_certificate_key {d}/server.key;
+        root {www};
+        location = /echo {{
+            return 200 "host=$host\\nauth=$http_authorization\\nx-test=$http_x_test\\nmethod=$request_method\\nuri=$request_uri\\n";
+        }}
+        location = /redirect {{ return 302 https://other.example.test/echo; }}
+        location = /redirect-same {{ return 302 /echo; }}
+        location = /big {{ default_type application/octet-stream; }}
+        location / {{ return 404; }}
+    }}
+}}
+""")
+        # -e: the error log before the config is read (Debian's default is /var/log/nginx).
+        with open(d / "nginx.out", "ab") as out:
+            self.nginx = subprocess.Popen(
+                self.wrap([NGINX, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(self.nginx_log)]),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+
+        def accepts():
+            with self.socket() as s:
+                s.settimeout(1)
+                return s.connect_ex((API_V4, 443)) == 0
+
+        self._wait_until(accepts, self.nginx, f"nginx to accept on {API_V4}:443", self.nginx_log,
+                         also=d / "nginx.out")
+
+    def _start_dnsmasq(self):
+        d = self.tmp
+        self.hosts_file = d / "hosts"
+        self.dns_log = d / "dnsmasq.log"
+        self._write_hosts()
+        argv = [DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--user=root", "--group=root",
+                "--listen-address=127.0.0.1", "--bind-interfaces", "--port=53",
+                "--no-resolv", "--no-hosts", f"--addn-hosts={self.hosts_file}",
+                # Names under .test are ours alone: unknown ones get NXDOMAIN rather than REFUSED.
+                "--local=/test/",
+                # TTL 0 and no negative cache: a client must see a changed answer at once.
+                "--local-ttl=0", "--no-negcache",
+                "--log-queries", f"--log-facility={self.dns_log}", f"--pid-file={d}/dnsmasq.pid"]
+        with open(d / "dnsmasq.out", "ab") as out:
+            self.dnsmasq = subprocess.Popen(self.wrap(argv), stdin=subprocess.DEVNULL, stdout=out,
+                                            stderr=subprocess.STDOUT)
+        self._wait_until(lambda: self._answers_now("api.example.test", "A") == [API_V4], self.dnsmasq,
+                         "dnsmasq to answer", self.dns_log, also=d / "dnsmasq.out")
+
+    def _wait_until(self, condition, proc, what, log, timeout=READY_TIMEOUT, also=None):
+        """Retries condition until it holds; an exited process or the deadline is an error."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                logs = "".join(p.read_text(errors="replace") for p in (log, also) if p and p.exists())
+                why = f"exited with {proc.returncode}" if proc.poll() is not None else f"no success in {timeout}s"
+                raise RuntimeError(f"waiting for {what}: {why}\n{logs}")
+            try:
+                proc.wait(timeout=0.02)  # paces the retries and notices a crash at once
+            except subprocess.TimeoutExpired:
+                pass
