@@ -1,7 +1,10 @@
 // secret set|list|rm: the caller's secrets, for the headers of their agents' egress routes. A
 // value comes from standard input or a file, never from the command line, where any user could
 // read it in /proc/PID/cmdline.
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <fstream>
 #include <iostream>
@@ -55,10 +58,16 @@ Outcome<int> cmd_secret_set(const Globals& g, const std::string& name, const std
   if (auto s = policy::check_secret_name(name); !s) return usage_error(s.error().str());
   auto value = read_value(file);
   if (!value) return value.error();
+  if (value->find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+    return failed("the secret holds a line break or NUL, which cannot go in an HTTP header");
+  // The value travels as a memfd, which the daemon copies into its store without reading.
+  UniqueFd mem(::memfd_create("agentos-secret", MFD_CLOEXEC));
+  if (!mem.valid() || ::write(mem.get(), value->data(), value->size()) != static_cast<ssize_t>(value->size()))
+    return failed(std::string("memfd: ") + std::strerror(errno));
+  explicit_bzero(value->data(), value->size());
   agentos::v1::Request req;
   req.mutable_secret_set()->set_name(name);
-  req.mutable_secret_set()->set_value(std::move(*value));
-  auto resp = call(g.socket, req);
+  auto resp = call(g.socket, req, mem.get());
   if (!resp) return resp.error();
   return print_changed(g, *resp, "secret set");
 }

@@ -35,7 +35,7 @@ Outcome<Connection> Connection::open(const std::string& socket_path) {
   return Connection(std::move(fd));
 }
 
-Outcome<void> Connection::send(const Request& request) {
+Outcome<void> Connection::send(const Request& request, int pass_fd) {
   std::string payload;
   if (!request.SerializeToString(&payload)) return failed("cannot encode the request");
   // Checked here so that an oversized policy gets a clear message instead of a refused frame.
@@ -43,8 +43,30 @@ Outcome<void> Connection::send(const Request& request) {
     return failed("request of " + std::to_string(payload.size()) + " bytes exceeds the " +
                   std::to_string(kMaxFrame) + "-byte limit");
   }
-  if (auto s = write_frame(fd_.get(), payload); !s) {
-    return failed("sending the request to agentosd: " + s.error().str());
+  if (pass_fd < 0) {
+    if (auto s = write_frame(fd_.get(), payload); !s) return failed("sending the request to agentosd: " + s.error().str());
+    return {};
+  }
+  // The descriptor rides on the frame's first bytes; the rest follows as usual.
+  std::string frame = encode_frame(payload);
+  iovec iov{frame.data(), frame.size()};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cm), &pass_fd, sizeof pass_fd);
+  ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+  if (n <= 0) return failed(std::string("sending the request to agentosd: ") + std::strerror(errno));
+  for (size_t sent = static_cast<size_t>(n); sent < frame.size();) {
+    ssize_t m = ::send(fd_.get(), frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    if (m <= 0) return failed(std::string("sending the request to agentosd: ") + std::strerror(errno));
+    sent += static_cast<size_t>(m);
   }
   return {};
 }
@@ -69,10 +91,10 @@ Outcome<Response> Connection::next() {
   return response;
 }
 
-Outcome<Response> call(const std::string& socket_path, const Request& request) {
+Outcome<Response> call(const std::string& socket_path, const Request& request, int pass_fd) {
   auto conn = Connection::open(socket_path);
   if (!conn) return conn.error();
-  if (auto s = conn->send(request); !s) return s.error();
+  if (auto s = conn->send(request, pass_fd); !s) return s.error();
   while (true) {
     auto response = conn->next();
     if (!response || conn->finished()) return response;

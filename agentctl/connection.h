@@ -16,8 +16,8 @@ class Connection {
   // Adopts an already connected stream socket (tests use a socketpair).
   explicit Connection(UniqueFd fd) : fd_(std::move(fd)) {}
 
-  // The protocol allows one request per connection.
-  Outcome<void> send(const agentos::v1::Request& request);
+  // The protocol allows one request per connection. `pass_fd`, if any, goes with it (SCM_RIGHTS).
+  Outcome<void> send(const agentos::v1::Request& request, int pass_fd = -1);
 
   // The next response. A response carrying `error` becomes a Failure with its diagnostics, and
   // so does the daemon closing the connection before a final response.
@@ -33,7 +33,7 @@ class Connection {
 
 // Connects, sends `request` and returns the final response (the only one, for unary calls).
 Outcome<agentos::v1::Response> call(const std::string& socket_path,
-                                    const agentos::v1::Request& request);
+                                    const agentos::v1::Request& request, int pass_fd = -1);
 
 // Whether `r` carries the expected payload, or none at all: a daemon may leave the oneof unset
 // when the answer is an empty list, since proto3 cannot tell that from an empty message.

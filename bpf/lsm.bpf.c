@@ -4,8 +4,9 @@
  *
  * File grants are checked on the object reached, never on a path string: each hook walks the
  * dentry ancestry of what is being opened, executed, mapped or changed, up to the nearest granted
- * inode (crossing mounts), so symlinks, "..", renames, bind mounts, /proc/PID/root and files
- * created after the policy loaded all resolve to what they really are. Filesystems mounted in the
+ * inode (crossing mounts that show a filesystem from its root), so symlinks, "..", renames, bind
+ * mounts, /proc/PID/root and files created after the policy loaded all resolve to what they
+ * really are. Filesystems mounted in the
  * agent's own user namespace (its private /tmp, /proc and root) are its own. */
 #include <linux/bpf.h>
 #include <linux/errno.h>
@@ -99,8 +100,11 @@ static __always_inline __u32 rights_of(struct dentry *d, struct vfsmount *vm, __
 			d = up;
 			continue;
 		}
-		/* The root of this filesystem: continue from where its mount is attached. */
-		if (!m)
+		/* The root of this filesystem: continue from where its mount is attached, but only if
+		 * that mount shows the filesystem from its root. A bind mount of a subdirectory is
+		 * attached somewhere its objects do not live: crossing there would let a bind mount of
+		 * an ungranted directory into a granted one pass as granted. */
+		if (!m || BPF_CORE_READ(m, mnt.mnt_root) != d)
 			return 0;
 		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
 		if (parent == m)

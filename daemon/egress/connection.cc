@@ -390,6 +390,10 @@ void Connection::check_hello() {
   switch (h.status) {
     case HelloStatus::kNeedMore:
       if (up_.space() == 0) return refuse("TLS ClientHello larger than the gateway reads");
+      if (client_eof_) {
+        reason_ = "the agent closed the tunnel before its first message was whole";
+        finish();
+      }
       return;
     case HelloStatus::kNotTls: break;  // another protocol, to the address resolved for the grant
     case HelloStatus::kNoName: return refuse("TLS to " + host_->name + " without a server name (SNI)");

@@ -2,18 +2,43 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 
 #include "egress/connection.h"
+#include "policy/egress_rule.h"
 
 namespace agentos::egress {
 namespace {
 
 constexpr size_t kMaxCommand = 1 << 20;
 constexpr size_t kMaxOutbox = 4096;
+constexpr size_t kMaxFds = 2 + policy::kMaxSecretsPerAgent;
 
-policy::Egress rules_of(const gateway::Agent& a) {
+// The value of each secret the daemon passed, read from its descriptor; a value that could break
+// out of its header (a line break, a NUL) is left out, and so is every route that names it.
+std::map<std::string, std::string> read_secrets(const gateway::Agent& a, std::vector<UniqueFd>& fds, std::string* problems) {
+  std::map<std::string, std::string> out;
+  for (int i = 0; i < a.secrets_size() && static_cast<size_t>(i) < fds.size(); ++i) {
+    std::string value(64 * 1024 + 1, '\0');
+    ssize_t n = ::pread(fds[i].get(), value.data(), value.size(), 0);
+    fds[i].reset();
+    if (n <= 0 || static_cast<size_t>(n) > 64 * 1024) {
+      *problems += "secret \"" + a.secrets(i) + "\" unreadable; ";
+      continue;
+    }
+    value.resize(static_cast<size_t>(n));
+    if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+      *problems += "secret \"" + a.secrets(i) + "\" holds a line break or NUL; ";
+      continue;
+    }
+    out.emplace(a.secrets(i), std::move(value));
+  }
+  return out;
+}
+
+policy::Egress rules_of(const gateway::Agent& a, const std::map<std::string, std::string>& secrets) {
   policy::Egress e;
   for (const auto& g : a.allow()) {
     policy::EgressGrant out;
@@ -37,8 +62,14 @@ policy::Egress rules_of(const gateway::Agent& a) {
     out.host = r.host();
     out.port = static_cast<uint16_t>(r.port());
     out.base_path = r.base_path();
-    for (const auto& h : r.headers()) out.headers.emplace_back(h.name(), h.value());
-    e.routes.push_back(std::move(out));
+    bool complete = true;
+    for (const auto& h : r.headers())
+      out.headers.emplace_back(h.name(), policy::fill_secrets(h.value(), [&](const std::string& name) {
+                                 auto it = secrets.find(name);
+                                 complete = complete && it != secrets.end();
+                                 return it == secrets.end() ? std::string() : it->second;
+                               }));
+    if (complete) e.routes.push_back(std::move(out));
   }
   e.max_connections = a.max_connections() ? a.max_connections() : 64;
   if (a.bandwidth()) e.bandwidth = a.bandwidth();
@@ -79,7 +110,7 @@ void Gateway::on_control(uint32_t events) {
   if (events & EPOLLOUT) flush_control();
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
   std::vector<char> buf(kMaxCommand);
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxFds * sizeof(int))];
   iovec iov{buf.data(), buf.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -111,12 +142,25 @@ void Gateway::apply(const gateway::Command& c, std::vector<UniqueFd> fds) {
 }
 
 void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
+  size_t listeners = std::min<size_t>(a.listeners(), fds.size());
+  std::vector<UniqueFd> secret_fds(std::make_move_iterator(fds.begin() + static_cast<long>(listeners)),
+                                   std::make_move_iterator(fds.end()));
+  fds.resize(listeners);
+  std::string problems;
+  auto secrets = read_secrets(a, secret_fds, &problems);
   auto& slot = agents_[a.id()];
   if (!slot) slot = std::make_shared<AgentEgress>();
   AgentEgress& agent = *slot;
   agent.id = a.id();
   agent.name = a.name();
-  agent.rules = rules_of(a);  // applies from the next request on
+  agent.rules = rules_of(a, secrets);  // applies from the next request on
+  if (!problems.empty()) {
+    gateway::Record r;
+    r.set_agent_id(a.id());
+    r.set_protocol("route");
+    r.set_reason(problems + "routes that use them are off");
+    record(r);
+  }
   agent.up.set_rate(a.bandwidth());
   agent.down.set_rate(a.bandwidth());
   for (auto& fd : fds) {

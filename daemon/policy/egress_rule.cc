@@ -25,7 +25,7 @@ Result<uint16_t> parse_port(std::string_view port, const std::string& what) {
 
 // An address or range is written as the network rules write theirs, without the scheme.
 bool looks_like_address(std::string_view host) {
-  if (host.starts_with('[')) return true;
+  if (host.starts_with('[') || host.find(':') != std::string_view::npos) return true;
   for (char c : host)
     if (!is_digit(c) && c != '.' && c != '/') return false;
   return !host.empty();

@@ -11,6 +11,9 @@
 
 namespace agentos::policy {
 
+// Each secret travels to the gateway as a descriptor; this bounds how many one message carries.
+inline constexpr size_t kMaxSecretsPerAgent = 32;
+
 // "api.openai.com:443", "*.wikipedia.org:443", "10.20.0.0/16:5432", "[2001:db8::1]:443". The
 // port is required; names are lower-cased DNS names; "*." only as the whole first label.
 [[nodiscard]] Result<EgressGrant> parse_egress_grant(std::string_view text);

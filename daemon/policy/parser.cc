@@ -337,6 +337,13 @@ class Walker {
         }
       }
     if (const toml::node* n = t.get("route")) routes(*n, e);
+    std::vector<std::string> secrets;
+    for (const auto& r : e.routes)
+      for (const auto& name : r.secrets)
+        if (std::find(secrets.begin(), secrets.end(), name) == secrets.end()) secrets.push_back(name);
+    if (secrets.size() > kMaxSecretsPerAgent)
+      error(t, "[egress] routes name " + std::to_string(secrets.size()) + " secrets; at most " +
+                   std::to_string(kMaxSecretsPerAgent) + " may be used by one agent");
     if (const toml::node* n = t.get("max_connections")) {
       const toml::value<int64_t>* i = n->as_integer();
       if (!i || i->get() < 1 || i->get() > 65535)

@@ -13,29 +13,12 @@ namespace {
 
 using test::errors_text;
 using test::parse;
+using test::kAgent;
 using test::kResearcher;
+using test::one_error;
+using test::with_agent;
 
-// Every error case starts from this, so a bad line 3 really is the third line of the file.
-constexpr std::string_view kAgent = "[agent]\ncommand = [\"/usr/bin/true\"]\n";
 
-// Exactly one error, at line:column, whose message contains `needle`.
-::testing::AssertionResult one_error(std::string_view text, uint32_t line, uint32_t column,
-                                     std::string_view needle) {
-  ParseResult r = parse(text);
-  if (r.policy) return ::testing::AssertionFailure() << "parsed without errors:\n" << text;
-  if (r.errors.size() != 1) {
-    return ::testing::AssertionFailure() << r.errors.size() << " errors:\n" << errors_text(r);
-  }
-  const Diagnostic& d = r.errors[0];
-  if (d.where.line != line || d.where.column != column ||
-      d.message.find(needle) == std::string::npos) {
-    return ::testing::AssertionFailure() << "expected " << line << ":" << column << " containing \""
-                                         << needle << "\", got: " << d.str();
-  }
-  return ::testing::AssertionSuccess();
-}
-
-std::string with_agent(std::string_view rest) { return std::string(kAgent) + std::string(rest); }
 
 
 std::array<uint8_t, 16> addr(int family, const char* text) {
@@ -138,7 +121,7 @@ TEST(ParsePolicy, TomlSyntaxErrorsCarryTomlsPosition) {
 TEST(ParsePolicy, UnknownKeysPointAtTheKey) {
   EXPECT_TRUE(one_error("colour = 1\n" + std::string(kAgent), 1, 1,
                         "unknown key \"colour\"; expected one "
-                        "of: agent, filesystem, network, limits"));
+                        "of: agent, filesystem, network, egress, limits"));
   EXPECT_TRUE(one_error(with_agent("[agnet]\n"), 3, 2,
                         "unknown key \"agnet\" (did you mean "
                         "\"agent\"?)"));

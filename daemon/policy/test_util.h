@@ -1,6 +1,8 @@
 // Helpers shared by the policy tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <string_view>
 
@@ -40,5 +42,27 @@ inline std::string errors_text(const ParseResult& r) {
   for (const Diagnostic& d : r.errors) out += d.str() + "\n";
   return out;
 }
+
+// Every error case starts from this, so a bad line 3 really is the third line of the file.
+inline constexpr std::string_view kAgent = "[agent]\ncommand = [\"/usr/bin/true\"]\n";
+
+// Exactly one error, at line:column, whose message contains `needle`.
+inline ::testing::AssertionResult one_error(std::string_view text, uint32_t line, uint32_t column,
+                                     std::string_view needle) {
+  ParseResult r = parse(text);
+  if (r.policy) return ::testing::AssertionFailure() << "parsed without errors:\n" << text;
+  if (r.errors.size() != 1) {
+    return ::testing::AssertionFailure() << r.errors.size() << " errors:\n" << errors_text(r);
+  }
+  const Diagnostic& d = r.errors[0];
+  if (d.where.line != line || d.where.column != column ||
+      d.message.find(needle) == std::string::npos) {
+    return ::testing::AssertionFailure() << "expected " << line << ":" << column << " containing \""
+                                         << needle << "\", got: " << d.str();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+inline std::string with_agent(std::string_view rest) { return std::string(kAgent) + std::string(rest); }
 
 }  // namespace agentos::policy::test

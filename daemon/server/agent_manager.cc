@@ -18,6 +18,7 @@
 #include "common/atomic_file.h"
 #include "sandbox/landlock.h"
 #include "sandbox/launcher.h"
+#include "sandbox/mount_table.h"
 #include "common/log.h"
 
 namespace agentos {
@@ -121,7 +122,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   if (groups.size() > 300) groups.resize(300);
 
   std::string id = new_id();
-  std::optional<gateway::Agent> egress;
+  std::optional<EgressGateway::Described> egress;
   if (p.egress) {
     *why = RunError::kCannotConfine;
     if (!egress_) return error("agent \"" + p.name + "\" has [egress], but the egress gateway is unavailable: " + egress_missing_);
@@ -140,6 +141,16 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   if (!spec) {
     (void)cgroups_.remove(id);
     return spec.error();
+  }
+
+  if (!lsm_) {
+    // Landlock judges paths: refuse what it would grant that the object rule would not.
+    if (auto b = sandbox::bind_mount_beneath(read_all("/proc/self/mountinfo"), spec->fs_rights)) {
+      (void)cgroups_.remove(id);
+      return error("agent \"" + p.name + "\": " + b->mount_point + " is a bind mount of " + b->source +
+                   " inside the grant " + b->grant + "; Landlock, the file layer here without BPF LSM, would grant it "
+                   "by its path though its files live elsewhere, so the agent is not started");
+    }
   }
 
   // The kernel holds the agent's grants before its first instruction: it is governed by cgroup,
@@ -362,7 +373,7 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
       } else if (!after) {
         out.push_back(who + ": egress grants NOT replaced: " + after.error().str());
         continue;
-      } else if (!before || before->SerializeAsString() != after->SerializeAsString()) {
+      } else if (!before || before->config.SerializeAsString() != after->config.SerializeAsString()) {
         egress_->update(std::move(*after));
         out.push_back(who + ": egress grants replaced");
       }
@@ -386,7 +397,7 @@ std::vector<std::string> AgentManager::refresh_egress(uid_t owner) {
     auto p = policy::parse_policy(r.policy_text, r.policy_path);
     if (!p.policy || !p.policy->egress || p.policy->egress->routes.empty()) continue;
     if (auto config = egress_->describe(id, *p.policy, owner, false)) {
-      out.push_back("agent " + r.name + " (" + id + "): its " + std::to_string(config->routes_size()) + " of " +
+      out.push_back("agent " + r.name + " (" + id + "): its " + std::to_string(config->config.routes_size()) + " of " +
                     std::to_string(p.policy->egress->routes.size()) + " routes now use the secrets as they are");
       egress_->update(std::move(*config));
     }

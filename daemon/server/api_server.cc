@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "server/agent_info.h"
 #include "common/log.h"
 
@@ -67,7 +69,23 @@ void ApiServer::on_event(int fd, uint32_t events) {
 
 void ApiServer::read_request(Conn& c) {
   char buf[64 * 1024];
-  ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
+  iovec iov{buf, sizeof buf};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n = ::recvmsg(c.fd.get(), &msg, MSG_CMSG_CLOEXEC);
+  // One descriptor may come with a request; any more, or any later, are closed unused.
+  for (cmsghdr* cm = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; cm; cm = CMSG_NXTHDR(&msg, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+      for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+        if (!c.passed.valid() && !c.got_request) c.passed.reset(fd);
+        else ::close(fd);
+      }
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return close(c.fd.get());
   if (n < 0 || c.got_request) return;  // after the request, input is ignored until hangup
   c.in.feed(buf, static_cast<size_t>(n));
@@ -101,7 +119,7 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kLogs: do_logs(c, req.logs(), resp); break;
     case v1::Request::kInspect: do_inspect(p, req.inspect(), resp); break;
     case v1::Request::kAudit: do_audit(c, req.audit(), resp); break;
-    case v1::Request::kSecretSet: do_secret_set(p, req.secret_set(), resp); break;
+    case v1::Request::kSecretSet: do_secret_set(p, req.secret_set(), c.passed.get(), resp); break;
     case v1::Request::kSecretList: do_secret_list(p, resp); break;
     case v1::Request::kSecretRemove: do_secret_remove(p, req.secret_remove(), resp); break;
     case v1::Request::KIND_NOT_SET: resp = error_response(v1::Error::INVALID_ARGUMENT, "empty request"); break;

@@ -61,6 +61,7 @@ class ApiServer {
     FrameDecoder in;
     std::string out;
     bool got_request = false;
+    UniqueFd passed;  // a descriptor sent with the request (a secret's memfd)
     bool closing = false;  // close once `out` drains
     bool dead = false;  // closed: unregistered, destroyed by reap() once the handler returns
     std::optional<Stream> stream;
@@ -90,7 +91,7 @@ class ApiServer {
   void do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp);
   void do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Response& resp);
   void do_audit(Conn& c, const v1::AuditRequest& req, v1::Response& resp);
-  void do_secret_set(const Peer& p, const v1::SecretSetRequest& req, v1::Response& resp);
+  void do_secret_set(const Peer& p, const v1::SecretSetRequest& req, int value_fd, v1::Response& resp);
   void do_secret_list(const Peer& p, v1::Response& resp);
   void do_secret_remove(const Peer& p, const v1::SecretRemoveRequest& req, v1::Response& resp);
   [[nodiscard]] bool audit_visible(const Peer& p, const std::string& agent, const v1::AuditEvent& e) const;

@@ -14,7 +14,6 @@
 #include <cstring>
 
 #include "common/log.h"
-#include "policy/egress_rule.h"
 #include "sandbox/netns.h"
 #include "sandbox/seccomp.h"
 
@@ -102,12 +101,8 @@ void EgressGateway::spawn() {
   (void)loop_.add(pidfd_.get(), EPOLLIN, [this](uint32_t) { on_exit(); });
   (void)loop_.add(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); });
   log::info("egress gateway started (pid " + std::to_string(pid) + ", uid " + std::to_string(uid) + ")");
-  for (auto& [id, h] : agents_) {
-    if (h.listeners.empty()) continue;
-    gateway::Command c;
-    *c.mutable_agent() = h.config;
-    send(c, &h.listeners);
-  }
+  for (auto& [id, h] : agents_)
+    if (!h.listeners.empty()) send(h, true);
 }
 
 void EgressGateway::on_exit() {
@@ -155,26 +150,29 @@ void EgressGateway::on_control(uint32_t events) {
   }
 }
 
-void EgressGateway::send(const gateway::Command& c, const std::vector<UniqueFd>* fds) {
+void EgressGateway::send(Held& h, bool with_listeners) {
+  gateway::Command c;
+  *c.mutable_agent() = h.config;
+  std::vector<int> fds;
+  if (with_listeners)
+    for (auto& l : h.listeners) fds.push_back(l.get());
+  c.mutable_agent()->set_listeners(static_cast<uint32_t>(fds.size()));
+  for (auto& s : h.secrets) fds.push_back(s.get());
   if (!control_.valid()) return;  // it gets everything when it restarts
   std::string data = c.SerializeAsString();
   iovec iov{data.data(), data.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
-  if (fds && !fds->empty()) {
-    size_t n = std::min<size_t>(fds->size(), 4);
-    msg.msg_control = cbuf;
-    msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+  std::vector<char> cbuf(CMSG_SPACE(fds.size() * sizeof(int)));
+  if (!fds.empty()) {
+    msg.msg_control = cbuf.data();
+    msg.msg_controllen = cbuf.size();
     cmsghdr* cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-    for (size_t i = 0; i < n; ++i) {
-      int fd = (*fds)[i].get();
-      std::memcpy(CMSG_DATA(cm) + i * sizeof(int), &fd, sizeof fd);
-    }
+    cm->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+    std::memcpy(CMSG_DATA(cm), fds.data(), fds.size() * sizeof(int));
   }
   if (::sendmsg(control_.get(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(data.size())) {
     log::error(sys_error("egress gateway: send").str() + "; restarting it");
@@ -182,13 +180,23 @@ void EgressGateway::send(const gateway::Command& c, const std::vector<UniqueFd>*
   }
 }
 
-Result<gateway::Agent> EgressGateway::describe(const std::string& id, const policy::Policy& p, uid_t owner,
-                                               bool strict) const {
-  gateway::Agent a;
+void EgressGateway::send_forget(const std::string& id) {
+  if (!control_.valid()) return;
+  gateway::Command c;
+  c.set_forget(id);
+  std::string data = c.SerializeAsString();
+  if (::send(control_.get(), data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size()) && pid_ > 0)
+    ::kill(pid_, SIGKILL);
+}
+
+Result<EgressGateway::Described> EgressGateway::describe(const std::string& id, const policy::Policy& p, uid_t owner,
+                                                         bool strict) const {
+  Described d;
+  gateway::Agent& a = d.config;
   a.set_id(id);
   a.set_name(p.name);
   a.set_owner_uid(owner);
-  if (!p.egress) return a;  // no grants: every request is refused
+  if (!p.egress) return d;  // no grants: every request is refused
   const policy::Egress& e = *p.egress;
   for (const auto& g : e.allow) {
     gateway::Grant* out = a.add_allow();
@@ -202,56 +210,59 @@ Result<gateway::Agent> EgressGateway::describe(const std::string& id, const poli
     }
   }
   for (const auto& r : e.routes) {
-    gateway::Route route;
-    route.set_path(r.path);
-    route.set_tls(r.tls);
-    route.set_host(r.host);
-    route.set_port(r.port);
-    route.set_base_path(r.base_path);
+    // Each secret the route names, opened here and passed on as a descriptor; never read.
+    std::vector<std::pair<std::string, UniqueFd>> opened;
     Status ok;
-    for (const auto& [name, value] : r.headers) {
-      Status missing;
-      std::string filled = policy::fill_secrets(value, [&](const std::string& secret) -> std::string {
-        auto v = secrets_.get(owner, secret);
-        if (!v) {
-          missing = v.error();
-          return "";
-        }
-        if (v->find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
-          missing = error("secret \"" + secret + "\" holds a line break or NUL, which cannot go in a header");
-        return *v;
-      });
-      if (!missing) {
-        ok = error("route " + r.path + ": " + missing.error().str());
+    for (const auto& name : r.secrets) {
+      if (std::find(a.secrets().begin(), a.secrets().end(), name) != a.secrets().end()) continue;
+      if (std::any_of(opened.begin(), opened.end(), [&](auto& o) { return o.first == name; })) continue;
+      auto fd = secrets_.open(owner, name);
+      if (!fd) {
+        ok = error("route " + r.path + ": " + fd.error().str());
         break;
       }
-      gateway::Header* h = route.add_headers();
-      h->set_name(name);
-      h->set_value(filled);
+      opened.emplace_back(name, std::move(*fd));
     }
-    if (ok) *a.add_routes() = std::move(route);
-    else if (strict) return ok.error();
-    else log::warning("agent " + id + ": " + ok.error().str() + "; the route is off", {{"AGENT_ID", id}});
+    if (!ok) {
+      if (strict) return ok.error();
+      log::warning("agent " + id + ": " + ok.error().str() + "; the route is off", {{"AGENT_ID", id}});
+      continue;
+    }
+    for (auto& [name, fd] : opened) {
+      a.add_secrets(name);
+      d.secrets.push_back(std::move(fd));
+    }
+    gateway::Route* out = a.add_routes();
+    out->set_path(r.path);
+    out->set_tls(r.tls);
+    out->set_host(r.host);
+    out->set_port(r.port);
+    out->set_base_path(r.base_path);
+    for (const auto& [name, value] : r.headers) {
+      gateway::Header* h = out->add_headers();
+      h->set_name(name);
+      h->set_value(value);
+    }
   }
   a.set_max_connections(e.max_connections);
   a.set_bandwidth(e.bandwidth.value_or(0));
-  return a;
+  return d;
 }
 
-void EgressGateway::attach(gateway::Agent agent, std::vector<UniqueFd> listeners) {
-  std::string id = agent.id();
+void EgressGateway::attach(Described agent, std::vector<UniqueFd> listeners) {
+  std::string id = agent.config.id();
   Held& h = agents_[id];
-  h.config = std::move(agent);
+  h.config = std::move(agent.config);
+  h.secrets = std::move(agent.secrets);
   h.listeners = std::move(listeners);
-  gateway::Command c;
-  *c.mutable_agent() = h.config;
-  send(c, &h.listeners);
+  send(h, true);
 }
 
-void EgressGateway::adopt(gateway::Agent agent, pid_t init_pid) {
-  std::string id = agent.id();
+void EgressGateway::adopt(Described agent, pid_t init_pid) {
+  std::string id = agent.config.id();
   Held& h = agents_[id];
-  h.config = std::move(agent);
+  h.config = std::move(agent.config);
+  h.secrets = std::move(agent.secrets);
   h.adopt_pid = init_pid;
   h.adopt_until = Clock::now() + kAdoptFor;
   try_adopt(id, h);
@@ -268,23 +279,22 @@ void EgressGateway::try_adopt(const std::string& id, Held& h) {
     return;
   }
   h.adopt_pid = -1;
-  attach(h.config, std::move(*l));
+  h.listeners = std::move(*l);
+  send(h, true);
 }
 
-void EgressGateway::update(gateway::Agent agent) {
-  auto it = agents_.find(agent.id());
+void EgressGateway::update(Described agent) {
+  std::string id = agent.config.id();
+  auto it = agents_.find(id);
   if (it == agents_.end()) return;
-  it->second.config = std::move(agent);
-  gateway::Command c;
-  *c.mutable_agent() = it->second.config;
-  send(c, nullptr);
+  it->second.config = std::move(agent.config);
+  it->second.secrets = std::move(agent.secrets);
+  send(it->second, false);
 }
 
 void EgressGateway::detach(const std::string& id) {
   if (agents_.erase(id) == 0) return;
-  gateway::Command c;
-  c.set_forget(id);
-  send(c, nullptr);
+  send_forget(id);
 }
 
 }  // namespace agentos

@@ -49,18 +49,22 @@ class EgressGateway {
   [[nodiscard]] Status start();
   [[nodiscard]] bool running() const { return pidfd_.valid(); }
 
-  // The agent's egress as the gateway will hold it. Fails if a secret it names is not set, or
-  // could not go in a header; or, unless `strict`, leaves such a route out (a secret removed
-  // while the agent runs takes its route with it).
-  [[nodiscard]] Result<gateway::Agent> describe(const std::string& id, const policy::Policy& p, uid_t owner,
-                                                bool strict = true) const;
+  // The agent's egress as the gateway will hold it, with a descriptor of each secret its routes
+  // name (never the value). Fails if one is not set; or, unless `strict`, leaves such a route
+  // out (a secret removed while the agent runs takes its route with it).
+  struct Described {
+    gateway::Agent config;
+    std::vector<UniqueFd> secrets;  // in the order of config.secrets()
+  };
+  [[nodiscard]] Result<Described> describe(const std::string& id, const policy::Policy& p, uid_t owner,
+                                           bool strict = true) const;
   // An agent that starts: the gateway serves its listeners from now on.
-  void attach(gateway::Agent agent, std::vector<UniqueFd> listeners);
+  void attach(Described agent, std::vector<UniqueFd> listeners);
   // An agent the daemon adopted after a restart: new listeners are made in its network namespace
   // (that of `init_pid`), retried for a while if the last gateway still holds the port.
-  void adopt(gateway::Agent agent, pid_t init_pid);
-  // New grants for a running agent, from its next connection on.
-  void update(gateway::Agent agent);
+  void adopt(Described agent, pid_t init_pid);
+  // New grants (or secrets) for a running agent, from its next connection on.
+  void update(Described agent);
   void detach(const std::string& id);
   void tick();
 
@@ -68,6 +72,7 @@ class EgressGateway {
   struct Held {
     gateway::Agent config;
     std::vector<UniqueFd> listeners;
+    std::vector<UniqueFd> secrets;
     pid_t adopt_pid = -1;  // listeners still to be made
     Clock::time_point adopt_until{};
   };
@@ -75,7 +80,8 @@ class EgressGateway {
   void spawn();
   void on_exit();
   void on_control(uint32_t events);
-  void send(const gateway::Command& c, const std::vector<UniqueFd>* fds);
+  void send(Held& h, bool with_listeners);
+  void send_forget(const std::string& id);
   void try_adopt(const std::string& id, Held& h);
 
   EventLoop& loop_;

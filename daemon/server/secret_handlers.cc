@@ -5,8 +5,8 @@
 
 namespace agentos {
 
-void ApiServer::do_secret_set(const Peer& p, const v1::SecretSetRequest& req, v1::Response& resp) {
-  if (auto s = secrets_.set(p.uid, req.name(), req.value()); !s) {
+void ApiServer::do_secret_set(const Peer& p, const v1::SecretSetRequest& req, int value_fd, v1::Response& resp) {
+  if (auto s = secrets_.set(p.uid, req.name(), value_fd); !s) {
     resp = error_response(s.error().err ? v1::Error::INTERNAL : v1::Error::INVALID_ARGUMENT, s.error().str());
     return;
   }

@@ -1,6 +1,7 @@
 // Secrets that agents use without ever holding: API keys and tokens, kept root-only under
-// <state>/secrets/<owner uid>/<name> (directory 0700, file 0600). They are read only to fill in
-// the headers the egress gateway adds for a route; they are never logged and never returned.
+// <state>/secrets/<owner uid>/<name> (directory 0700, file 0600). The daemon moves them as file
+// descriptors only: in from the client's memfd (copied by the kernel), out to the egress gateway
+// (a read-only descriptor), so a value is never in the daemon's memory, nor in anything it forks.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace agentos {
 
@@ -25,11 +27,12 @@ class SecretStore {
 
   explicit SecretStore(std::string dir) : dir_(std::move(dir)) {}
 
-  [[nodiscard]] Status set(uid_t owner, const std::string& name, const std::string& value);
+  // Stores the contents of `value_fd` (a memfd or regular file) without reading them here.
+  [[nodiscard]] Status set(uid_t owner, const std::string& name, int value_fd);
   [[nodiscard]] Status remove(uid_t owner, const std::string& name);
   [[nodiscard]] Result<std::vector<SecretInfo>> list(uid_t owner) const;
-  // For the gateway only.
-  [[nodiscard]] Result<std::string> get(uid_t owner, const std::string& name) const;
+  // For the egress gateway only: a read-only descriptor of the secret.
+  [[nodiscard]] Result<UniqueFd> open(uid_t owner, const std::string& name) const;
 
  private:
   [[nodiscard]] std::string path(uid_t owner, const std::string& name) const;

@@ -4,6 +4,7 @@ The VM tier runs the same kinds against the BPF LSM (tests/vm/scenarios/89-lsm-f
 import os
 import pwd
 import shutil
+import subprocess
 
 from harness import DaemonTest, USERS
 
@@ -105,3 +106,29 @@ class ExecutableMappings(DaemonTest):
         r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, "reopen", str(secret), user=USERS[0])
         self.assertEqual((r.returncode, r.stdout.split()[:2]), (1, ["denied", "EACCES"]), r.stdout)
         self.assertEqual(self.probe_in("host", "reopen", str(secret)), (0, "ok\n"))
+
+
+class BindMountsUnderTheFallback(DaemonTest):
+    """A bind mount of an ungranted directory inside a granted one: BPF LSM judges its files by
+    where they really are (the VM tier shows the refusal); Landlock would judge them by path and
+    grant them, so where Landlock is the file layer the agent is not started at all."""
+
+    def test_agent_refused_while_a_bind_mount_sits_in_its_grant(self):
+        if self.daemon.lsm_available():
+            self.skipTest("BPF LSM governs here: the object rule holds (tests/vm/scenarios/89-lsm-file-kinds.sh)")
+        granted, hidden = self.tmp / "granted", self.tmp / "hidden"
+        (granted / "bound").mkdir(parents=True)
+        hidden.mkdir()
+        (hidden / "file").write_text("hidden\n")
+        (granted / "file").write_text("granted\n")
+        pol = self.policy("bind", read=[str(granted)])
+        subprocess.run(["mount", "--bind", str(hidden), str(granted / "bound")], check=True)
+        try:
+            self.assertEqual(self.run_outside("read", str(granted / "bound" / "file"))[0], 0)
+            r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, "read", str(granted / "bound" / "file"))
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(f"{granted / 'bound'} is a bind mount of", r.stderr)
+        finally:
+            subprocess.run(["umount", str(granted / "bound")], check=True)
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, "read", str(granted / "file"))
+        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)

@@ -16,12 +16,11 @@ start_lsm_only_daemon agentos-lsm-kinds "$base"
 work=$base/work
 
 as_user() { runuser -u vmuser -- "$@" 2>&1 || true; }
-# agent READ WRITE EXEC ARGS...: runs the probe in a host-view agent owned by vmuser.
-n=0
+# agent READ WRITE EXEC ARGS...: runs the probe in a host-view agent owned by vmuser. Called in
+# a command substitution, so each call is its own subshell: $BASHPID tells the policies apart.
 agent() {
-  local read=$1 write=$2 exec=$3
+  local read=$1 write=$2 exec=$3 n=$BASHPID
   shift 3
-  n=$((n + 1))
   cat >"$base/p$n.toml" <<TOML
 [agent]
 name = "kinds-$n"
@@ -122,7 +121,7 @@ outside=$(as_user "$probe" read-loop "$work/link" 4000 SECRET)
 [[ $outside =~ saw\ SECRET\ ([1-9][0-9]*)\ times ]] || fail "the swap never showed outside the sandbox: $outside"
 inside=$(agent "\"$work\"" '' '' read-loop "$work/link" 4000 SECRET)
 [[ $inside =~ ^read\ ([1-9][0-9]*)\ of\ 4000,\ saw\ SECRET\ 0\ times ]] ||
-  fail "renames racing the check: $inside (outside: $outside)"
+  fail "renames racing the check: $inside (outside: $outside); inodes: $(ls -id "$work" "$work/public" "$base/hidden/secret" | tr '\n' ' '); public read directly: $(agent "\"$work\"" '' '' read "$work/public")"
 kill "$swapper"
 note "ok: symlink swapped under the reader: inside '$inside', outside '$outside'"
 

@@ -1,0 +1,427 @@
+"""The egress gateway against real servers: nginx (TLS with a test CA) and dnsmasq, whose answers
+the tests control, in a network namespace of their own (egress_env.py). The daemon runs in that
+namespace too, so "the Internet" is 198.51.100.0/24 and nothing leaves the machine.
+
+Agents use ordinary clients, unchanged: curl and Python's standard library find the gateway
+through HTTP(S)_PROXY, which the daemon sets; a route is reached at the gateway directly."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import textwrap
+import threading
+import unittest
+
+from egress_env import EgressWorld, API_V4
+from harness import AGENTCTL, USERS, Daemon, DaemonTest
+
+OWNER = USERS[0]
+SECRET = "sk-test-0123456789abcdef-must-stay-in-the-kernel"
+
+# Python run inside agents: fetch URL through whatever proxy the environment names.
+FETCH = textwrap.dedent("""
+    import ssl, sys, urllib.request
+    ctx = ssl.create_default_context(cafile=sys.argv[1])
+    try:
+        body = urllib.request.urlopen(sys.argv[2], context=ctx, timeout=30).read().decode()
+        print(body, end="")
+    except Exception as e:
+        print("error", e)
+        sys.exit(1)
+""")
+
+
+class EgressTest(DaemonTest):
+    """One world and one daemon (in the world's namespace) for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.world = EgressWorld().start()
+        try:
+            cls._start_daemon()
+        except BaseException:
+            cls.world.stop()
+            raise
+
+    @classmethod
+    def _start_daemon(cls):
+        # DaemonTest.setUpClass, with the daemon in the world's network namespace.
+        original = Daemon.__init__
+        world = cls.world
+
+        def init(self, root, *a, **kw):
+            original(self, root, *a, wrap=world.wrap,
+                     args=["--egress-dns", world.dns_server, "--egress-ca", str(world.ca_cert),
+                           "--egress-handshake-timeout-ms", "1500"], **kw)
+        Daemon.__init__ = init
+        try:
+            super().setUpClass()
+        finally:
+            Daemon.__init__ = original
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.world.stop()
+
+    def egress_policy(self, name, allow=(), routes="", limits="", command=None, write=()):
+        ca_dir = str(pathlib.Path(self.world.ca_cert).parent)
+        extra = f"[egress]\nallow = {json.dumps(list(allow))}\n{limits}\n{routes}"
+        return self.policy(name, command=command or ["/usr/bin/true"], read=[ca_dir], write=write,
+                           exec=["/usr/bin"], extra=extra)
+
+    def agent(self, pol, *cmd, user=OWNER):
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", *cmd, user=user)
+        return r.returncode, r.stdout, r.stderr
+
+    def curl(self, pol, *args, user=OWNER):
+        return self.agent(pol, "/usr/bin/curl", "-sS", "--fail-with-body", "--max-time", "20", "--cacert", str(self.world.ca_cert),
+                          *args, user=user)
+
+    def python(self, pol, code, *args, user=OWNER):
+        return self.agent(pol, "/usr/bin/python3", "-c", code, *args, user=user)
+
+    def egress_audit(self, user=OWNER):
+        return [e for e in self.daemon.ctl_json("audit", user=user) if e["layer"] == "egress"]
+
+    def assert_refused(self, result, reason):
+        code, out, err = result
+        self.assertNotEqual(code, 0, out)
+        self.assertIn("403", err + out)
+        events = self.egress_audit()
+        self.assertTrue(any(e["decision"] == "deny" and reason in e["operation"] for e in events),
+                        f"no audited denial mentioning {reason!r}: {[e['operation'] for e in events[-5:]]}")
+
+
+class GrantedNames(EgressTest):
+    def test_curl_https_http_and_socks5(self):
+        pol = self.egress_policy("names", allow=["api.example.test:443", "other.example.test:80", "*.wiki.example.test:443"])
+        code, out, err = self.curl(pol, "https://api.example.test/echo")
+        self.assertEqual(code, 0, err)
+        self.assertIn("host=api.example.test\n", out)
+        code, out, err = self.curl(pol, "http://other.example.test/echo")  # plain HTTP, proxied
+        self.assertEqual(code, 0, err)
+        self.assertIn("host=other.example.test\n", out)
+        code, out, err = self.curl(pol, "--socks5-hostname", "127.0.0.1:3128", "https://a.wiki.example.test/echo")
+        self.assertEqual(code, 0, err)
+        self.assertIn("host=a.wiki.example.test\n", out)
+        allowed = [e["operation"] for e in self.egress_audit() if e["decision"] == "allow"]
+        self.assertTrue(any(f"connect api.example.test:443 ({API_V4})" in o and " up, " in o for o in allowed), allowed)
+        self.assertTrue(any("egress http other.example.test:80" in o for o in allowed), allowed)
+        self.assertTrue(any("egress socks5 a.wiki.example.test:443" in o for o in allowed), allowed)
+
+    def test_python_standard_library(self):
+        pol = self.egress_policy("stdlib", allow=["b.wiki.example.test:443", "other.example.test:80"])
+        code, out, err = self.python(pol, FETCH, str(self.world.ca_cert), "https://b.wiki.example.test/echo")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("host=b.wiki.example.test\n", out)
+        code, out, err = self.python(pol, FETCH, str(self.world.ca_cert), "http://other.example.test/echo?q=1")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("uri=/echo?q=1\n", out)
+
+    def test_ipv6_upstream(self):
+        pol = self.egress_policy("v6", allow=["v6.example.test:443"])
+        code, out, err = self.curl(pol, "https://v6.example.test/echo")
+        self.assertEqual(code, 0, err)
+        self.assertIn("host=v6.example.test\n", out)
+
+
+class Refusals(EgressTest):
+    def test_ungranted_names_ports_and_addresses(self):
+        pol = self.egress_policy("narrow", allow=["api.example.test:443"])
+        wide = self.egress_policy("wide", allow=["other.example.test:443", "api.example.test:80", "198.51.100.0/24:443"])
+        for args, reason in (
+                (["https://other.example.test/echo"], "other.example.test is not granted"),
+                (["http://api.example.test/echo"], "api.example.test is granted, but not port 80"),
+                (["--resolve", f"api.example.test:443:{API_V4}", f"https://{API_V4}/echo"], f"{API_V4} port 443 is not granted"),
+                (["http://api.example.test:443/echo"], None)):  # granted name and port: a plain request goes through
+            with self.subTest(args=args):
+                if reason is None:
+                    code, _, err = self.curl(pol, *args)
+                    self.assertNotIn("403", err)
+                    continue
+                self.assert_refused(self.curl(pol, *args), reason)
+                # The control: the same request where it is granted.
+                code, out, err = self.curl(wide, *args)
+                self.assertEqual(code, 0, err)
+                self.assertIn("host=", out)
+
+    def test_tls_server_name_must_be_the_tunnels(self):
+        code = textwrap.dedent("""
+            import socket, ssl, sys
+            s = socket.create_connection(("127.0.0.1", 3128))
+            s.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\nHost: api.example.test:443\\r\\n\\r\\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+            ctx = ssl.create_default_context(cafile=sys.argv[1])
+            try:
+                t = ctx.wrap_socket(s, server_hostname=sys.argv[2])
+                t.sendall(b"GET /echo HTTP/1.1\\r\\nHost: " + sys.argv[2].encode() + b"\\r\\nConnection: close\\r\\n\\r\\n")
+                print(t.recv(4096).decode().splitlines()[0])
+            except (ssl.SSLError, OSError) as e:
+                print("refused", type(e).__name__)
+        """)
+        pol = self.egress_policy("sni", allow=["api.example.test:443"])
+        _, out, err = self.python(pol, code, str(self.world.ca_cert), "api.example.test")
+        self.assertEqual(out.strip(), "HTTP/1.1 200 OK", err)
+        _, out, err = self.python(pol, code, str(self.world.ca_cert), "other.example.test")
+        self.assertTrue(out.startswith("refused"), out + err)
+        self.assertTrue(any("TLS server name \"other.example.test\" is not api.example.test" in e["operation"]
+                            for e in self.egress_audit()))
+
+    def test_rebinding_to_loopback_and_metadata(self):
+        pol = self.egress_policy("rebind", allow=["rebind.example.test:443", "metadata.example.test:80", "flip.example.test:443"])
+        self.assert_refused(self.curl(pol, "https://rebind.example.test/echo"), "it resolves to 127.0.0.1, a loopback address")
+        self.assert_refused(self.curl(pol, "http://metadata.example.test/latest/meta-data/"),
+                            "it resolves to 169.254.169.254, a link-local address")
+        code, out, err = self.curl(pol, "https://flip.example.test/echo")
+        self.assertEqual(code, 0, err)
+        self.world.set_answer("flip.example.test", "127.0.0.1")
+        try:
+            self.assert_refused(self.curl(pol, "https://flip.example.test/echo"), "it resolves to 127.0.0.1")
+        finally:
+            self.world.set_answer("flip.example.test", API_V4)
+        # The control: with loopback granted explicitly, the name passes the check (and nothing
+        # listens there, so the connect itself fails: a 502, not a 403).
+        granted = self.egress_policy("rebind-ok", allow=["rebind.example.test:443", "127.0.0.0/8:443"])
+        code, out, err = self.curl(granted, "https://rebind.example.test/echo")
+        self.assertNotEqual(code, 0)
+        self.assertIn("CONNECT tunnel failed, response 502", out + err)
+
+    def test_no_udp_raw_or_dns_out_of_the_sandbox(self):
+        pol = self.egress_policy("udp", allow=["api.example.test:443"])
+        probe = self.probe
+        self.assertEqual(self.world.run([probe, "net", "udp", API_V4, "53"]).stdout, "ok\n")  # the control
+        code, out, _ = self.agent(pol, probe, "net", "udp", API_V4, "53")
+        self.assertEqual(out.split()[:2], ["denied", "ENETUNREACH"])
+        code, out, _ = self.agent(pol, probe, "socket", "raw")
+        self.assertEqual(out.split()[:2], ["denied", "EPERM"])
+        # The world's DNS server is not the agent's: its own loopback has nothing on port 53.
+        code, out, _ = self.agent(pol, probe, "connect", "127.0.0.1", "53")
+        self.assertEqual(out.split()[:2], ["denied", "ECONNREFUSED"])
+
+
+class Secrets(EgressTest):
+    ROUTES = textwrap.dedent("""
+        [[egress.route]]
+        path = "/api"
+        upstream = "https://api.example.test"
+        header = "Authorization: Bearer {secret:apikey}"
+    """)
+
+    def setUp(self):
+        super().setUp()
+        r = self.daemon.ctl("secret", "set", "apikey", user=OWNER, input=SECRET + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def route_policy(self, name, allow=(), **kw):
+        return self.egress_policy(name, allow=allow, routes=self.ROUTES, **kw)
+
+    def test_secret_reaches_its_upstream_and_nowhere_else(self):
+        pol = self.route_policy("route", allow=["other.example.test:443"])
+        code, out, err = self.curl(pol, "http://127.0.0.1:3128/api/echo", "-H", "Authorization: Bearer made-up")
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"auth=Bearer {SECRET}\n", out)  # the gateway's header replaced the agent's
+        self.assertIn("host=api.example.test\n", out)
+        self.world.wait_for_access(lambda e: e["host"] == "api.example.test" and e["auth"] == f"Bearer {SECRET}")
+        # A redirect to another host is followed by the agent itself, without the secret.
+        code, out, err = self.curl(pol, "-L", "http://127.0.0.1:3128/api/redirect")
+        self.assertEqual(code, 0, err)
+        self.assertIn("host=other.example.test\nauth=\n", out)
+        other = self.world.wait_for_access(lambda e: e["host"] == "other.example.test" and e["uri"] == "/echo")
+        self.assertEqual(other["auth"], "")
+        for e in self.world.access_entries():
+            if e["auth"]:
+                self.assertEqual(e["host"], "api.example.test", e)
+        # A path no route serves is not proxied anywhere.
+        code, out, err = self.curl(pol, "http://127.0.0.1:3128/elsewhere")
+        self.assertIn("no [[egress.route]] for /elsewhere", out)
+        # Never logged: not in the daemon's log, not in the audit trail.
+        self.assertNotIn(SECRET, self.daemon.log.read_text())
+        self.assertNotIn(SECRET, (self.daemon.state / "audit.log").read_text())
+
+    def test_secret_is_nowhere_in_the_agents_view(self):
+        work = self.tmp / "secret-work"
+        work.mkdir(exist_ok=True)
+        os.chown(work, *self.owner_ids())
+        script = textwrap.dedent(f"""
+            curl -sS -o {work}/status -w '%{{http_code}}' http://127.0.0.1:3128/api/redirect-same > {work}/code
+            env > {work}/env; cat /proc/self/cmdline > {work}/cmdline
+            echo ready
+            exec {self.probe} pause
+        """)
+        pol = self.route_policy("look", command=["/bin/sh", "-c", script], write=[str(work)])
+        agent_id = self.daemon.ctl("run", "--policy", str(pol), "--detach", user=OWNER, check=True).stdout.strip()
+        try:
+            self.assertEqual(self.first_line(agent_id), "ready\n")
+            self.assertEqual((work / "code").read_text(), "302")  # the route was used, with the secret
+            self.world.wait_for_access(lambda e: e["uri"] == "/redirect-same" and e["auth"] == f"Bearer {SECRET}")
+            needle = SECRET.encode()
+            for f in work.iterdir():
+                self.assertNotIn(needle, f.read_bytes(), f)
+            pids = self.agent_pids(agent_id)
+            self.assertGreaterEqual(len(pids), 2)  # init and the agent
+            for pid in pids:
+                for name in ("environ", "cmdline"):
+                    self.assertNotIn(needle, pathlib.Path(f"/proc/{pid}/{name}").read_bytes())
+                self.assertNotIn(needle, read_memory(pid), f"pid {pid}'s memory")
+        finally:
+            self.daemon.ctl("stop", agent_id, user=OWNER)
+
+    def test_the_cli_never_shows_a_value(self):
+        r = self.daemon.ctl("--json", "secret", "list", user=OWNER, check=True)
+        self.assertEqual([s["name"] for s in json.loads(r.stdout)], ["apikey"])
+        self.assertEqual(json.loads(r.stdout)[0]["bytes"], len(SECRET))  # the line end was not kept
+        self.assertNotIn(SECRET, r.stdout)
+        other = self.daemon.ctl("--json", "secret", "list", user=USERS[1], check=True)
+        self.assertEqual(json.loads(other.stdout), [])  # another user's secrets are theirs
+        stored = self.daemon.state / "secrets" / str(self.owner_ids()[0]) / "apikey"
+        self.assertEqual(stored.stat().st_mode & 0o777, 0o600)
+        self.assertEqual(stored.stat().st_uid, 0)
+        r = self.daemon.ctl("secret", "set", "bad/name", user=OWNER, input="x")
+        self.assertEqual(r.returncode, 2)
+        r = self.daemon.ctl("secret", "rm", "apikey", user=OWNER)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Without its secret, an agent with that route does not start, and says why.
+        code, out, err = self.curl(self.route_policy("nosecret"), "http://127.0.0.1:3128/api/echo")
+        self.assertEqual(code, 1)
+        self.assertIn('secret "apikey" is not set', err)
+
+    def owner_ids(self):
+        import pwd
+        pw = pwd.getpwnam(OWNER)
+        return pw.pw_uid, pw.pw_gid
+
+    def agent_pids(self, agent_id):
+        info = self.daemon.ctl_json("inspect", agent_id, user=OWNER)
+        mount = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+        cgroup = pathlib.Path(mount + info["agent"]["cgroup"])
+        return [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
+
+
+def read_memory(pid):
+    """Every readable mapping of the process, as root reads it through /proc/PID/mem."""
+    out = bytearray()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            start, end = (int(x, 16) for x in addr.split("-"))
+            try:
+                mem.seek(start)
+                out += mem.read(end - start)
+            except OSError:
+                continue
+    return bytes(out)
+
+
+class Robustness(EgressTest):
+    def test_burst_from_several_agents_with_garbage_and_stalls(self):
+        fetch_many = textwrap.dedent("""
+            import concurrent.futures, sys, urllib.request
+            def get(i):
+                return urllib.request.urlopen("http://other.example.test/echo?i=%d" % i, timeout=60).read()
+            with concurrent.futures.ThreadPoolExecutor(40) as pool:
+                bodies = list(pool.map(get, range(int(sys.argv[1]))))
+            print(sum(b"host=other.example.test" in b for b in bodies))
+        """)
+        nasty = textwrap.dedent("""
+            import os, socket, time
+            garbage = socket.create_connection(("127.0.0.1", 3128))
+            garbage.sendall(os.urandom(4096) + b"\\r\\n\\r\\n")
+            print("garbage:", garbage.recv(100).split(b"\\r\\n")[0].decode())
+            stalled = socket.create_connection(("127.0.0.1", 3128))
+            stalled.sendall(b"CONNECT api.exam")  # and never more
+            print("stalled:", stalled.recv(100).split(b"\\r\\n")[0].decode())
+        """)
+        gateway = self.gateway_pid()
+        pols = [self.egress_policy(f"burst{i}", allow=["other.example.test:80"], limits="max_connections = 64")
+                for i in range(3)]
+        results = {}
+
+        def run(i):
+            results[i] = self.python(pols[i], fetch_many, "120")
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        bad = self.python(self.egress_policy("nasty", allow=["api.example.test:443"]), nasty)
+        for t in threads:
+            t.join()
+        for i in range(3):
+            code, out, err = results[i]
+            self.assertEqual((code, out), (0, "120\n"), err)
+        self.assertEqual(bad[1], "garbage: HTTP/1.1 400 Bad Request\nstalled: HTTP/1.1 408 Error\n", bad[2])
+        self.assertEqual(self.gateway_pid(), gateway)  # the same gateway served it all
+
+    def test_connection_limit(self):
+        hold = textwrap.dedent("""
+            import socket, sys
+            def tunnel():
+                s = socket.create_connection(("127.0.0.1", 3128))
+                try:
+                    s.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\n\\r\\n")
+                    reply = s.recv(100)
+                except OSError:
+                    reply = b""  # reset: the gateway closed it unread
+                print(reply.split(b"\\r\\n")[0].decode() if reply else "closed", flush=True)
+                return s
+            held = [tunnel() for i in range(3)]
+            held[0].close()
+            open(sys.argv[1]).read()  # the test says when the gateway has seen that close
+            tunnel()
+        """)
+        go = self.tmp / "limit-go"
+        os.mkfifo(go, 0o666)
+        pol = self.egress_policy("limit", allow=["api.example.test:443"], limits="max_connections = 2", write=[])
+        pol.write_text(pol.read_text().replace(f'read = ["/usr", ', f'read = ["/usr", "{go}", '))
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "--json", "audit", "-f"],
+                              stdout=subprocess.PIPE, text=True) as follow:
+            agent = threading.Thread(target=lambda: setattr(self, "limit_result", self.python(pol, hold, str(go))))
+            agent.start()
+            # The first tunnel's record is written when the gateway closes it.
+            for line in follow.stdout:
+                event = json.loads(line)
+                if event["agent_name"] == "limit" and event["decision"] == "allow" and "connect api.example.test" in event["operation"]:
+                    break
+            follow.terminate()
+        with open(go, "w") as f:
+            f.write("go\n")
+        agent.join()
+        code, out, err = self.limit_result
+        self.assertEqual(out.splitlines(), ["HTTP/1.1 200 Connection established"] * 2 + ["closed"] +
+                         ["HTTP/1.1 200 Connection established"], err)
+        self.assertTrue(any("over the limit of 2 connections" in e["operation"] for e in self.egress_audit()))
+
+    def test_bandwidth_limit(self):
+        timed = textwrap.dedent("""
+            import ssl, sys, time, urllib.request
+            ctx = ssl.create_default_context(cafile=sys.argv[1])
+            req = urllib.request.Request("https://big.example.test/big", headers={"Range": "bytes=0-1048575"})
+            t = time.monotonic()
+            n = len(urllib.request.urlopen(req, context=ctx, timeout=60).read())
+            print(n, round(time.monotonic() - t, 2))
+        """)
+        slow = self.egress_policy("slow", allow=["big.example.test:443"], limits='bandwidth = "512K"')
+        code, out, err = self.python(slow, timed, str(self.world.ca_cert))
+        self.assertEqual(code, 0, err)
+        size, seconds = out.split()
+        self.assertEqual(int(size), 1 << 20)
+        # 1 MiB at 512 KiB/s, with at most a quarter second's worth saved up: at least 1.75 s.
+        self.assertGreaterEqual(float(seconds), 1.5)
+        fast = self.egress_policy("fast", allow=["big.example.test:443"])
+        code, out, err = self.python(fast, timed, str(self.world.ca_cert))
+        self.assertEqual((code, out.split()[0]), (0, str(1 << 20)), err)
+
+    def gateway_pid(self):
+        for line in subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True, text=True).stdout.splitlines():
+            pid, ppid, comm = line.split(None, 2)
+            if comm.strip() == "agentos-gateway" and int(ppid) == self.daemon.proc.pid:
+                return int(pid)
+        self.fail("no agentos-gateway under the daemon")
+
+
+if __name__ == "__main__":
+    unittest.main()
