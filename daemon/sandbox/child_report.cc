@@ -16,6 +16,7 @@ const char* stage_name(Stage s) {
     case Stage::kSeccomp: return "installing the seccomp filter";
     case Stage::kFork: return "forking the agent";
     case Stage::kExec: return "executing the agent's command";
+    case Stage::kGateway: return "making the egress gateway's sockets";
   }
   return "setup";
 }

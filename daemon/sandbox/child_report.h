@@ -19,6 +19,9 @@ enum class Stage : int32_t {
   kSeccomp,
   kFork,
   kExec,
+  // The egress gateway's listening sockets: with err 0, the message that carries them (SCM_RIGHTS)
+  // to the monitor; otherwise making them failed.
+  kGateway,
 };
 
 struct ChildReport {

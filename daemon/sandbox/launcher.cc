@@ -32,6 +32,7 @@ struct LaunchReport {
   int32_t ok;
   int32_t init_pid;
   ChildReport child;
+  int32_t listener_fds[2];  // the gateway's sockets, as numbered in the monitor
 };
 
 [[noreturn]] void report_and_exit(int fd, const LaunchReport& r) {
@@ -40,7 +41,7 @@ struct LaunchReport {
 }
 
 [[noreturn]] void monitor_fail(int fd, Stage stage, int err, const char* detail) {
-  LaunchReport r{0, -1, {stage, err, {}}};
+  LaunchReport r{0, -1, {stage, err, {}}, {-1, -1}};
   std::strncpy(r.child.detail, detail, sizeof r.child.detail - 1);
   report_and_exit(fd, r);
 }
@@ -128,38 +129,48 @@ void send_with_fds(int sock, const void* data, size_t len, const std::vector<Uni
     ::waitpid(child, nullptr, 0);
     monitor_fail(report_fd, Stage::kWaitForMaps, s.error().err, s.error().what.c_str());
   }
-  // The gateway's sockets exist before the agent's first instruction, so its first connection
-  // finds them; the daemon gets them with the report, the monitor keeps none.
-  std::vector<UniqueFd> listeners;
-  if (spec.gateway) {
-    UniqueFd ns(::open(("/proc/" + std::to_string(child) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-    auto l = ns.valid() ? gateway_listeners(ns.get()) : Result<std::vector<UniqueFd>>(sys_error("open"));
-    if (!l) {
-      ::kill(child, SIGKILL);
-      ::waitpid(child, nullptr, 0);
-      monitor_fail(report_fd, Stage::kLoopback, l.error().err, ("egress gateway sockets: " + l.error().what).c_str());
-    }
-    listeners = std::move(*l);
-  }
   char go = 1;
   if (::send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) monitor_fail(report_fd, Stage::kWaitForMaps, errno, "sync");
 
-  // The child's end closes on its execve (CLOEXEC): end of stream means the agent runs.
+  // The child's end closes on its execve (CLOEXEC): end of stream means the agent runs. Before
+  // that, an agent with [egress] sends the gateway's sockets, which the monitor holds from then
+  // on: the daemon gets copies now, and a restarted daemon takes copies again (pidfd_getfd).
   ChildReport cr{};
+  std::vector<UniqueFd> listeners;
   ssize_t n;
-  do n = ::recv(sync[0], &cr, sizeof cr, 0);
-  while (n < 0 && errno == EINTR);
+  for (;;) {
+    iovec iov{&cr, sizeof cr};
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxReportFds * sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    do n = ::recvmsg(sync[0], &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    bool listeners_msg = n == sizeof cr && cr.stage == Stage::kGateway && cr.err == 0;
+    for (cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; c; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          if (listeners_msg) listeners.emplace_back(fd);
+          else ::close(fd);
+        }
+    if (!listeners_msg) break;
+  }
   ::close(sync[0]);
   if (n != 0) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     if (n != sizeof cr) cr = {Stage::kExec, n < 0 ? errno : EPROTO, {}};
-    report_and_exit(report_fd, {0, -1, cr});
+    report_and_exit(report_fd, {0, -1, cr, {-1, -1}});
   }
-  LaunchReport ok{1, child, {}};
+  LaunchReport ok{1, child, {}, {-1, -1}};
+  for (size_t i = 0; i < listeners.size() && i < 2; ++i) ok.listener_fds[i] = listeners[i].get();
   send_with_fds(report_fd, &ok, sizeof ok, listeners);
-  listeners.clear();
   ::close(report_fd);
+  for (auto& l : listeners) (void)l.release();  // held for the agent's lifetime
 
   for (;;) {
     siginfo_t info;
@@ -233,6 +244,8 @@ Result<Launched> launch(LaunchSpec& spec, LaunchFailure* failure) {
     return error(failure->str());
   }
   out.init_pid = r.init_pid;
+  for (int fd : r.listener_fds)
+    if (fd >= 0) out.monitor_listener_fds.push_back(fd);
   return out;
 }
 

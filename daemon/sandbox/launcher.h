@@ -21,6 +21,7 @@ struct Launched {
   UniqueFd monitor_pidfd;  // readable when the monitor exits, i.e. after the agent did
   pid_t init_pid = -1;  // host pid of the sandbox's pid 1
   std::vector<UniqueFd> gateway_listeners;  // with spec.gateway: inside the agent's netns
+  std::vector<int> monitor_listener_fds;  // the same sockets, as numbered in the monitor
 };
 
 // A failed launch names the setup stage and errno; nothing of the agent keeps running.

@@ -1,9 +1,7 @@
 #include "sandbox/netns.h"
 
-#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,11 +26,9 @@ int bring_up_loopback() {
   return e;
 }
 
-namespace {
-
-Result<UniqueFd> listen_loopback(int family) {
-  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return sys_error("socket");
+int gateway_listener(int family) {
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
   sockaddr_storage ss{};
   socklen_t len;
   if (family == AF_INET) {
@@ -47,36 +43,16 @@ Result<UniqueFd> listen_loopback(int family) {
     a->sin6_port = htons(kGatewayPort);
     a->sin6_addr = in6addr_loopback;
     int on = 1;
-    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
     len = sizeof *a;
   }
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return sys_error("bind the gateway's port");
-  if (::listen(fd.get(), 256) != 0) return sys_error("listen");
+  // No SO_REUSEPORT: nothing else, the agent included, can bind this port after it.
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 256) != 0) {
+    int e = errno;
+    ::close(fd);
+    return -e;
+  }
   return fd;
-}
-
-}  // namespace
-
-Result<std::vector<UniqueFd>> gateway_listeners(int ns_fd) {
-  UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!own.valid()) return sys_error("open own network namespace");
-  if (::setns(ns_fd, CLONE_NEWNET) != 0) return sys_error("enter the agent's network namespace");
-  std::vector<UniqueFd> out;
-  Status status;
-  if (int e = bring_up_loopback()) {
-    errno = e;
-    status = sys_error("bring lo up");
-  }
-  for (int family : {AF_INET, AF_INET6}) {
-    if (!status) break;
-    auto fd = listen_loopback(family);
-    if (fd) out.push_back(std::move(*fd));
-    else status = fd.error();
-  }
-  // Back home whatever happened: a daemon left in an agent's namespace would be a disaster.
-  if (::setns(own.get(), CLONE_NEWNET) != 0) ::abort();
-  if (!status) return status.error();
-  return out;
 }
 
 }  // namespace agentos::sandbox

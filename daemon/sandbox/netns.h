@@ -3,10 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
-#include "common/result.h"
-#include "common/unique_fd.h"
 
 namespace agentos::sandbox {
 
@@ -16,9 +12,10 @@ inline constexpr uint16_t kGatewayPort = 3128;
 // Child side, async-signal-safe: brings lo up. Returns 0 or an errno.
 int bring_up_loopback();
 
-// Enters the network namespace `ns_fd`, brings its lo up, listens on 127.0.0.1 and [::1] at
-// kGatewayPort there, and returns to the caller's own namespace. A socket keeps the namespace it
-// was made in, so whoever holds these accepts the agent's connections from outside it.
-[[nodiscard]] Result<std::vector<UniqueFd>> gateway_listeners(int ns_fd);
+// Child side, async-signal-safe: a listening socket on the loopback address of `family` (AF_INET
+// or AF_INET6) at kGatewayPort, in the calling process's network namespace. Returns the fd or
+// -errno. A socket keeps the namespace it was made in, so whoever holds it outside the sandbox
+// accepts the agent's connections there.
+int gateway_listener(int family);
 
 }  // namespace agentos::sandbox

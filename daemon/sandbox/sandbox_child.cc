@@ -55,6 +55,32 @@ void close_other_fds(int keep) {
   }
 }
 
+// The egress gateway's sockets on the agent's loopback, made here (the only process with rights
+// in this network namespace) before the agent exists, and handed to the monitor, which keeps them.
+void send_gateway_listeners(int sync_fd) {
+  int fds[2];
+  for (int i = 0; i < 2; ++i) {
+    fds[i] = gateway_listener(i == 0 ? AF_INET : AF_INET6);
+    if (fds[i] < 0) fail(sync_fd, Stage::kGateway, -fds[i], i == 0 ? "127.0.0.1" : "[::1]");
+  }
+  ChildReport r{Stage::kGateway, 0, {}};
+  iovec iov{&r, sizeof r};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof fds)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+  if (::sendmsg(sync_fd, &msg, MSG_NOSIGNAL) != sizeof r) fail(sync_fd, Stage::kGateway, errno, "send");
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
 }  // namespace
 
 void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
@@ -71,6 +97,7 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
     fail(sync_fd, Stage::kHostname, errno);
   if (!spec.host_network)
     if (int e = bring_up_loopback()) fail(sync_fd, Stage::kLoopback, e);
+  if (spec.gateway) send_gateway_listeners(sync_fd);
   if (::chdir(spec.workdir.c_str()) != 0) fail(sync_fd, Stage::kWorkdir, errno, spec.workdir.c_str());
 
   // stdin is /dev/null and output goes to the log: no terminal is ever inherited.

@@ -229,6 +229,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   r.limits = std::move(limits);
   r.namespaces = namespaces_of(launched->init_pid);
   a.monitor_pidfd = std::move(launched->monitor_pidfd);
+  r.gateway_fds = launched->monitor_listener_fds;
   if (egress) egress_->attach(std::move(*egress), std::move(launched->gateway_listeners));
   save(r);
   log::info("agent " + p.name + " started", {{"AGENT_ID", id}, {"AGENT_NAME", p.name},
@@ -419,6 +420,24 @@ void AgentManager::save(const AgentRecord& r) {
     log::error("cannot save agent record: " + s.error().str(), {{"AGENT_ID", r.id}});
 }
 
+// The gateway's sockets of an adopted agent are the ones its monitor holds: copies, taken through
+// the monitor's pidfd. The agent's connections waited in their backlog meanwhile.
+Status AgentManager::readopt_egress(Agent& a) {
+  if (a.record.gateway_fds.empty()) return {};
+  auto p = policy::parse_policy(a.record.policy_text, a.record.policy_path);
+  if (!egress_) return error("the egress gateway is unavailable: " + egress_missing_);
+  if (!p.policy) return error("its policy no longer parses");
+  auto config = egress_->describe(a.record.id, *p.policy, a.record.owner_uid, false);
+  if (!config) return config.error();
+  std::vector<UniqueFd> listeners;
+  for (int fd : a.record.gateway_fds) {
+    listeners.emplace_back(static_cast<int>(::syscall(SYS_pidfd_getfd, a.monitor_pidfd.get(), fd, 0)));
+    if (!listeners.back().valid()) return sys_error("take the gateway's socket from the monitor");
+  }
+  egress_->attach(std::move(*config), std::move(listeners));
+  return {};
+}
+
 void AgentManager::recover() {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(paths_.runtime_dir + "/agents", ec)) {
@@ -440,11 +459,8 @@ void AgentManager::recover() {
       }
       if (a.monitor_pidfd.valid()) {
         log::info("adopted running agent " + a.record.name, {{"AGENT_ID", id}});
-        auto p = policy::parse_policy(a.record.policy_text, a.record.policy_path);
-        if (egress_ && p.policy && p.policy->egress) {
-          if (auto config = egress_->describe(id, *p.policy, a.record.owner_uid)) egress_->adopt(std::move(*config), a.record.init_pid);
-          else log::error("agent " + id + ": no egress after the daemon's restart: " + config.error().str());
-        }
+        if (auto s = readopt_egress(a); !s)
+          log::error("agent " + id + ": no egress after the daemon's restart: " + s.error().str(), {{"AGENT_ID", id}});
       }
       if (a.record.stop_requested) a.kill_at = Clock::now() + kStopGrace;
     }

@@ -91,6 +91,7 @@ class AgentManager {
   void watch(Agent& a);
   void finish(const std::string& id);
   void save(const AgentRecord& r);
+  [[nodiscard]] Status readopt_egress(Agent& a);
   [[nodiscard]] Status prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t gid) const;
 
   EventLoop& loop_;

@@ -34,7 +34,8 @@ std::string to_json(const AgentRecord& r) {
             {"reason", r.reason},
             {"limits", limits},
             {"namespaces", r.namespaces},
-            {"stop_requested", r.stop_requested}};
+            {"stop_requested", r.stop_requested},
+            {"gateway_fds", r.gateway_fds}};
   return j.dump(2) + "\n";
 }
 
@@ -70,6 +71,7 @@ Result<AgentRecord> record_from_json(const std::string& text) {
                           l.at("detail").get<std::string>()});
     r.namespaces = j.at("namespaces").get<std::vector<std::string>>();
     r.stop_requested = j.value("stop_requested", false);
+    r.gateway_fds = j.value("gateway_fds", std::vector<int>{});
   } catch (const json::exception& e) {
     return error(e.what());
   }

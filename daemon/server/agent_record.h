@@ -40,6 +40,9 @@ struct AgentRecord {
   std::vector<sandbox::LimitState> limits;
   std::vector<std::string> namespaces;  // "user:[4026532301]", ...
   bool stop_requested = false;
+  // The egress gateway's listening sockets, as descriptor numbers in the monitor, which holds
+  // them while the agent runs: a restarted daemon takes copies (pidfd_getfd).
+  std::vector<int> gateway_fds;
 };
 
 [[nodiscard]] std::string to_json(const AgentRecord& r);

@@ -14,13 +14,11 @@
 #include <cstring>
 
 #include "common/log.h"
-#include "sandbox/netns.h"
 #include "sandbox/seccomp.h"
 
 namespace agentos {
 namespace {
 
-constexpr auto kAdoptFor = std::chrono::seconds(10);
 constexpr size_t kMaxEvent = 64 * 1024;
 
 std::string bytes_text(uint64_t n) {
@@ -128,8 +126,6 @@ void EgressGateway::tick() {
     spawn();
   }
   if (running() && failures_ > 0 && Clock::now() > restart_at_ + std::chrono::seconds(60)) failures_ = 0;
-  for (auto& [id, h] : agents_)
-    if (h.adopt_pid > 0) try_adopt(id, h);
 }
 
 void EgressGateway::on_control(uint32_t events) {
@@ -255,31 +251,6 @@ void EgressGateway::attach(Described agent, std::vector<UniqueFd> listeners) {
   h.config = std::move(agent.config);
   h.secrets = std::move(agent.secrets);
   h.listeners = std::move(listeners);
-  send(h, true);
-}
-
-void EgressGateway::adopt(Described agent, pid_t init_pid) {
-  std::string id = agent.config.id();
-  Held& h = agents_[id];
-  h.config = std::move(agent.config);
-  h.secrets = std::move(agent.secrets);
-  h.adopt_pid = init_pid;
-  h.adopt_until = Clock::now() + kAdoptFor;
-  try_adopt(id, h);
-}
-
-void EgressGateway::try_adopt(const std::string& id, Held& h) {
-  UniqueFd ns(::open(("/proc/" + std::to_string(h.adopt_pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-  auto l = ns.valid() ? sandbox::gateway_listeners(ns.get()) : Result<std::vector<UniqueFd>>(sys_error("open"));
-  if (!l) {
-    // EADDRINUSE: the last gateway has not let go of the port yet. Anything else is final.
-    if (l.error().err == EADDRINUSE && Clock::now() < h.adopt_until) return;
-    log::error("agent " + id + ": no egress after the daemon's restart: " + l.error().str(), {{"AGENT_ID", id}});
-    h.adopt_pid = -1;
-    return;
-  }
-  h.adopt_pid = -1;
-  h.listeners = std::move(*l);
   send(h, true);
 }
 

@@ -58,11 +58,9 @@ class EgressGateway {
   };
   [[nodiscard]] Result<Described> describe(const std::string& id, const policy::Policy& p, uid_t owner,
                                            bool strict = true) const;
-  // An agent that starts: the gateway serves its listeners from now on.
+  // An agent that starts, or that a restarted daemon adopted: the gateway serves its listeners
+  // from now on.
   void attach(Described agent, std::vector<UniqueFd> listeners);
-  // An agent the daemon adopted after a restart: new listeners are made in its network namespace
-  // (that of `init_pid`), retried for a while if the last gateway still holds the port.
-  void adopt(Described agent, pid_t init_pid);
   // New grants (or secrets) for a running agent, from its next connection on.
   void update(Described agent);
   void detach(const std::string& id);
@@ -73,8 +71,6 @@ class EgressGateway {
     gateway::Agent config;
     std::vector<UniqueFd> listeners;
     std::vector<UniqueFd> secrets;
-    pid_t adopt_pid = -1;  // listeners still to be made
-    Clock::time_point adopt_until{};
   };
 
   void spawn();
@@ -82,7 +78,6 @@ class EgressGateway {
   void on_control(uint32_t events);
   void send(Held& h, bool with_listeners);
   void send_forget(const std::string& id);
-  void try_adopt(const std::string& id, Held& h);
 
   EventLoop& loop_;
   EgressOptions options_;

@@ -8,6 +8,8 @@ import json
 import os
 import pathlib
 import re
+import select
+import signal
 import subprocess
 import textwrap
 import threading
@@ -414,6 +416,55 @@ class Robustness(EgressTest):
         fast = self.egress_policy("fast", allow=["big.example.test:443"])
         code, out, err = self.python(fast, timed, str(self.world.ca_cert))
         self.assertEqual((code, out.split()[0]), (0, str(1 << 20)), err)
+
+    def test_daemon_killed_and_restarted(self):
+        """kill -9 of the daemon takes the gateway with it (no egress without the daemon's
+        grants); a connection made meanwhile waits in the listener's backlog, and the next daemon
+        takes the listeners back from the agent's monitor and serves it, with the grants in force."""
+        go = self.tmp / "restart-go"
+        os.mkfifo(go, 0o666)
+        script = (f'echo ready; while read n < {go}; do '
+                  f'curl -sS --fail-with-body --cacert {self.world.ca_cert} https://$n.example.test/echo >/dev/null 2>&1 '
+                  f'&& echo "$n ok" || echo "$n refused"; done')
+        pol = self.egress_policy("restart", allow=["api.example.test:443"], command=["/bin/sh", "-c", script])
+        pol.write_text(pol.read_text().replace('read = ["/usr", ', f'read = ["/usr", "{go}", '))
+        agent = self.daemon.ctl("run", "--policy", str(pol), "--detach", user=OWNER, check=True).stdout.strip()
+        self.assertEqual(self.first_line(agent), "ready\n")
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", agent],
+                              stdout=subprocess.PIPE, text=True) as follow:
+            def ask(name):
+                with open(go, "w") as f:
+                    f.write(name + "\n")
+            def answer():
+                while not (line := follow.stdout.readline()).startswith(("api", "other")):
+                    pass
+                return line
+            ask("api")
+            self.assertEqual(answer(), "api ok\n")
+            gateway = os.pidfd_open(self.gateway_pid())
+            self.daemon.stop(signal.SIGKILL)
+            poller = select.poll()
+            poller.register(gateway, select.POLLIN)  # readable once the process has exited
+            self.assertTrue(poller.poll(10_000), "the gateway outlived the daemon")
+            os.close(gateway)
+            ask("api")  # its connection waits: nobody accepts until the next gateway runs
+            follow.terminate()
+        self.daemon.start()
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "logs", "-f", agent],
+                              stdout=subprocess.PIPE, text=True) as follow:
+            lines = []
+            while len(lines) < 2:
+                line = follow.stdout.readline()
+                if line.startswith(("api", "other")):
+                    lines.append(line)
+            self.assertEqual(lines, ["api ok\n", "api ok\n"])
+            with open(go, "w") as f:
+                f.write("other\n")  # still held to its grants
+            while not (line := follow.stdout.readline()).startswith("other"):
+                pass
+            self.assertEqual(line, "other refused\n")
+            follow.terminate()
+        self.daemon.ctl("stop", agent, user=OWNER)
 
     def gateway_pid(self):
         for line in subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True, text=True).stdout.splitlines():
