@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include "probe.h"
@@ -64,12 +65,19 @@ int reopen(const char* path) {
   return result(::read(rd, &c, 1));
 }
 
-// Reads PATH N times while something else swaps what it names; counts reads that saw NEEDLE.
-int read_loop(const char* path, int n, const char* needle) {
-  int ok = 0, seen = 0;
-  for (int i = 0; i < n; ++i) {
+// Reads PATH while something else swaps what it names, until it has met both of what PATH names
+// (50 reads without NEEDLE, and 50 that saw NEEDLE or failed) or MAX attempts: the reader and the
+// swapper run at speeds nobody controls, so the loop ends on what it saw, not on a count.
+int read_loop(const char* path, int max, const char* needle) {
+  int ok = 0, seen = 0, failed = 0, i = 0;
+  std::map<std::string, int> errors;
+  for (; i < max && (ok - seen < 50 || seen + failed < 50); ++i) {
     int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      ++failed;
+      ++errors[strerrorname_np(errno)];
+      continue;
+    }
     char buf[256]{};
     if (::read(fd, buf, sizeof buf - 1) >= 0) {
       ++ok;
@@ -77,7 +85,9 @@ int read_loop(const char* path, int n, const char* needle) {
     }
     ::close(fd);
   }
-  std::printf("read %d of %d, saw %s %d times\n", ok, n, needle, seen);
+  std::printf("read %d of %d, saw %s %d times", ok, i, needle, seen);
+  for (const auto& [e, count] : errors) std::printf(", %s %d", e.c_str(), count);
+  std::printf("\n");
   return 0;
 }
 
