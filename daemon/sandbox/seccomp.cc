@@ -53,6 +53,10 @@ Result<std::vector<sock_filter>> build_baseline_filter(FilterOptions options) {
   // A syscall from another ABI (int 0x80, x32) would dodge every rule below.
   if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc < 0)
     return Error{-rc, "seccomp_attr_set(BADARCH)"};
+  // Every syscall of every agent runs this filter: a binary tree over the syscall numbers costs a
+  // few comparisons where the default linear list costs one per rule.
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc < 0)
+    return Error{-rc, "seccomp_attr_set(CTL_OPTIMIZE)"};
 
   for (const char* name : kDenied) {
     int nr = seccomp_syscall_resolve_name(name);
