@@ -1,6 +1,7 @@
 // The per-call cost of the confinement layers: open()+close() of a file and a TCP connect() on
-// loopback. bench/run.sh runs this unconfined, inside an agent, and beside running agents.
-//   syscall_bench FILE PORT [google-benchmark flags]
+// loopback. bench/run.sh runs this unconfined, inside an agent, beside running agents, and under
+// one layer alone (applied here, as the sandbox applies it), to tell the layers' costs apart.
+//   syscall_bench FILE PORT [--layer=seccomp|landlock] [google-benchmark flags]
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -8,8 +9,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/prctl.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+
+#include "policy/policy.h"
+#include "sandbox/landlock.h"
+#include "sandbox/launch_spec.h"
+#include "sandbox/seccomp.h"
 
 namespace {
 
@@ -48,10 +58,40 @@ void BM_Connect(benchmark::State& state) {
 BENCHMARK(BM_OpenClose);
 BENCHMARK(BM_Connect);
 
+// The agents' seccomp filter, or the Landlock rules an agent granted read of FILE's directory gets
+// (in the host's view, where nothing else stands between them), on this process alone.
+int apply_layer(const std::string& layer) {
+  using namespace agentos;
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  if (layer == "seccomp") {
+    auto f = sandbox::build_baseline_filter();
+    return f ? sandbox::install_filter(*f) : EINVAL;
+  }
+  std::string dir = g_file.substr(0, g_file.rfind('/'));
+  auto p = policy::parse_policy("[agent]\ncommand = [\"/usr/bin/true\"]\n[filesystem]\nview = \"host\"\nread = [\"/usr\", \"" +
+                                    dir + "\"]\n",
+                                "bench.toml");
+  if (!p.policy) return EINVAL;
+  auto spec = sandbox::make_launch_spec(*p.policy, "bench", 65534, 65534, {});
+  if (!spec || spec->landlock.abi == 0) return ENOSYS;
+  const char* what = "";
+  return sandbox::apply_landlock(spec->landlock, &what);
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
   g_file = argv[1];
   g_port = static_cast<uint16_t>(std::atoi(argv[2]));
+  if (argc > 3 && std::string(argv[3]).starts_with("--layer=")) {
+    if (int e = apply_layer(std::string(argv[3]).substr(8))) {
+      std::fprintf(stderr, "syscall_bench: cannot apply %s: %s\n", argv[3], std::strerror(e));
+      return 1;
+    }
+    argv[3] = argv[2];
+    argv[2] = argv[1];
+    ++argv;
+    --argc;
+  }
   argv[2] = argv[0];
   int n = argc - 2;
   benchmark::Initialize(&n, argv + 2);

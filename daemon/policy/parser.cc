@@ -14,11 +14,10 @@
 #include "policy/paths.h"
 #include "policy/policy.h"
 #include "policy/quote.h"
+#include "policy/walker.h"
 
 namespace agentos::policy {
-namespace {
 
-// "an integer", "a string": for "must be X, not Y" messages.
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::table: return "a table";
@@ -39,6 +38,8 @@ std::string position_text(const toml::source_position& p) {
   return std::to_string(p.line) + ":" + std::to_string(p.column);
 }
 
+namespace {
+
 // Edit distance, for "did you mean": only ever run on short keys.
 size_t distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -55,418 +56,314 @@ size_t distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// Walks the document section by section, recording every error rather than stopping at one.
-class Walker {
- public:
-  Walker(std::string_view file, Policy& out) : file_(file), out_(out) {}
+}  // namespace
 
-  void walk(const toml::table& root) {
-    check_keys(root, {"agent", "filesystem", "network", "egress", "limits"}, "");
-    const toml::table* agent_table = section(root, "agent");
-    agent(agent_table);
-    if (const toml::table* t = section(root, "filesystem")) filesystem(*t);
-    if (const toml::table* t = section(root, "network")) network(*t);
-    if (const toml::table* t = section(root, "egress")) egress(*t);
-    if (const toml::table* t = section(root, "limits")) limits(*t);
-    check_workdir_granted();
-  }
+void Walker::walk(const toml::table& root) {
+  check_keys(root, {"agent", "filesystem", "network", "egress", "tools", "delegate", "limits"}, "");
+  const toml::table* agent_table = section(root, "agent");
+  agent(agent_table);
+  if (const toml::table* t = section(root, "filesystem")) filesystem(*t);
+  if (const toml::table* t = section(root, "network")) network(*t);
+  if (const toml::table* t = section(root, "egress")) egress(*t);
+  if (const toml::table* t = section(root, "tools")) tools(*t);
+  if (const toml::table* t = section(root, "delegate")) delegate(*t);
+  if (const toml::table* t = section(root, "limits")) limits(*t);
+  check_workdir_granted();
+}
 
-  std::vector<Diagnostic> take_errors() { return std::move(errors_); }
+void Walker::error(const toml::source_position& at, std::string message) {
+  errors_.push_back({{file_, at.line, at.column}, std::move(message)});
+}
 
-  void error(const toml::source_position& at, std::string message) {
-    errors_.push_back({{file_, at.line, at.column}, std::move(message)});
-  }
-  void error(const toml::node& at, std::string message) {
-    error(at.source().begin, std::move(message));
-  }
-  void file_error(std::string message) { errors_.push_back({{file_, 0, 0}, std::move(message)}); }
+void Walker::error(const toml::node& at, std::string message) {
+  error(at.source().begin, std::move(message));
+}
 
- private:
-  // Every key of `table` outside `known` is an error at the key: a misspelled key silently
-  // ignored would be a grant or limit the author believes is in force.
-  void check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
-                  std::string_view where) {
-    for (auto&& [key, value] : table) {
-      std::string_view k = key.str();
-      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
-      std::string message = "unknown key " + quote_text(k);
-      if (!where.empty()) message += " in [" + std::string(where) + "]";
-      std::string_view close;
-      if (k.size() <= 32) {
-        for (std::string_view candidate : known) {
-          if (distance(k, candidate) <= 2) close = candidate;
-        }
+// Every key of `table` outside `known` is an error at the key: a misspelled key silently
+// ignored would be a grant or limit the author believes is in force.
+void Walker::check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
+                std::string_view where) {
+  for (auto&& [key, value] : table) {
+    std::string_view k = key.str();
+    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+    std::string message = "unknown key " + quote_text(k);
+    if (!where.empty()) message += " in [" + std::string(where) + "]";
+    std::string_view close;
+    if (k.size() <= 32) {
+      for (std::string_view candidate : known) {
+        if (distance(k, candidate) <= 2) close = candidate;
       }
-      if (!close.empty()) {
-        message += " (did you mean " + quote_text(close) + "?)";
+    }
+    if (!close.empty()) {
+      message += " (did you mean " + quote_text(close) + "?)";
+    } else {
+      message += "; expected one of: ";
+      for (std::string_view candidate : known) {
+        if (candidate != *known.begin()) message += ", ";
+        message += candidate;
+      }
+    }
+    error(key.source().begin, std::move(message));
+  }
+}
+
+const toml::table* Walker::section(const toml::table& root, std::string_view name) {
+  const toml::node* n = root.get(name);
+  if (!n) return nullptr;
+  if (const toml::table* t = n->as_table()) return t;
+  error(*n, std::string(name) + " must be a table, not " + type_name(*n));
+  return nullptr;
+}
+
+// A key that takes one of two words: `off` (the default) or `on`, which sets `flag`.
+void Walker::two_way(const toml::table& t, std::string_view key, std::string_view section, std::string_view off,
+             std::string_view on, bool& flag) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  std::string what = std::string(section) + "." + std::string(key);
+  std::optional<std::string> v = string_value(*n, what);
+  if (!v) return;
+  if (*v == on) flag = true;
+  else if (*v != off)
+    error(*n, what + ": " + quote_text(*v) + " is neither \"" + std::string(off) + "\" nor \"" + std::string(on) + "\"");
+}
+
+std::optional<std::string> Walker::string_value(const toml::node& n, const std::string& what) {
+  if (const toml::value<std::string>* s = n.as_string()) {
+    if (s->get().find('\0') != std::string::npos) {
+      error(n, what + " contains a NUL byte");
+      return std::nullopt;
+    }
+    return s->get();
+  }
+  error(n, what + " must be a string, not " + type_name(n));
+  return std::nullopt;
+}
+
+const toml::array* Walker::array_value(const toml::node& n, const std::string& what) {
+  if (const toml::array* a = n.as_array()) return a;
+  error(n, what + " must be an array of strings, not " + type_name(n));
+  return nullptr;
+}
+
+void Walker::agent(const toml::table* t) {
+  if (t) check_keys(*t, {"name", "command", "workdir", "env", "mode"}, "agent");
+  name(t ? t->get("name") : nullptr);
+  if (t) two_way(*t, "mode", "agent", "enforce", "audit", out_.audit_mode);
+
+  const toml::node* command = t ? t->get("command") : nullptr;
+  if (!command) {
+    std::string message =
+        "agent.command is required: the program to run, as an array starting with its absolute "
+        "path";
+    if (t && t->source().begin.line != 0) {
+      error(*t, std::move(message));
+    } else {
+      file_error(std::move(message));
+    }
+  } else if (const toml::array* args = array_value(*command, "agent.command")) {
+    if (args->empty()) error(*command, "agent.command is empty: it needs at least the program");
+    for (size_t i = 0; i < args->size(); ++i) {
+      const toml::node& arg = *args->get(i);
+      std::optional<std::string> s =
+          string_value(arg, "agent.command[" + std::to_string(i) + "]");
+      if (!s) continue;
+      if (i == 0 && !s->starts_with('/')) {
+        error(arg, "agent.command[0] " + quote_text(*s) +
+                       " must be an absolute path (there is no PATH search)");
+        continue;
+      }
+      out_.command.push_back(std::move(*s));
+    }
+  }
+
+  if (const toml::node* w = t ? t->get("workdir") : nullptr) {
+    if (std::optional<std::string> s = string_value(*w, "agent.workdir")) {
+      if (Status st = check_normalized_path(*s); !st) {
+        error(*w, "agent.workdir: " + st.error().what);
       } else {
-        message += "; expected one of: ";
-        for (std::string_view candidate : known) {
-          if (candidate != *known.begin()) message += ", ";
-          message += candidate;
-        }
+        out_.workdir = std::move(*s);
+        workdir_at_ = w->source().begin;
       }
-      error(key.source().begin, std::move(message));
     }
   }
 
-  const toml::table* section(const toml::table& root, std::string_view name) {
-    const toml::node* n = root.get(name);
-    if (!n) return nullptr;
-    if (const toml::table* t = n->as_table()) return t;
-    error(*n, std::string(name) + " must be a table, not " + type_name(*n));
-    return nullptr;
-  }
+  if (const toml::node* e = t ? t->get("env") : nullptr) env(*e);
+}
 
-  // A key that takes one of two words: `off` (the default) or `on`, which sets `flag`.
-  void two_way(const toml::table& t, std::string_view key, std::string_view section, std::string_view off,
-               std::string_view on, bool& flag) {
-    const toml::node* n = t.get(key);
-    if (!n) return;
-    std::string what = std::string(section) + "." + std::string(key);
-    std::optional<std::string> v = string_value(*n, what);
-    if (!v) return;
-    if (*v == on) flag = true;
-    else if (*v != off)
-      error(*n, what + ": " + quote_text(*v) + " is neither \"" + std::string(off) + "\" nor \"" + std::string(on) + "\"");
-  }
-
-  std::optional<std::string> string_value(const toml::node& n, const std::string& what) {
-    if (const toml::value<std::string>* s = n.as_string()) {
-      if (s->get().find('\0') != std::string::npos) {
-        error(n, what + " contains a NUL byte");
-        return std::nullopt;
-      }
-      return s->get();
-    }
-    error(n, what + " must be a string, not " + type_name(n));
-    return std::nullopt;
-  }
-
-  const toml::array* array_value(const toml::node& n, const std::string& what) {
-    if (const toml::array* a = n.as_array()) return a;
-    error(n, what + " must be an array of strings, not " + type_name(n));
-    return nullptr;
-  }
-
-  void agent(const toml::table* t) {
-    if (t) check_keys(*t, {"name", "command", "workdir", "env", "mode"}, "agent");
-    name(t ? t->get("name") : nullptr);
-    if (t) two_way(*t, "mode", "agent", "enforce", "audit", out_.audit_mode);
-
-    const toml::node* command = t ? t->get("command") : nullptr;
-    if (!command) {
-      std::string message =
-          "agent.command is required: the program to run, as an array starting with its absolute "
-          "path";
-      if (t && t->source().begin.line != 0) {
-        error(*t, std::move(message));
+void Walker::name(const toml::node* n) {
+  if (n) {
+    if (std::optional<std::string> s = string_value(*n, "agent.name")) {
+      if (Status st = check_agent_name(*s); !st) {
+        error(*n, "agent.name: " + st.error().what);
       } else {
-        file_error(std::move(message));
-      }
-    } else if (const toml::array* args = array_value(*command, "agent.command")) {
-      if (args->empty()) error(*command, "agent.command is empty: it needs at least the program");
-      for (size_t i = 0; i < args->size(); ++i) {
-        const toml::node& arg = *args->get(i);
-        std::optional<std::string> s =
-            string_value(arg, "agent.command[" + std::to_string(i) + "]");
-        if (!s) continue;
-        if (i == 0 && !s->starts_with('/')) {
-          error(arg, "agent.command[0] " + quote_text(*s) +
-                         " must be an absolute path (there is no PATH search)");
-          continue;
-        }
-        out_.command.push_back(std::move(*s));
+        out_.name = std::move(*s);
+        out_.name_location = {file_, n->source().begin.line, n->source().begin.column};
       }
     }
-
-    if (const toml::node* w = t ? t->get("workdir") : nullptr) {
-      if (std::optional<std::string> s = string_value(*w, "agent.workdir")) {
-        if (Status st = check_normalized_path(*s); !st) {
-          error(*w, "agent.workdir: " + st.error().what);
-        } else {
-          out_.workdir = std::move(*s);
-          workdir_at_ = w->source().begin;
-        }
-      }
-    }
-
-    if (const toml::node* e = t ? t->get("env") : nullptr) env(*e);
+    return;
   }
+  out_.name = name_from_path(file_);
+  out_.name_location = {file_, 1, 1};
+  if (Status st = check_agent_name(out_.name); !st) {
+    file_error("agent.name is not set and the file name does not give a valid one (" +
+               st.error().what + "); set agent.name or rename the file");
+  }
+}
 
-  void name(const toml::node* n) {
-    if (n) {
-      if (std::optional<std::string> s = string_value(*n, "agent.name")) {
-        if (Status st = check_agent_name(*s); !st) {
-          error(*n, "agent.name: " + st.error().what);
-        } else {
-          out_.name = std::move(*s);
-          out_.name_location = {file_, n->source().begin.line, n->source().begin.column};
-        }
-      }
-      return;
+void Walker::env(const toml::node& n) {
+  const toml::table* t = n.as_table();
+  if (!t) {
+    error(n, "agent.env must be a table of strings, not " + type_name(n));
+    return;
+  }
+  for (auto&& [key, value] : *t) {
+    std::string_view k = key.str();
+    if (Status st = check_env_name(k); !st) {
+      error(key.source().begin, "agent.env: " + st.error().what);
+      continue;
     }
-    out_.name = name_from_path(file_);
-    out_.name_location = {file_, 1, 1};
-    if (Status st = check_agent_name(out_.name); !st) {
-      file_error("agent.name is not set and the file name does not give a valid one (" +
-                 st.error().what + "); set agent.name or rename the file");
+    if (k.starts_with("AGENTOS_")) {
+      error(key.source().begin, "agent.env: " + quote_text(k) +
+                                    ": names starting with AGENTOS_ are set by the daemon");
+      continue;
+    }
+    if (std::optional<std::string> v = string_value(value, "agent.env." + std::string(k))) {
+      out_.env.emplace(std::string(k), std::move(*v));
     }
   }
+}
 
-  void env(const toml::node& n) {
-    const toml::table* t = n.as_table();
-    if (!t) {
-      error(n, "agent.env must be a table of strings, not " + type_name(n));
-      return;
+void Walker::filesystem(const toml::table& t) {
+  check_keys(t, {"view", "read", "write", "exec"}, "filesystem");
+  two_way(t, "view", "filesystem", "private", "host", out_.host_filesystem);
+  path_list(t, "read", out_.read);
+  path_list(t, "write", out_.write);
+  path_list(t, "exec", out_.exec);
+}
+
+void Walker::path_list(const toml::table& t, std::string_view key, std::vector<std::string>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  const std::string what = "filesystem." + std::string(key);
+  const toml::array* paths = array_value(*n, what);
+  if (!paths) return;
+  std::map<std::string, toml::source_position, std::less<>> seen;
+  for (const toml::node& entry : *paths) {
+    std::optional<std::string> path = string_value(entry, what + " entry");
+    if (!path) continue;
+    if (Status st = check_grant_path(*path); !st) {
+      error(entry, what + ": " + st.error().what);
+      continue;
     }
-    for (auto&& [key, value] : *t) {
-      std::string_view k = key.str();
-      if (Status st = check_env_name(k); !st) {
-        error(key.source().begin, "agent.env: " + st.error().what);
-        continue;
-      }
-      if (k.starts_with("AGENTOS_")) {
-        error(key.source().begin, "agent.env: " + quote_text(k) +
-                                      ": names starting with AGENTOS_ are set by the daemon");
-        continue;
-      }
-      if (std::optional<std::string> v = string_value(value, "agent.env." + std::string(k))) {
-        out_.env.emplace(std::string(k), std::move(*v));
-      }
+    auto [it, inserted] = seen.emplace(*path, entry.source().begin);
+    if (!inserted) {
+      error(entry, what + ": " + quote_text(*path) + " is listed twice (first at " +
+                       position_text(it->second) + ")");
+      continue;
+    }
+    out.push_back(std::move(*path));
+  }
+}
+
+void Walker::network(const toml::table& t) {
+  check_keys(t, {"namespace", "connect", "bind"}, "network");
+  two_way(t, "namespace", "network", "private", "host", out_.host_network);
+  rule_list(t, "connect", out_.connect);
+  rule_list(t, "bind", out_.bind);
+}
+
+void Walker::rule_list(const toml::table& t, std::string_view key, std::vector<NetRule>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return;
+  const std::string what = "network." + std::string(key);
+  const toml::array* rules = array_value(*n, what);
+  if (!rules) return;
+  // Keyed by what the rule grants, so "tcp://10.0.0.1:80" and "tcp://10.0.0.1/32:80" collide.
+  std::map<std::string, toml::source_position> seen;
+  for (const toml::node& entry : *rules) {
+    std::optional<std::string> text = string_value(entry, what + " entry");
+    if (!text) continue;
+    Result<NetRule> rule = parse_net_rule(*text);
+    if (!rule) {
+      error(entry, what + ": " + rule.error().what);
+      continue;
+    }
+    std::string grant;
+    grant += static_cast<char>(rule->proto);
+    grant += static_cast<char>(rule->family);
+    grant.append(reinterpret_cast<const char*>(rule->addr.data()), rule->addr.size());
+    grant += static_cast<char>(rule->prefix_len);
+    grant += std::to_string(rule->port);
+    auto [it, inserted] = seen.emplace(std::move(grant), entry.source().begin);
+    if (!inserted) {
+      error(entry, what + ": " + quote_text(*text) + " grants the same as the rule at " +
+                       position_text(it->second));
+      continue;
+    }
+    out.push_back(std::move(rule.value()));
+  }
+}
+
+void Walker::limits(const toml::table& t) {
+  check_keys(t, {"memory", "cpu", "pids"}, "limits");
+  if (const toml::node* n = t.get("memory")) {
+    Result<uint64_t> bytes = agentos::error("");
+    if (const toml::value<int64_t>* i = n->as_integer()) {
+      bytes = check_memory_bytes(i->get());
+    } else if (const toml::value<std::string>* s = n->as_string()) {
+      bytes = parse_memory(s->get());
+    } else {
+      bytes =
+          agentos::error("must be a string such as \"512M\" or an integer number of bytes, not " +
+                         type_name(*n));
+    }
+    if (bytes) {
+      out_.limits.memory_bytes = *bytes;
+    } else {
+      error(*n, "limits.memory: " + bytes.error().what);
     }
   }
-
-  void filesystem(const toml::table& t) {
-    check_keys(t, {"view", "read", "write", "exec"}, "filesystem");
-    two_way(t, "view", "filesystem", "private", "host", out_.host_filesystem);
-    path_list(t, "read", out_.read);
-    path_list(t, "write", out_.write);
-    path_list(t, "exec", out_.exec);
-  }
-
-  void path_list(const toml::table& t, std::string_view key, std::vector<std::string>& out) {
-    const toml::node* n = t.get(key);
-    if (!n) return;
-    const std::string what = "filesystem." + std::string(key);
-    const toml::array* paths = array_value(*n, what);
-    if (!paths) return;
-    std::map<std::string, toml::source_position, std::less<>> seen;
-    for (const toml::node& entry : *paths) {
-      std::optional<std::string> path = string_value(entry, what + " entry");
-      if (!path) continue;
-      if (Status st = check_grant_path(*path); !st) {
-        error(entry, what + ": " + st.error().what);
-        continue;
-      }
-      auto [it, inserted] = seen.emplace(*path, entry.source().begin);
-      if (!inserted) {
-        error(entry, what + ": " + quote_text(*path) + " is listed twice (first at " +
-                         position_text(it->second) + ")");
-        continue;
-      }
-      out.push_back(std::move(*path));
-    }
-  }
-
-  void network(const toml::table& t) {
-    check_keys(t, {"namespace", "connect", "bind"}, "network");
-    two_way(t, "namespace", "network", "private", "host", out_.host_network);
-    rule_list(t, "connect", out_.connect);
-    rule_list(t, "bind", out_.bind);
-  }
-
-  void rule_list(const toml::table& t, std::string_view key, std::vector<NetRule>& out) {
-    const toml::node* n = t.get(key);
-    if (!n) return;
-    const std::string what = "network." + std::string(key);
-    const toml::array* rules = array_value(*n, what);
-    if (!rules) return;
-    // Keyed by what the rule grants, so "tcp://10.0.0.1:80" and "tcp://10.0.0.1/32:80" collide.
-    std::map<std::string, toml::source_position> seen;
-    for (const toml::node& entry : *rules) {
-      std::optional<std::string> text = string_value(entry, what + " entry");
-      if (!text) continue;
-      Result<NetRule> rule = parse_net_rule(*text);
-      if (!rule) {
-        error(entry, what + ": " + rule.error().what);
-        continue;
-      }
-      std::string grant;
-      grant += static_cast<char>(rule->proto);
-      grant += static_cast<char>(rule->family);
-      grant.append(reinterpret_cast<const char*>(rule->addr.data()), rule->addr.size());
-      grant += static_cast<char>(rule->prefix_len);
-      grant += std::to_string(rule->port);
-      auto [it, inserted] = seen.emplace(std::move(grant), entry.source().begin);
-      if (!inserted) {
-        error(entry, what + ": " + quote_text(*text) + " grants the same as the rule at " +
-                         position_text(it->second));
-        continue;
-      }
-      out.push_back(std::move(rule.value()));
-    }
-  }
-
-  void egress(const toml::table& t) {
-    check_keys(t, {"allow", "route", "max_connections", "bandwidth"}, "egress");
-    Egress& e = out_.egress.emplace();
-    if (out_.host_network)
-      error(t, "[egress] works through the gateway in the agent's own network namespace; an agent on the host's "
-               "network (network.namespace = \"host\") is held to its [network] connect grants instead");
-    if (const toml::node* n = t.get("allow"))
-      if (const toml::array* list = array_value(*n, "egress.allow")) {
-        std::map<std::string, toml::source_position> seen;
-        for (const toml::node& entry : *list) {
-          std::optional<std::string> text = string_value(entry, "egress.allow entry");
-          if (!text) continue;
-          Result<EgressGrant> g = parse_egress_grant(*text);
-          if (!g) {
-            error(entry, "egress.allow: " + g.error().what);
-            continue;
-          }
-          // Keyed by what the entry grants, so "10.0.0.1:80" and "10.0.0.1/32:80" collide.
-          std::string key = g->subdomains ? "*." + g->name : g->name;
-          if (g->range) key.append(reinterpret_cast<const char*>(g->range->addr.data()), 16) += static_cast<char>(g->range->prefix_len);
-          key += ":" + std::to_string(g->port);
-          if (auto [it, inserted] = seen.emplace(key, entry.source().begin); !inserted) {
-            error(entry, "egress.allow: " + quote_text(*text) + " grants the same as the entry at " + position_text(it->second));
-            continue;
-          }
-          e.allow.push_back(std::move(*g));
-        }
-      }
-    if (const toml::node* n = t.get("route")) routes(*n, e);
-    std::vector<std::string> secrets;
-    for (const auto& r : e.routes)
-      for (const auto& name : r.secrets)
-        if (std::find(secrets.begin(), secrets.end(), name) == secrets.end()) secrets.push_back(name);
-    if (secrets.size() > kMaxSecretsPerAgent)
-      error(t, "[egress] routes name " + std::to_string(secrets.size()) + " secrets; at most " +
-                   std::to_string(kMaxSecretsPerAgent) + " may be used by one agent");
-    if (const toml::node* n = t.get("max_connections")) {
-      const toml::value<int64_t>* i = n->as_integer();
-      if (!i || i->get() < 1 || i->get() > 65535)
-        error(*n, "egress.max_connections must be an integer 1..65535");
-      else
-        e.max_connections = static_cast<uint32_t>(i->get());
-    }
-    if (const toml::node* n = t.get("bandwidth")) {
-      if (std::optional<std::string> s = string_value(*n, "egress.bandwidth")) {
-        if (Result<uint64_t> b = parse_size(*s)) e.bandwidth = *b;
-        else error(*n, "egress.bandwidth (bytes per second, each way): " + b.error().what);
-      }
-    }
-  }
-
-  void routes(const toml::node& n, Egress& e) {
-    const toml::array* list = n.as_array();
-    if (!list || !list->is_array_of_tables()) {
-      error(n, "egress.route must be an array of tables: [[egress.route]] with path, upstream and header");
-      return;
-    }
-    std::map<std::string, toml::source_position> seen;
-    for (const toml::node& entry : *list) {
-      const toml::table& t = *entry.as_table();
-      check_keys(t, {"path", "upstream", "header"}, "[egress.route]");
-      EgressRoute r;
-      r.where = {file_, t.source().begin.line, t.source().begin.column};
-      const toml::node* path = t.get("path");
-      const toml::node* upstream = t.get("upstream");
-      if (!path || !upstream) {
-        error(t, "an [[egress.route]] needs both path and upstream");
-        continue;
-      }
-      if (std::optional<std::string> p = string_value(*path, "egress.route.path")) {
-        if (Status s = check_route_path(*p); !s) error(*path, "egress.route.path: " + s.error().what);
-        else if (auto [it, inserted] = seen.emplace(*p, path->source().begin); !inserted)
-          error(*path, "egress.route.path: " + quote_text(*p) + " is already the route at " + position_text(it->second));
-        r.path = std::move(*p);
-      }
-      if (std::optional<std::string> u = string_value(*upstream, "egress.route.upstream"))
-        if (Status s = parse_upstream(*u, r); !s) error(*upstream, "egress.route.upstream: " + s.error().what);
-      if (const toml::node* h = t.get("header")) {
-        std::vector<const toml::node*> headers;
-        if (const toml::array* a = h->as_array()) {
-          for (const toml::node& x : *a) headers.push_back(&x);
-        } else {
-          headers.push_back(h);
-        }
-        for (const toml::node* x : headers) {
-          std::optional<std::string> text = string_value(*x, "egress.route.header");
-          if (!text) continue;
-          auto header = parse_header_template(*text, r.secrets);
-          if (!header) error(*x, "egress.route.header: " + header.error().what);
-          else r.headers.push_back(std::move(*header));
-        }
-      }
-      e.routes.push_back(std::move(r));
-    }
-  }
-
-  void limits(const toml::table& t) {
-    check_keys(t, {"memory", "cpu", "pids"}, "limits");
-    if (const toml::node* n = t.get("memory")) {
-      Result<uint64_t> bytes = agentos::error("");
-      if (const toml::value<int64_t>* i = n->as_integer()) {
-        bytes = check_memory_bytes(i->get());
-      } else if (const toml::value<std::string>* s = n->as_string()) {
-        bytes = parse_memory(s->get());
+  if (const toml::node* n = t.get("cpu")) {
+    if (const toml::value<std::string>* s = n->as_string()) {
+      if (Result<uint32_t> cpu = parse_cpu(s->get())) {
+        out_.limits.cpu_percent = *cpu;
       } else {
-        bytes =
-            agentos::error("must be a string such as \"512M\" or an integer number of bytes, not " +
-                           type_name(*n));
+        error(*n, "limits.cpu: " + cpu.error().what);
       }
-      if (bytes) {
-        out_.limits.memory_bytes = *bytes;
-      } else {
-        error(*n, "limits.memory: " + bytes.error().what);
-      }
-    }
-    if (const toml::node* n = t.get("cpu")) {
-      if (const toml::value<std::string>* s = n->as_string()) {
-        if (Result<uint32_t> cpu = parse_cpu(s->get())) {
-          out_.limits.cpu_percent = *cpu;
-        } else {
-          error(*n, "limits.cpu: " + cpu.error().what);
-        }
-      } else {
-        error(*n, "limits.cpu must be a string such as \"50%\", not " + type_name(*n));
-      }
-    }
-    if (const toml::node* n = t.get("pids")) {
-      if (const toml::value<int64_t>* i = n->as_integer()) {
-        if (Result<uint32_t> pids = check_pids(i->get())) {
-          out_.limits.pids = *pids;
-        } else {
-          error(*n, "limits.pids: " + pids.error().what);
-        }
-      } else {
-        error(*n, "limits.pids must be an integer, not " + type_name(*n));
-      }
+    } else {
+      error(*n, "limits.cpu must be a string such as \"50%\", not " + type_name(*n));
     }
   }
-
-  // The agent's root holds only its grants (plus / and a private /tmp), so a workdir anywhere
-  // else would not exist when the agent starts.
-  void check_workdir_granted() {
-    const std::string& w = out_.workdir;
-    if (w.empty() || w == "/" || w == "/tmp") return;
-    for (const auto* list : {&out_.read, &out_.write, &out_.exec}) {
-      for (const std::string& grant : *list) {
-        if (path_covers(grant, w)) return;
+  if (const toml::node* n = t.get("pids")) {
+    if (const toml::value<int64_t>* i = n->as_integer()) {
+      if (Result<uint32_t> pids = check_pids(i->get())) {
+        out_.limits.pids = *pids;
+      } else {
+        error(*n, "limits.pids: " + pids.error().what);
       }
+    } else {
+      error(*n, "limits.pids must be an integer, not " + type_name(*n));
     }
-    error(workdir_at_, "agent.workdir " + quote_text(w) +
-                           " is not inside any filesystem grant, so it would not exist in the "
-                           "agent's root; grant it (or a parent) in [filesystem]");
   }
+}
 
-  std::string file_;
-  Policy& out_;
-  std::vector<Diagnostic> errors_;
-  toml::source_position workdir_at_{};
-};
+// The agent's root holds only its grants (plus / and a private /tmp), so a workdir anywhere
+// else would not exist when the agent starts.
+void Walker::check_workdir_granted() {
+  const std::string& w = out_.workdir;
+  if (w.empty() || w == "/" || w == "/tmp") return;
+  for (const auto* list : {&out_.read, &out_.write, &out_.exec}) {
+    for (const std::string& grant : *list) {
+      if (path_covers(grant, w)) return;
+    }
+  }
+  error(workdir_at_, "agent.workdir " + quote_text(w) +
+                         " is not inside any filesystem grant, so it would not exist in the "
+                         "agent's root; grant it (or a parent) in [filesystem]");
+}
+
+namespace {
 
 void sort_and_cap(std::vector<Diagnostic>& errors) {
   std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {

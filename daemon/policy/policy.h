@@ -67,6 +67,30 @@ struct Egress {
   std::optional<uint64_t> bandwidth;  // bytes per second, each direction
 };
 
+// [tools]: the platform tools an agent may call through the broker. A grant names a tool
+// ("kv.get") or a family ("kv": every kv.* tool); `ask` grants wait for the owner's consent.
+struct ToolConstraint {
+  std::string argument;  // the argument it narrows, e.g. "to"
+  std::vector<std::string> patterns;  // globs ('*', '?') every value of the argument must match
+};
+
+struct Tools {
+  std::vector<std::string> allow;
+  std::vector<std::string> ask;
+  std::map<std::string, std::vector<ToolConstraint>> constraints;  // by grant name
+  uint32_t calls_per_minute = 600;
+  uint32_t concurrent = 8;
+  uint32_t consent_timeout_s = 120;  // an unanswered `ask` is denied after this
+  Location allow_at;  // where `allow` is (or [tools] itself), for writing "always" answers back
+};
+
+// [delegate]: the agents this one may hand tasks to, through the broker.
+struct Delegate {
+  std::vector<std::string> allow;  // agent names
+  uint32_t max_depth = 4;  // of the whole chain
+  uint32_t deadline_s = 600;
+};
+
 struct Limits {
   std::optional<uint64_t> memory_bytes;  // "512M", "2G", "1048576"
   std::optional<uint32_t> cpu_percent;  // "50%" of one CPU; "150%" is one and a half
@@ -99,6 +123,8 @@ struct Policy {
 
   // [egress]: the gateway is the agent's only way off the machine (private network only).
   std::optional<Egress> egress;
+  std::optional<Tools> tools;  // without it, the broker answers but every call is refused
+  std::optional<Delegate> delegate;
 
   Limits limits;
 

@@ -162,6 +162,24 @@ int do_net(const char* how, const char* host, const char* port) {
     return ::sendmmsg(fd, &m, 1, 0) == 1 ? result(0) : result(-1);
   }
   if (h == "listen") return result(::listen(fd, 1));  // never bound: the kernel picks a port
+  // Odd forms of an address: an IPv6 UDP socket sending to or connecting to an IPv4 sockaddr,
+  // and a TCP connect whose address is cut short.
+  if (h == "udp6-to4" || h == "udp6-connect4") {
+    ::close(fd);
+    fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (h == "udp6-connect4") return result(::connect(fd, sa, len));
+    return result(::sendto(fd, "x", 1, 0, sa, len));
+  }
+  if (h == "tcp-short") return result(::connect(fd, sa, len - 4));
+  if (h == "udp-unspec") {  // connected to a grant, then dissolved: the next send names no address
+    ::close(fd);
+    fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd, sa, len) != 0) return result(-1);
+    sockaddr unspec{};
+    unspec.sa_family = AF_UNSPEC;
+    if (::connect(fd, &unspec, sizeof unspec) != 0) return result(-1);
+    return result(::send(fd, "x", 1, 0));
+  }
   return 2;
 }
 
@@ -328,6 +346,10 @@ int main(int argc, char** argv) {
       {"unshare-user", [&] { return result(::unshare(CLONE_NEWUSER)); }},
       {"mount", [&] { return result(::mount("tmpfs", "/tmp", "tmpfs", 0, nullptr)); }},
       {"bpf", [&] { return do_bpf(); }},
+      {"cgroup-move", [&] {  // into another cgroup: PATH/cgroup.procs
+         int fd = ::open((std::string(arg(2)) + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+         return fd < 0 ? result(-1) : result(::write(fd, "0\n", 2));
+       }},
       {"setns", [&] {  // into a namespace it holds a descriptor of: its own, the only one it can name
          int fd = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
          return fd < 0 ? result(-1) : result(::setns(fd, CLONE_NEWNET));

@@ -137,6 +137,15 @@ class HostView(DaemonTest):
             self.assertEqual((code, out.split()[:2]), (1, ["denied", "EROFS"]))
         self.assertEqual(self.host_view_probe("write", str(target / "h"), write=[str(target)]), (0, "ok\n"))
 
+    def test_cannot_move_itself_out_of_its_cgroup(self):
+        root = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+        self.assertEqual(self.run_outside("cgroup-move", root), (0, "ok\n"))  # root may, outside
+        code, out = self.host_view_probe("cgroup-move", root)
+        self.assertEqual(code, 1, out)
+        self.assertIn(out.split()[1], ("EROFS", "EACCES", "EPERM"), out)
+        code, out = self.run_probe("cgroup-move", root)  # the private view has no /sys at all
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "ENOENT"]))
+
     def test_own_proc_even_in_host_view(self):
         host = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
         try:

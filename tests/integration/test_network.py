@@ -86,6 +86,19 @@ class HostNetwork(DaemonTest):
         self.assertEqual(self.run_outside("net", "listen", "127.0.0.1", "0"), (0, "ok\n"))
         self.assert_denied(self.host_probe("net", "listen", "127.0.0.1", "0"))
 
+    def test_odd_addresses_cannot_slip_through(self):
+        """An IPv4 address through an IPv6 socket gets the IPv4 verdict; a cut-short address and a
+        dissolved association fail in the kernel before any grant could matter."""
+        for how in ("udp6-to4", "udp6-connect4"):
+            with self.subTest(how=how):
+                self.assertEqual(self.host_probe("net", how, "127.0.0.1", self.a), (0, "ok\n"))
+                self.assertEqual(self.run_outside("net", how, "127.0.0.1", self.b), (0, "ok\n"))
+                self.assert_denied(self.host_probe("net", how, "127.0.0.1", self.b))
+        code, out = self.host_probe("net", "tcp-short", "127.0.0.1", self.a)
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EINVAL"]))
+        code, out = self.host_probe("net", "udp-unspec", "127.0.0.1", self.a)
+        self.assertEqual((code, out.split()[:2]), (1, ["denied", "EDESTADDRREQ"]))
+
     def test_tcp_fast_open_is_checked(self):
         self.assertEqual(self.host_probe("net", "tfo", "127.0.0.1", self.a), (0, "ok\n"))
         self.assertEqual(self.run_outside("net", "tfo", "127.0.0.1", self.b), (0, "ok\n"))

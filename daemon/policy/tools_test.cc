@@ -1,0 +1,80 @@
+// [tools] and [delegate]: values, and each error at its line and column; the names and globs.
+#include <gtest/gtest.h>
+
+#include "policy/test_util.h"
+#include "policy/tool_names.h"
+
+namespace agentos::policy {
+namespace {
+
+using test::errors_text;
+using test::one_error;
+using test::parse;
+using test::with_agent;
+
+TEST(Tools, TheExampleParsesToItsValues) {
+  ParseResult r = parse(with_agent(R"([tools]
+allow = ["kv", "calendar.read", "http.fetch"]
+ask   = ["email.send"]
+calls_per_minute = 120
+concurrent = 4
+consent_timeout = 30
+[tools.constraints]
+"email.send" = { to = ["*@example.com"], cc = ["a@example.com", "b@example.com"] }
+[delegate]
+allow = ["researcher", "writer"]
+max_depth = 2
+deadline = 60
+)"));
+  ASSERT_TRUE(r.policy) << errors_text(r);
+  const Tools& t = *r.policy->tools;
+  EXPECT_EQ(t.allow, (std::vector<std::string>{"kv", "calendar.read", "http.fetch"}));
+  EXPECT_EQ(t.ask, std::vector<std::string>{"email.send"});
+  EXPECT_EQ(t.calls_per_minute, 120u);
+  EXPECT_EQ(t.concurrent, 4u);
+  EXPECT_EQ(t.consent_timeout_s, 30u);
+  ASSERT_EQ(t.constraints.at("email.send").size(), 2u);
+  EXPECT_EQ(t.allow_at.line, 4u);  // where an "always" answer is written back
+  const Delegate& d = *r.policy->delegate;
+  EXPECT_EQ(d.allow, (std::vector<std::string>{"researcher", "writer"}));
+  EXPECT_EQ(d.max_depth, 2u);
+  EXPECT_EQ(d.deadline_s, 60u);
+}
+
+TEST(Tools, ErrorsPointAtTheirValue) {
+  auto tools = [](std::string_view body) { return with_agent("[tools]\n" + std::string(body)); };
+  EXPECT_TRUE(one_error(tools("allow = [\"KV\"]\n"), 4, 10, "each part starts with a lower-case letter"));
+  EXPECT_TRUE(one_error(tools("allow = [\"kv.\"]\n"), 4, 10, "ends with a dot"));
+  EXPECT_TRUE(one_error(tools("allow = [\"kv\"]\nask = [\"kv\"]\n"), 5, 8, "already granted at 4:10"));
+  EXPECT_TRUE(one_error(tools("allow = [\"kv\"]\nconcurrent = 0\n"), 5, 14, "1..1024"));
+  EXPECT_TRUE(one_error(tools("alow = [\"kv\"]\n"), 4, 1, "did you mean \"allow\""));
+  EXPECT_TRUE(one_error(tools("allow = [\"kv\"]\n[tools.constraints]\n\"email.send\" = { to = [\"*\"] }\n"), 6, 1,
+                        "narrows a tool that tools.allow and tools.ask do not grant"));
+  EXPECT_TRUE(one_error(tools("allow = [\"kv\"]\n[tools.constraints]\nkv = { key = [] }\n"), 6, 14, "is empty"));
+  EXPECT_TRUE(one_error(with_agent("[delegate]\nallow = [\"Bad Name\"]\n"), 4, 10, "delegate.allow"));
+  EXPECT_TRUE(one_error(with_agent("[delegate]\nmax_depth = 17\n"), 4, 13, "1..16"));
+}
+
+TEST(ToolNames, GrantsCoverTheirFamily) {
+  EXPECT_TRUE(grant_covers("kv", "kv.get"));
+  EXPECT_TRUE(grant_covers("kv", "kv"));
+  EXPECT_TRUE(grant_covers("calendar.read", "calendar.read"));
+  EXPECT_FALSE(grant_covers("calendar.read", "calendar.write"));
+  EXPECT_FALSE(grant_covers("kv", "kvx.get"));
+  EXPECT_FALSE(grant_covers("kv.get", "kv"));
+}
+
+TEST(ToolNames, Globs) {
+  EXPECT_TRUE(glob_match("*@example.com", "bob@example.com"));
+  EXPECT_FALSE(glob_match("*@example.com", "bob@example.com.evil"));
+  EXPECT_FALSE(glob_match("*@example.com", "bob@evil.com"));
+  EXPECT_TRUE(glob_match("a?c", "abc"));
+  EXPECT_TRUE(glob_match("*", ""));
+  EXPECT_TRUE(glob_match("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
+  // Many stars against a long text: linear, not exponential.
+  EXPECT_FALSE(glob_match(std::string(50, '*') + "x", std::string(10000, 'a')));
+}
+
+}  // namespace
+}  // namespace agentos::policy
