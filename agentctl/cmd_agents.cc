@@ -86,6 +86,13 @@ Outcome<int> cmd_inspect(const Globals& g, const std::string& agent) {
         {"namespaces",
          Json(std::vector<std::string>(r.namespaces().begin(), r.namespaces().end()))},
         {"enforcement", enforcement},
+        {"quotas", r.has_quotas() ? Json{{"calls_per_minute", r.quotas().calls_per_minute()},
+                                         {"concurrent", r.quotas().concurrent()},
+                                         {"available", r.quotas().available()},
+                                         {"in_flight", r.quotas().in_flight()},
+                                         {"calls", r.quotas().calls()},
+                                         {"refused", r.quotas().refused()}}
+                                   : Json(nullptr)},
         {"policy_toml", r.policy_toml()},
     });
     return kExitOk;
@@ -121,6 +128,13 @@ Outcome<int> cmd_inspect(const Globals& g, const std::string& agent) {
   }
   if (r.enforcement_size() == 0) std::cout << "  (none reported)\n";
   layers.print(std::cout);
+
+  if (r.has_quotas()) {
+    const auto& q = r.quotas();
+    std::cout << "\ntool quotas:\n  " << q.available() << " of " << q.calls_per_minute() << " calls a minute available, "
+              << q.in_flight() << " of " << q.concurrent() << " at once in flight; " << q.calls() << " calls, "
+              << q.refused() << " refused since it started\n";
+  }
 
   std::cout << "\npolicy:\n" << r.policy_toml();
   if (!r.policy_toml().empty() && r.policy_toml().back() != '\n') std::cout << '\n';

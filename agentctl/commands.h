@@ -42,6 +42,11 @@ Outcome<int> cmd_secret_set(const Globals& g, const std::string& name, const std
 Outcome<int> cmd_secret_list(const Globals& g);
 Outcome<int> cmd_secret_remove(const Globals& g, const std::string& name);
 
+// cmd_consent.cc
+Outcome<int> cmd_pending(const Globals& g, bool follow);
+Outcome<int> cmd_answer(const Globals& g, const std::string& id, bool approve, const std::string& scope);
+Outcome<int> cmd_revoke(const Globals& g, const std::string& agent, const std::string& tool);
+
 // cmd_audit.cc
 Outcome<int> cmd_audit(const Globals& g, const std::string& agent, bool follow);
 

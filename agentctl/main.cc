@@ -127,6 +127,20 @@ int run_main(int argc, char** argv) {
   auto* secret_rm = secret->add_subcommand("rm", "Remove a secret");
   secret_rm->add_option("NAME", secret_name, "Its name")->required();
 
+  bool pending_follow = false;
+  auto* pending = app.add_subcommand("pending", "List tool calls of your agents that wait for your consent");
+  pending->add_flag("-f,--follow", pending_follow, "Keep printing calls as they start waiting");
+  std::string answer_id, answer_scope = "once";
+  auto* approve = app.add_subcommand("approve", "Let a waiting tool call run");
+  approve->add_option("ID", answer_id, "The call, as pending lists it")->required();
+  approve->add_option("--scope", answer_scope, "once (this call), session (this tool for this run) or always (written into the policy)");
+  auto* deny = app.add_subcommand("deny", "Refuse a waiting tool call");
+  deny->add_option("ID", answer_id, "The call, as pending lists it")->required();
+  std::string revoke_agent, revoke_tool;
+  auto* revoke = app.add_subcommand("revoke", "Take a tool away from a running agent, from its next call");
+  revoke->add_option("AGENT", revoke_agent, "Agent id or name")->required();
+  revoke->add_option("TOOL", revoke_tool, "The tool or family granted (\"kv\", \"email.send\")")->required();
+
   app.footer(
       "Exit status: 0 success, 1 request failed, 2 usage error, 3 agentosd unreachable;\n"
       "run without --detach exits with the agent's status. See agentctl(1).");
@@ -169,6 +183,14 @@ int run_main(int argc, char** argv) {
     result = cmd_inspect(g, inspect_agent);
   } else if (audit->parsed()) {
     result = cmd_audit(g, audit_agent, audit_follow);
+  } else if (pending->parsed()) {
+    result = cmd_pending(g, pending_follow);
+  } else if (approve->parsed()) {
+    result = cmd_answer(g, answer_id, true, answer_scope);
+  } else if (deny->parsed()) {
+    result = cmd_answer(g, answer_id, false, "once");
+  } else if (revoke->parsed()) {
+    result = cmd_revoke(g, revoke_agent, revoke_tool);
   } else if (secret_set->parsed()) {
     result = cmd_secret_set(g, secret_name, secret_file);
   } else if (secret_list->parsed()) {

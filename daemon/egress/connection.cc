@@ -21,6 +21,7 @@ const char* status_text(int status) {
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
+    case 408: return "Request Timeout";
     case 502: return "Bad Gateway";
     default: return "Error";
   }

@@ -19,9 +19,10 @@ enum class Stage : int32_t {
   kSeccomp,
   kFork,
   kExec,
-  // The egress gateway's listening sockets: with err 0, the message that carries them (SCM_RIGHTS)
-  // to the monitor; otherwise making them failed.
-  kGateway,
+  kGateway,  // making the egress gateway's listening sockets failed
+  // Not a failure: the message (err 0) that carries the sandbox's listening sockets to the
+  // monitor (SCM_RIGHTS): the broker's, then the gateway's two if the agent has [egress].
+  kSockets,
 };
 
 struct ChildReport {

@@ -162,4 +162,10 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   return s;
 }
 
+void add_bridge(LaunchSpec& spec, const std::string& source) {
+  spec.bridge_source = source;
+  spec.fs_rights[source] |= kFsRead | kFsExec;  // the LSM judges the object: the binary itself
+  spec.landlock.rules.push_back({kBridgePath, landlock_exec_access()});  // Landlock, the path
+}
+
 }  // namespace agentos::sandbox

@@ -21,6 +21,12 @@ inline constexpr uint32_t kFsRead = 1, kFsWrite = 2, kFsExec = 4;  // == AGENTOS
 // inside the child's private mount namespace, after every grant has been captured by open_tree.
 inline constexpr char kStagingRoot[] = "/tmp";
 
+// Where every agent finds the broker, and the MCP stdio bridge, in its own view: a tmpfs of its
+// own, which also covers whatever the host has at that path (the daemon's socket among it).
+inline constexpr char kBrokerDir[] = "/run/agentos";
+inline constexpr char kBrokerSocket[] = "/run/agentos/broker.sock";
+inline constexpr char kBridgePath[] = "/run/agentos/agentos-mcp";
+
 struct MountGrant {
   std::string source;  // realpath on the host
   std::string target;  // kStagingRoot + source
@@ -43,6 +49,8 @@ struct LaunchSpec {
   bool host_network = false;  // share the host's netns; the socket hooks hold it to its grants
   bool host_view = false;  // see the host's filesystem; the LSM or Landlock holds it to its grants
   bool gateway = false;  // [egress]: the gateway's sockets go into its network namespace
+  std::string bridge_source;  // the agentos-mcp binary on the host, shown at kBridgePath; may be empty
+  int bridge_tree_fd = -1;  // set by the child: open_tree() clone of bridge_source
 
   uid_t uid = 0;  // host uid == uid inside (identity map); never 0
   gid_t gid = 0;
@@ -71,6 +79,9 @@ struct LaunchSpec {
   std::string exit_path;  // where the monitor records the exit status
   std::vector<int> keep_fds;  // the monitor holds these open for the agent's lifetime (BPF links)
 };
+
+// Shows the MCP stdio bridge (`source` on the host) at kBridgePath, executable there.
+void add_bridge(LaunchSpec& spec, const std::string& source);
 
 // Resolves the policy's grants on the host and fills a spec. Fails if a granted path is missing.
 [[nodiscard]] Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& id,

@@ -32,7 +32,7 @@ struct LaunchReport {
   int32_t ok;
   int32_t init_pid;
   ChildReport child;
-  int32_t listener_fds[2];  // the gateway's sockets, as numbered in the monitor
+  int32_t listener_fds[3];  // the broker's socket, then the gateway's, as numbered in the monitor
 };
 
 [[noreturn]] void report_and_exit(int fd, const LaunchReport& r) {
@@ -41,7 +41,7 @@ struct LaunchReport {
 }
 
 [[noreturn]] void monitor_fail(int fd, Stage stage, int err, const char* detail) {
-  LaunchReport r{0, -1, {stage, err, {}}, {-1, -1}};
+  LaunchReport r{0, -1, {stage, err, {}}, {-1, -1, -1}};
   std::strncpy(r.child.detail, detail, sizeof r.child.detail - 1);
   report_and_exit(fd, r);
 }
@@ -133,8 +133,9 @@ void send_with_fds(int sock, const void* data, size_t len, const std::vector<Uni
   if (::send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) monitor_fail(report_fd, Stage::kWaitForMaps, errno, "sync");
 
   // The child's end closes on its execve (CLOEXEC): end of stream means the agent runs. Before
-  // that, an agent with [egress] sends the gateway's sockets, which the monitor holds from then
-  // on: the daemon gets copies now, and a restarted daemon takes copies again (pidfd_getfd).
+  // that, it sends its listening sockets (the broker's, and the gateway's for [egress]), which the
+  // monitor holds from then on: the daemon gets copies now, and a restarted daemon takes copies
+  // again (pidfd_getfd).
   ChildReport cr{};
   std::vector<UniqueFd> listeners;
   ssize_t n;
@@ -148,7 +149,7 @@ void send_with_fds(int sock, const void* data, size_t len, const std::vector<Uni
     msg.msg_controllen = sizeof cbuf;
     do n = ::recvmsg(sync[0], &msg, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
-    bool listeners_msg = n == sizeof cr && cr.stage == Stage::kGateway && cr.err == 0;
+    bool listeners_msg = n == sizeof cr && cr.stage == Stage::kSockets && cr.err == 0;
     for (cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; c; c = CMSG_NXTHDR(&msg, c))
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
         for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
@@ -164,10 +165,10 @@ void send_with_fds(int sock, const void* data, size_t len, const std::vector<Uni
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     if (n != sizeof cr) cr = {Stage::kExec, n < 0 ? errno : EPROTO, {}};
-    report_and_exit(report_fd, {0, -1, cr, {-1, -1}});
+    report_and_exit(report_fd, {0, -1, cr, {-1, -1, -1}});
   }
-  LaunchReport ok{1, child, {}, {-1, -1}};
-  for (size_t i = 0; i < listeners.size() && i < 2; ++i) ok.listener_fds[i] = listeners[i].get();
+  LaunchReport ok{1, child, {}, {-1, -1, -1}};
+  for (size_t i = 0; i < listeners.size() && i < 3; ++i) ok.listener_fds[i] = listeners[i].get();
   send_with_fds(report_fd, &ok, sizeof ok, listeners);
   ::close(report_fd);
   for (auto& l : listeners) (void)l.release();  // held for the agent's lifetime
@@ -231,7 +232,8 @@ Result<Launched> launch(LaunchSpec& spec, LaunchFailure* failure) {
       for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
         int fd;
         std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        out.gateway_listeners.emplace_back(fd);
+        if (!out.broker_listener.valid()) out.broker_listener.reset(fd);  // the broker's comes first
+        else out.gateway_listeners.emplace_back(fd);
       }
   if (n != sizeof r || !r.ok) {
     ::kill(pid, SIGKILL);
@@ -244,7 +246,8 @@ Result<Launched> launch(LaunchSpec& spec, LaunchFailure* failure) {
     return error(failure->str());
   }
   out.init_pid = r.init_pid;
-  for (int fd : r.listener_fds)
+  out.monitor_broker_fd = r.listener_fds[0];
+  for (int fd : {r.listener_fds[1], r.listener_fds[2]})
     if (fd >= 0) out.monitor_listener_fds.push_back(fd);
   return out;
 }

@@ -20,8 +20,10 @@ struct Launched {
   pid_t monitor_pid = -1;
   UniqueFd monitor_pidfd;  // readable when the monitor exits, i.e. after the agent did
   pid_t init_pid = -1;  // host pid of the sandbox's pid 1
+  UniqueFd broker_listener;  // the broker's socket, at the agent's kBrokerSocket
   std::vector<UniqueFd> gateway_listeners;  // with spec.gateway: inside the agent's netns
-  std::vector<int> monitor_listener_fds;  // the same sockets, as numbered in the monitor
+  int monitor_broker_fd = -1;  // the same sockets, as numbered in the monitor
+  std::vector<int> monitor_listener_fds;
 };
 
 // A failed launch names the setup stage and errno; nothing of the agent keeps running.

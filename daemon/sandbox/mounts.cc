@@ -5,7 +5,9 @@
 #include <linux/mount.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -99,12 +101,54 @@ int build_dev(char* buf, size_t len) {
 
 }  // namespace
 
-int build_root(LaunchSpec& spec, const char** what) {
+int capture_bridge(LaunchSpec& spec, const char** what) {
+  if (spec.bridge_source.empty()) return 0;
+  *what = spec.bridge_source.c_str();
+  spec.bridge_tree_fd = open_tree_(AT_FDCWD, spec.bridge_source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  return spec.bridge_tree_fd < 0 ? errno : 0;
+}
+
+int build_broker_dir(LaunchSpec& spec, const char* root, int* listener, const char** what) {
+  static char dir[PATH_MAX], path[PATH_MAX];
+  std::snprintf(dir, sizeof dir, "%s%s", root, kBrokerDir);
+  *what = kBrokerDir;
+  if (int e = mkdirs(dir)) return e;
+  if (::mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") != 0) return errno;
+  if (spec.bridge_tree_fd >= 0) {
+    *what = kBridgePath;
+    std::snprintf(path, sizeof path, "%s%s", root, kBridgePath);
+    if (int e = touch(path)) return e;
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_RDONLY;
+    if (mount_setattr_(spec.bridge_tree_fd, "", AT_EMPTY_PATH, &attr) != 0) return errno;
+    if (move_mount_(spec.bridge_tree_fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0) return errno;
+    ::close(spec.bridge_tree_fd);
+    spec.bridge_tree_fd = -1;
+  }
+  *what = kBrokerSocket;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s%s", root, kBrokerSocket);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int on = 1;  // every message carries its sender's credentials (a passed connection is told apart)
+  if (::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0 ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0) {
+    int e = errno;
+    ::close(fd);
+    return e;
+  }
+  *listener = fd;
+  return 0;
+}
+
+int build_root(LaunchSpec& spec, int* broker, const char** what) {
   static char buf[PATH_MAX];  // the child's own copy after clone; no allocation
   *what = "make / private";
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
 
   // Capture every grant before the staging tmpfs covers anything.
+  if (int e = capture_bridge(spec, what)) return e;
   for (auto& g : spec.grants) {
     *what = g.source.c_str();
     g.tree_fd = open_tree_(AT_FDCWD, g.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -137,6 +181,7 @@ int build_root(LaunchSpec& spec, const char** what) {
 
   *what = "/dev";
   if (int e = build_dev(buf, sizeof buf)) return e;
+  if (int e = build_broker_dir(spec, kStagingRoot, broker, what)) return e;
 
   *what = "pivot_root";
   if (::chdir(kStagingRoot) != 0) return errno;
@@ -152,9 +197,10 @@ int build_root(LaunchSpec& spec, const char** what) {
   return 0;
 }
 
-int build_host_view(LaunchSpec& spec, bool read_only, const char** what) {
+int build_host_view(LaunchSpec& spec, bool read_only, int* broker, const char** what) {
   *what = "make / private";
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
+  if (int e = capture_bridge(spec, what)) return e;
   if (read_only) {
     // Landlock does not govern chmod, chown, setxattr or utimes: a read-only tree does, with
     // writable clones of the write grants put back on top.
@@ -176,7 +222,7 @@ int build_host_view(LaunchSpec& spec, bool read_only, const char** what) {
   }
   *what = "/proc";
   if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
-  return 0;
+  return build_broker_dir(spec, "", broker, what);
 }
 
 }  // namespace agentos::sandbox

@@ -55,30 +55,33 @@ void close_other_fds(int keep) {
   }
 }
 
-// The egress gateway's sockets on the agent's loopback, made here (the only process with rights
-// in this network namespace) before the agent exists, and handed to the monitor, which keeps them.
-void send_gateway_listeners(int sync_fd) {
-  int fds[2];
-  for (int i = 0; i < 2; ++i) {
-    fds[i] = gateway_listener(i == 0 ? AF_INET : AF_INET6);
-    if (fds[i] < 0) fail(sync_fd, Stage::kGateway, -fds[i], i == 0 ? "127.0.0.1" : "[::1]");
-  }
-  ChildReport r{Stage::kGateway, 0, {}};
+// The sandbox's listening sockets, made here (in its own namespaces, where only it has rights)
+// before the agent exists, and handed to the monitor, which holds them for the agent's lifetime:
+// the broker's, in the agent's /run/agentos, and for [egress] the gateway's on its loopback.
+void send_sockets(int sync_fd, int broker, bool gateway) {
+  int fds[3] = {broker, -1, -1};
+  int n = 1;
+  if (gateway)
+    for (int family : {AF_INET, AF_INET6}) {
+      fds[n] = gateway_listener(family);
+      if (fds[n] < 0) fail(sync_fd, Stage::kGateway, -fds[n], family == AF_INET ? "127.0.0.1" : "[::1]");
+      ++n;
+    }
+  ChildReport r{Stage::kSockets, 0, {}};
   iovec iov{&r, sizeof r};
   alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof fds)] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
+  msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-  if (::sendmsg(sync_fd, &msg, MSG_NOSIGNAL) != sizeof r) fail(sync_fd, Stage::kGateway, errno, "send");
-  ::close(fds[0]);
-  ::close(fds[1]);
+  c->cmsg_len = CMSG_LEN(n * sizeof(int));
+  std::memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+  if (::sendmsg(sync_fd, &msg, MSG_NOSIGNAL) != sizeof r) fail(sync_fd, Stage::kSockets, errno, "send");
+  for (int i = 0; i < n; ++i) ::close(fds[i]);
 }
 
 }  // namespace
@@ -91,13 +94,14 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
     fail(sync_fd, Stage::kIdentity, e);
 
   const char* what = "";
-  if (int e = spec.host_view ? build_host_view(spec, spec.landlock.abi > 0, &what) : build_root(spec, &what))
+  int broker = -1;
+  if (int e = spec.host_view ? build_host_view(spec, spec.landlock.abi > 0, &broker, &what) : build_root(spec, &broker, &what))
     fail(sync_fd, Stage::kMounts, e, what);
   if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     fail(sync_fd, Stage::kHostname, errno);
   if (!spec.host_network)
     if (int e = bring_up_loopback()) fail(sync_fd, Stage::kLoopback, e);
-  if (spec.gateway) send_gateway_listeners(sync_fd);
+  send_sockets(sync_fd, broker, spec.gateway);
   if (::chdir(spec.workdir.c_str()) != 0) fail(sync_fd, Stage::kWorkdir, errno, spec.workdir.c_str());
 
   // stdin is /dev/null and output goes to the log: no terminal is ever inherited.

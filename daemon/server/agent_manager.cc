@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/atomic_file.h"
+#include "common/random_id.h"
 #include "sandbox/landlock.h"
 #include "sandbox/launcher.h"
 #include "sandbox/mount_table.h"
@@ -25,14 +26,6 @@ namespace agentos {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string new_id() {
-  unsigned char b[6];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) ::arc4random_buf(b, sizeof b);
-  char hex[13];
-  for (size_t i = 0; i < sizeof b; ++i) std::snprintf(hex + 2 * i, 3, "%02x", b[i]);
-  return hex;
-}
 
 std::vector<std::string> namespaces_of(pid_t pid) {
   std::vector<std::string> out;
@@ -121,7 +114,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   // Keep only groups the agent may hold; gid_map lines are capped by the kernel at 340.
   if (groups.size() > 300) groups.resize(300);
 
-  std::string id = new_id();
+  std::string id = random_hex(6);
   std::optional<EgressGateway::Described> egress;
   if (p.egress) {
     *why = RunError::kCannotConfine;
@@ -188,6 +181,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
 
   // Landlock is the fallback: where the LSM governs files it is left out, so that file grants can
   // also be replaced live (a Landlock domain can only ever narrow).
+  if (!bridge_.empty() && ::access(bridge_.c_str(), X_OK) == 0) sandbox::add_bridge(*spec, bridge_);
   if (!landlock_ || lsm_) spec->landlock = {};
   spec->seccomp = p.host_network ? seccomp_.host_network : seccomp_.own_network;
   if (lsm_) spec->keep_fds = lsm_->link_fds();
@@ -230,6 +224,8 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   r.namespaces = namespaces_of(launched->init_pid);
   a.monitor_pidfd = std::move(launched->monitor_pidfd);
   r.gateway_fds = launched->monitor_listener_fds;
+  r.broker_fd = launched->monitor_broker_fd;
+  attach_broker(r, p, std::move(launched->broker_listener));
   if (egress) egress_->attach(std::move(*egress), std::move(launched->gateway_listeners));
   save(r);
   log::info("agent " + p.name + " started", {{"AGENT_ID", id}, {"AGENT_NAME", p.name},
@@ -278,6 +274,7 @@ void AgentManager::finish(const std::string& id) {
   if (r.host_network && net_) net_->remove(r.cgroup_id);
   if (lsm_) lsm_->remove(r.cgroup_id);
   if (egress_) egress_->detach(id);
+  if (broker_) broker_->detach(id);
   a.kill_at.reset();
   save(r);
   log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",
@@ -379,6 +376,15 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
         out.push_back(who + ": egress grants replaced");
       }
     }
+    if (broker_ && (now.tools.has_value() != next.tools.has_value() ||
+                    (now.tools && next.tools && (now.tools->allow != next.tools->allow || now.tools->ask != next.tools->ask ||
+                                                 now.tools->calls_per_minute != next.tools->calls_per_minute ||
+                                                 now.tools->concurrent != next.tools->concurrent)))) {
+      broker_->update(id, next.tools);
+      out.push_back(who + ": tool grants replaced");
+    } else if (broker_ && next.tools) {
+      broker_->update(id, next.tools);  // constraints and timeouts, silently alike or not
+    }
     if (pending) {
       out.push_back(who + ": other changes take effect when it next starts");
     } else {
@@ -418,6 +424,12 @@ void AgentManager::tick() {
 void AgentManager::save(const AgentRecord& r) {
   if (auto s = write_file_atomic(paths_.record(r.id), to_json(r), 0600); !s)
     log::error("cannot save agent record: " + s.error().str(), {{"AGENT_ID", r.id}});
+}
+
+void AgentManager::attach_broker(const AgentRecord& r, const policy::Policy& p, UniqueFd listener) {
+  if (!broker_ || !listener.valid()) return;
+  broker::AgentInfo info{{r.id, r.name, r.owner_uid, r.uid}, r.cgroup, p.tools};
+  broker_->attach(std::move(info), std::move(listener));
 }
 
 // The gateway's sockets of an adopted agent are the ones its monitor holds: copies, taken through
@@ -461,6 +473,10 @@ void AgentManager::recover() {
         log::info("adopted running agent " + a.record.name, {{"AGENT_ID", id}});
         if (auto s = readopt_egress(a); !s)
           log::error("agent " + id + ": no egress after the daemon's restart: " + s.error().str(), {{"AGENT_ID", id}});
+        auto p = policy::parse_policy(a.record.policy_text, a.record.policy_path);
+        UniqueFd broker(a.record.broker_fd < 0 ? -1
+                                               : static_cast<int>(::syscall(SYS_pidfd_getfd, a.monitor_pidfd.get(), a.record.broker_fd, 0)));
+        if (p.policy) attach_broker(a.record, *p.policy, std::move(broker));
       }
       if (a.record.stop_requested) a.kill_at = Clock::now() + kStopGrace;
     }

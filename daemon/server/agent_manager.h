@@ -16,6 +16,7 @@
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
 #include "server/agent_record.h"
+#include "broker/broker.h"
 #include "server/egress_gateway.h"
 #include "common/event_loop.h"
 #include "server/identity.h"
@@ -65,6 +66,12 @@ class AgentManager {
   // command) is reported as waiting for its next start. One line per affected agent.
   [[nodiscard]] std::vector<std::string> update_running(const std::map<std::string, policy::Policy>& policies);
 
+  // The broker every agent reaches at /run/agentos/broker.sock, and the MCP bridge shown there.
+  void set_broker(broker::Broker* broker, std::string bridge) {
+    broker_ = broker;
+    bridge_ = std::move(bridge);
+  }
+
   // After the owner's secrets changed: the routes of their running agents, filled in anew.
   [[nodiscard]] std::vector<std::string> refresh_egress(uid_t owner);
 
@@ -92,6 +99,7 @@ class AgentManager {
   void finish(const std::string& id);
   void save(const AgentRecord& r);
   [[nodiscard]] Status readopt_egress(Agent& a);
+  void attach_broker(const AgentRecord& r, const policy::Policy& p, UniqueFd listener);
   [[nodiscard]] Status prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t gid) const;
 
   EventLoop& loop_;
@@ -103,6 +111,8 @@ class AgentManager {
   std::string net_missing_;
   enforce::LsmGuard* lsm_;
   EgressGateway* egress_ = nullptr;
+  broker::Broker* broker_ = nullptr;
+  std::string bridge_;
   std::string egress_missing_ = "not started";
   bool landlock_;  // apply Landlock where the kernel offers it (off only to test the LSM alone)
   std::map<std::string, Agent> agents_;

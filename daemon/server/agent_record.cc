@@ -35,7 +35,8 @@ std::string to_json(const AgentRecord& r) {
             {"limits", limits},
             {"namespaces", r.namespaces},
             {"stop_requested", r.stop_requested},
-            {"gateway_fds", r.gateway_fds}};
+            {"gateway_fds", r.gateway_fds},
+            {"broker_fd", r.broker_fd}};
   return j.dump(2) + "\n";
 }
 
@@ -72,6 +73,7 @@ Result<AgentRecord> record_from_json(const std::string& text) {
     r.namespaces = j.at("namespaces").get<std::vector<std::string>>();
     r.stop_requested = j.value("stop_requested", false);
     r.gateway_fds = j.value("gateway_fds", std::vector<int>{});
+    r.broker_fd = j.value("broker_fd", -1);
   } catch (const json::exception& e) {
     return error(e.what());
   }

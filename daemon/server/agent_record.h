@@ -43,6 +43,7 @@ struct AgentRecord {
   // The egress gateway's listening sockets, as descriptor numbers in the monitor, which holds
   // them while the agent runs: a restarted daemon takes copies (pidfd_getfd).
   std::vector<int> gateway_fds;
+  int broker_fd = -1;  // the broker's listening socket, likewise
 };
 
 [[nodiscard]] std::string to_json(const AgentRecord& r);

@@ -122,6 +122,9 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kSecretSet: do_secret_set(p, req.secret_set(), c.passed.get(), resp); break;
     case v1::Request::kSecretList: do_secret_list(p, resp); break;
     case v1::Request::kSecretRemove: do_secret_remove(p, req.secret_remove(), resp); break;
+    case v1::Request::kPending: do_pending(c, req.pending(), resp); break;
+    case v1::Request::kAnswer: do_answer(p, req.answer(), resp); break;
+    case v1::Request::kRevoke: do_revoke(p, req.revoke(), resp); break;
     case v1::Request::KIND_NOT_SET: resp = error_response(v1::Error::INVALID_ARGUMENT, "empty request"); break;
   }
   if (resp.has_error() && resp.error().code() == v1::Error::PERMISSION_DENIED)
@@ -217,6 +220,20 @@ void ApiServer::audit_event(const v1::AuditEvent& e) {
     if (it == conns_.end()) continue;
     v1::Response r;
     *r.mutable_audit() = e;
+    send(*it->second, r);
+  }
+  reap();
+}
+
+void ApiServer::pending_event(const broker::PendingCall& call) {
+  std::vector<int> fds;
+  for (auto& [fd, c] : conns_)
+    if (c->pending && may_answer(c->peer, call)) fds.push_back(fd);
+  for (int fd : fds) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end()) continue;
+    v1::Response r;
+    fill_pending(call, r.mutable_pending()->add_calls());
     send(*it->second, r);
   }
   reap();

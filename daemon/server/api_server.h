@@ -27,6 +27,8 @@ namespace agentos {
 [[nodiscard]] v1::Response error_response(v1::Error::Code code, const std::string& message,
                                           const std::vector<std::string>& diagnostics = {});
 
+void fill_pending(const broker::PendingCall& call, v1::PendingCall* out);
+
 class ApiServer {
  public:
   using Clock = std::chrono::steady_clock;
@@ -43,6 +45,8 @@ class ApiServer {
   void agent_exited(const std::string& id);
   void tick();  // drops clients that never finish their request
   void audit_event(const v1::AuditEvent& e);  // to the clients following the audit trail
+  void pending_event(const broker::PendingCall& call);  // to the clients following pending calls
+  void set_broker(broker::Broker* broker) { broker_ = broker; }
 
  private:
   struct Stream {
@@ -66,6 +70,7 @@ class ApiServer {
     bool dead = false;  // closed: unregistered, destroyed by reap() once the handler returns
     std::optional<Stream> stream;
     std::optional<AuditFollow> audit;
+    bool pending = false;  // following calls that wait for consent
     Clock::time_point deadline;
   };
 
@@ -94,6 +99,10 @@ class ApiServer {
   void do_secret_set(const Peer& p, const v1::SecretSetRequest& req, int value_fd, v1::Response& resp);
   void do_secret_list(const Peer& p, v1::Response& resp);
   void do_secret_remove(const Peer& p, const v1::SecretRemoveRequest& req, v1::Response& resp);
+  void do_pending(Conn& c, const v1::PendingRequest& req, v1::Response& resp);
+  void do_answer(const Peer& p, const v1::AnswerRequest& req, v1::Response& resp);
+  void do_revoke(const Peer& p, const v1::RevokeRequest& req, v1::Response& resp);
+  [[nodiscard]] bool may_answer(const Peer& p, const broker::PendingCall& call) const;
   [[nodiscard]] bool audit_visible(const Peer& p, const std::string& agent, const v1::AuditEvent& e) const;
 
   // The agent `key` (id or name) if the peer may see it; otherwise fills resp's error.
@@ -103,6 +112,7 @@ class ApiServer {
   AgentManager& agents_;
   PolicyStore& policies_;
   SecretStore& secrets_;
+  broker::Broker* broker_ = nullptr;
   const sandbox::ProbeResult& probe_;
   gid_t admin_gid_;
   AuditLog& audit_;

@@ -25,7 +25,11 @@
 #include "server/agent_manager.h"
 #include "server/api_server.h"
 #include "server/audit.h"
+#include "broker/kv_store.h"
+#include "broker/workspace.h"
+#include "policy/policy_edit.h"
 #include "server/egress_gateway.h"
+#include "server/policy_edits.h"
 #include "server/secret_store.h"
 #include "common/event_loop.h"
 #include "server/identity.h"
@@ -50,13 +54,15 @@ struct Options {
   int egress_handshake_ms = 10'000;
 };
 
-std::string gateway_binary(const Options& o) {
-  if (!o.gateway.empty()) return o.gateway;
+// One of our helper programs: beside agentosd (a build tree), else where the package puts them.
+std::string helper_binary(const std::string& name) {
   std::error_code ec;
-  auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "agentos-gateway";
+  auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / name;
   if (!ec && ::access(beside.c_str(), X_OK) == 0) return beside;
-  return AGENTOS_LIBEXECDIR "/agentos-gateway";
+  return AGENTOS_LIBEXECDIR "/" + name;
 }
+
+std::string gateway_binary(const Options& o) { return o.gateway.empty() ? helper_binary("agentos-gateway") : o.gateway; }
 
 std::string describe(const agentos_lsm_event& e) {
   static const char* const kOps[] = {"?", "open", "exec", "mmap exec", "modify", "mount", "ptrace", "signal", "bpf",
@@ -120,7 +126,7 @@ Status make_dirs(const Options& o) {
   for (const auto& [dir, mode] : std::initializer_list<std::pair<std::string, mode_t>>{
            {o.runtime_dir, 0755}, {o.runtime_dir + "/agents", 0700}, {o.state_dir, 0755},
            {o.state_dir + "/logs", 0700}, {o.state_dir + "/agents", 0755}, {o.state_dir + "/secrets", 0700},
-           {o.policy_dir, 0755}}) {
+           {o.policy_dir, 0755}, {"/run/agentos", 0755}}) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return error("create " + dir + ": " + ec.message());
@@ -245,6 +251,28 @@ int run(const Options& o) {
   log::info(std::string("layer egress gateway: ") + (egress ? "available" : "unavailable: " + egress_missing));
 
   ApiServer api(*loop, agents, policies, secrets, probe, admin_gid, audit);
+
+  // The broker: every agent's platform tools, over MCP at /run/agentos/broker.sock in its view.
+  std::vector<std::unique_ptr<broker::Provider>> providers;
+  providers.push_back(std::make_unique<broker::KvStore>(o.state_dir + "/kv"));
+  providers.push_back(std::make_unique<broker::Workspace>(o.state_dir + "/workspaces"));
+  broker::Hooks hooks;
+  hooks.audit = [&](const broker::Caller& who, const std::string& operation, const std::string& decision) {
+    audit.event(who.agent_id, who.agent_name, who.owner, operation, "broker", decision);
+  };
+  hooks.pending = [&](const broker::PendingCall& call) { api.pending_event(call); };
+  hooks.grant_always = [&](const std::string& id, const std::string& tool) -> Status {
+    const AgentRecord* r = agents.find(id);
+    if (!r) return error("its agent has ended");
+    auto lines = edit_agent_policy(policies, agents, *r, policy::grant_tool, tool);
+    if (!lines) return lines.error();
+    for (const auto& line : *lines) log::info(line);
+    return {};
+  };
+  broker::Broker broker(*loop, std::move(providers), std::move(hooks));
+  agents.set_broker(&broker, helper_binary("agentos-mcp"));
+  api.set_broker(&broker);
+  probe.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
   audit.on_event = [&](const v1::AuditEvent& e) { api.audit_event(e); };
   agents.on_exit = [&](const std::string& id) { api.agent_exited(id); };
   agents.recover();
@@ -303,6 +331,7 @@ int run(const Options& o) {
     agents.tick();
     api.tick();
     if (egress) egress->tick();
+    broker.tick();
     if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
     if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");
     audit.flush_dropped();

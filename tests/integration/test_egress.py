@@ -55,7 +55,7 @@ class EgressTest(DaemonTest):
         def init(self, root, *a, **kw):
             original(self, root, *a, wrap=world.wrap,
                      args=["--egress-dns", world.dns_server, "--egress-ca", str(world.ca_cert),
-                           "--egress-handshake-timeout-ms", "1500"], **kw)
+                           "--egress-handshake-timeout-ms", "5000"], **kw)
         Daemon.__init__ = init
         try:
             super().setUpClass()
@@ -268,7 +268,7 @@ class Secrets(EgressTest):
             for pid in pids:
                 for name in ("environ", "cmdline"):
                     self.assertNotIn(needle, pathlib.Path(f"/proc/{pid}/{name}").read_bytes())
-                self.assertNotIn(needle, read_memory(pid), f"pid {pid}'s memory")
+                self.assertFalse(memory_holds(pid, needle), f"pid {pid}'s memory holds the secret")
         finally:
             self.daemon.ctl("stop", agent_id, user=OWNER)
 
@@ -304,20 +304,29 @@ class Secrets(EgressTest):
 
 
 def read_memory(pid):
-    """Every readable mapping of the process, as root reads it through /proc/PID/mem."""
-    out = bytearray()
+    """Every readable mapping of the process, as root reads it through /proc/PID/mem, in pieces.
+    Under the sanitizer pass the daemon (and so every process it forks) reserves terabytes of
+    shadow and allocator space, which cannot be read whole: there, and only there, mappings over
+    1 GiB are left out; the plain pass reads everything."""
+    limit = 1 << 30 if os.environ.get("AGENTOS_SANITIZED") else None
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             addr, perms = line.split()[:2]
             if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
                 continue
             start, end = (int(x, 16) for x in addr.split("-"))
-            try:
-                mem.seek(start)
-                out += mem.read(end - start)
-            except OSError:
+            if limit and end - start > limit:
                 continue
-    return bytes(out)
+            for at in range(start, end, 16 << 20):
+                try:
+                    mem.seek(max(start, at - 64))  # overlap, so nothing is split between pieces
+                    yield mem.read(min(end, at + (16 << 20)) - max(start, at - 64))
+                except OSError:
+                    break
+
+
+def memory_holds(pid, needle):
+    return any(needle in piece for piece in read_memory(pid))
 
 
 class Robustness(EgressTest):
@@ -355,7 +364,7 @@ class Robustness(EgressTest):
         for i in range(3):
             code, out, err = results[i]
             self.assertEqual((code, out), (0, "120\n"), err)
-        self.assertEqual(bad[1], "garbage: HTTP/1.1 400 Bad Request\nstalled: HTTP/1.1 408 Error\n", bad[2])
+        self.assertEqual(bad[1], "garbage: HTTP/1.1 400 Bad Request\nstalled: HTTP/1.1 408 Request Timeout\n", bad[2])
         self.assertEqual(self.gateway_pid(), gateway)  # the same gateway served it all
 
     def test_connection_limit(self):

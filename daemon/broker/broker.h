@@ -1,0 +1,120 @@
+// The broker: each agent's way to the platform's tools. Every agent gets a listening socket at
+// /run/agentos/broker.sock in its own view; the daemon accepts on it, so the listener a connection
+// came through is the caller's identity, and every message's sender is checked to be in that
+// agent's cgroup (SCM_CREDENTIALS), so a connection passed to another process is useless to it.
+//
+// It speaks the Model Context Protocol (JSON-RPC 2.0, one message per line: initialize,
+// tools/list, tools/call, ping). Each call is decided against the agent's [tools] grants, counted
+// against its quotas, waits for its owner's consent where the grant says `ask`, runs, and is
+// recorded in the audit trail.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/grants.h"
+#include "broker/jsonrpc.h"
+#include "broker/tool.h"
+#include "common/event_loop.h"
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "policy/policy.h"
+
+namespace agentos::broker {
+
+using Clock = std::chrono::steady_clock;
+
+// One running agent, as the daemon describes it.
+struct AgentInfo {
+  Caller caller;
+  std::string cgroup;  // as /proc/PID/cgroup names it ("/agentos/agents/<id>")
+  std::optional<policy::Tools> tools;
+};
+
+// A call waiting for its owner's answer.
+struct PendingCall {
+  std::string id;  // what `agentctl approve ID` names
+  std::string agent_id, agent_name;
+  uid_t owner = 0;
+  std::string tool;
+  std::string arguments;  // as JSON text, cut to 4 KiB for display
+  uint64_t created_unix = 0;
+  uint32_t timeout_s = 0;
+};
+
+enum class Scope { kOnce, kSession, kAlways };
+
+struct Hooks {
+  // Every call and every refusal: agent, operation text, decision ("allow", "deny", ...).
+  std::function<void(const Caller&, const std::string& operation, const std::string& decision)> audit;
+  std::function<void(const PendingCall&)> pending;  // a call now waits for consent
+  // Writes an "always" answer into the agent's policy file.
+  std::function<Status(const std::string& agent_id, const std::string& tool)> grant_always;
+};
+
+class Broker {
+ public:
+  static constexpr size_t kMaxLine = 1 << 20;  // one message, as read
+  static constexpr size_t kMaxOutput = 4 << 20;  // answers a client has not read
+  static constexpr int kBatch = 8;  // messages handled per wakeup of one connection: fairness
+
+  Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  void attach(AgentInfo agent, UniqueFd listener);
+  void update(const std::string& agent_id, std::optional<policy::Tools> tools);
+  void detach(const std::string& agent_id);
+
+  [[nodiscard]] std::vector<PendingCall> pending() const;
+  // Approve or deny a waiting call. The caller's right to answer is checked by the API.
+  [[nodiscard]] Status answer(const std::string& pending_id, bool approve, Scope scope, uid_t by);
+  // Takes back a tool approved for the rest of a run ("session").
+  void revoke(const std::string& agent_id, const std::string& tool);
+  void tick();
+
+  struct Quota {
+    uint32_t calls_per_minute = 0;
+    uint32_t concurrent = 0;
+    double tokens = 0;
+    uint32_t in_flight = 0;
+    uint64_t calls = 0, refused = 0;
+  };
+  [[nodiscard]] std::optional<Quota> quota(const std::string& agent_id) const;
+
+ private:
+  struct Agent;
+  struct Conn;
+  struct Waiting;
+
+  void accept_on(Agent& a);
+  void on_conn(int fd, uint32_t events);
+  bool sender_allowed(Conn& c, pid_t pid);
+  void handle(Conn& c, std::string_view line);
+  void call_tool(Conn& c, const Json& id, const Json& params, Clock::time_point started);
+  void finish_call(int fd, const Json& id, Agent& a, const std::string& tool, const Json& args, const std::string& how,
+                   Clock::time_point started);
+  void send(Conn& c, std::string line);
+  void close_conn(int fd);
+  [[nodiscard]] std::string describe_call(const std::string& tool, const Json& args) const;
+
+  EventLoop& loop_;
+  std::vector<std::unique_ptr<Provider>> providers_;
+  std::map<std::string, Provider*> by_tool_;
+  std::vector<ToolSpec> specs_;
+  Hooks hooks_;
+  std::map<std::string, std::unique_ptr<Agent>> agents_;
+  std::map<int, std::unique_ptr<Conn>> conns_;
+  std::map<std::string, std::unique_ptr<Waiting>> waiting_;
+};
+
+}  // namespace agentos::broker

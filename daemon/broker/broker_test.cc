@@ -1,0 +1,107 @@
+// The broker's pure parts: JSON-RPC messages, grant decisions with constraints, and the kv and
+// fs providers' confinement to their agent's own data.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "broker/grants.h"
+#include "broker/jsonrpc.h"
+#include "broker/kv_store.h"
+#include "broker/workspace.h"
+#include "policy/test_util.h"
+
+namespace agentos::broker {
+namespace {
+
+TEST(JsonRpc, MessagesAndFailures) {
+  auto m = std::get<Message>(parse_message(R"({"jsonrpc":"2.0","id":7,"method":"tools/list"})"));
+  EXPECT_EQ(m.id, 7);
+  EXPECT_EQ(m.method, "tools/list");
+  EXPECT_FALSE(m.notification());
+  EXPECT_TRUE(std::get<Message>(parse_message(R"({"jsonrpc":"2.0","method":"notifications/initialized"})")).notification());
+  auto bad = [](std::string_view s) { return std::get<ParseFailure>(parse_message(s)).code; };
+  EXPECT_EQ(bad("{not json"), kParseError);
+  EXPECT_EQ(bad(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])"), kInvalidRequest);  // no batches
+  EXPECT_EQ(bad(R"({"jsonrpc":"1.0","id":1,"method":"ping"})"), kInvalidRequest);
+  EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":1,"method":3})"), kInvalidRequest);
+  EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":{},"method":"ping"})"), kInvalidRequest);
+  EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":[1]})"), kInvalidParams);
+  EXPECT_EQ(result_line(1, Json::object()), "{\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{}}\n");
+  // Bytes that are not UTF-8 are replaced, never thrown over.
+  EXPECT_NE(result_line(1, std::string("\xff")).find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+policy::Tools tools_of(std::string_view toml) {
+  auto r = policy::test::parse(policy::test::with_agent(toml));
+  EXPECT_TRUE(r.policy) << policy::test::errors_text(r);
+  return *r.policy->tools;
+}
+
+TEST(Grants, AllowAskDenyAndConstraints) {
+  auto t = tools_of(R"([tools]
+allow = ["kv", "fs.read"]
+ask = ["email.send", "fs"]
+[tools.constraints]
+"email.send" = { to = ["*@example.com"] }
+)");
+  Json none = Json::object();
+  EXPECT_EQ(decide(t, {}, "kv.get", none).verdict, Verdict::kAllow);
+  EXPECT_EQ(decide(t, {}, "fs.read", none).verdict, Verdict::kAllow);  // the more specific grant wins
+  EXPECT_EQ(decide(t, {}, "fs.write", none).verdict, Verdict::kAsk);
+  EXPECT_EQ(decide(t, {"fs.write"}, "fs.write", none).verdict, Verdict::kAllow);  // approved for the run
+  EXPECT_EQ(decide(t, {}, "calendar.read", none).verdict, Verdict::kDeny);
+  EXPECT_EQ(decide(t, {}, "calendar.read", none).reason, "calendar.read is not granted (tools.allow, tools.ask)");
+  EXPECT_EQ(decide(t, {}, "email.send", {{"to", "a@example.com"}}).verdict, Verdict::kAsk);
+  EXPECT_EQ(decide(t, {}, "email.send", {{"to", {"a@example.com", "b@example.com"}}}).verdict, Verdict::kAsk);
+  Decision d = decide(t, {}, "email.send", {{"to", {"a@example.com", "eve@evil.com"}}});
+  EXPECT_EQ(d.verdict, Verdict::kDeny);  // refused before anyone is asked
+  EXPECT_NE(d.reason.find("\"eve@evil.com\" matches none of its patterns"), std::string::npos);
+  EXPECT_EQ(decide(t, {}, "email.send", {{"to", 5}}).verdict, Verdict::kDeny);
+  EXPECT_EQ(decide(std::nullopt, {}, "kv.get", none).verdict, Verdict::kDeny);
+}
+
+class ProviderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() / ("broker-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir;
+  Caller a{"id-a", "alpha", ::getuid(), ::getuid()}, b{"id-b", "beta", ::getuid(), ::getuid()};
+};
+
+TEST_F(ProviderTest, KvIsPerAgentAndPersistent) {
+  {
+    KvStore kv(dir / "kv");
+    EXPECT_FALSE(kv.call(a, "kv.set", {{"key", "k"}, {"value", "v"}}).error);
+    EXPECT_EQ(kv.call(a, "kv.get", {{"key", "k"}}).value["value"], "v");
+    EXPECT_EQ(kv.call(b, "kv.get", {{"key", "k"}}).value["found"], false);  // another agent's memory
+    EXPECT_TRUE(kv.call(a, "kv.get", {{"key", 1}}).error);
+    EXPECT_TRUE(kv.call(a, "kv.set", {{"key", std::string(300, 'k')}, {"value", "v"}}).error);
+  }
+  KvStore again(dir / "kv");  // a new daemon
+  EXPECT_EQ(again.call(a, "kv.get", {{"key", "k"}}).value["value"], "v");
+  EXPECT_EQ(again.call(a, "kv.list", Json::object()).value["keys"], Json::array({"k"}));
+  EXPECT_EQ(again.call(a, "kv.delete", {{"key", "k"}}).value["deleted"], true);
+}
+
+TEST_F(ProviderTest, WorkspaceHoldsEveryPathBeneathIt) {
+  Workspace fs(dir / "ws");
+  EXPECT_FALSE(fs.call(a, "fs.write", {{"path", "notes.txt"}, {"content", "hello"}}).error);
+  EXPECT_EQ(fs.call(a, "fs.read", {{"path", "notes.txt"}}).value["content"], "hello");
+  EXPECT_TRUE(fs.call(b, "fs.read", {{"path", "notes.txt"}}).error);  // not beta's
+  std::ofstream(dir / "outside") << "secret";
+  for (const char* escape : {"../../../outside", "/etc/passwd", "../beta/x"})
+    EXPECT_TRUE(fs.call(a, "fs.read", {{"path", escape}}).error) << escape;
+  std::filesystem::create_symlink(dir / "outside", dir / "ws" / std::to_string(::getuid()) / "alpha" / "link");
+  EXPECT_TRUE(fs.call(a, "fs.read", {{"path", "link"}}).error);  // no symlinks out, or at all
+  auto list = fs.call(a, "fs.list", Json::object()).value["entries"];
+  EXPECT_EQ(list.size(), 2u);
+}
+
+}  // namespace
+}  // namespace agentos::broker

@@ -1,0 +1,39 @@
+#include "broker/jsonrpc.h"
+
+namespace agentos::broker {
+namespace {
+
+std::string dump(const Json& j) {
+  // A tool may return bytes that are not UTF-8: replaced, never thrown over.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+std::variant<Message, ParseFailure> parse_message(std::string_view line) {
+  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return ParseFailure{nullptr, kParseError, "not JSON"};
+  if (!j.is_object()) return ParseFailure{nullptr, kInvalidRequest, "a message is one JSON object (no batches)"};
+  Json id = j.contains("id") ? j["id"] : Json(nullptr);
+  if (!id.is_null() && !id.is_string() && !id.is_number_integer())
+    return ParseFailure{nullptr, kInvalidRequest, "id must be a string or an integer"};
+  if (j.value("jsonrpc", "") != "2.0") return ParseFailure{id, kInvalidRequest, "jsonrpc must be \"2.0\""};
+  auto method = j.find("method");
+  if (method == j.end() || !method->is_string()) return ParseFailure{id, kInvalidRequest, "method must be a string"};
+  Message m{id, method->get<std::string>(), Json::object()};
+  if (auto p = j.find("params"); p != j.end()) {
+    if (!p->is_object()) return ParseFailure{id, kInvalidParams, "params must be an object"};
+    m.params = *p;
+  }
+  return m;
+}
+
+std::string result_line(const Json& id, const Json& result) {
+  return dump(Json{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
+}
+
+std::string error_line(const Json& id, int code, const std::string& message) {
+  return dump(Json{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}});
+}
+
+}  // namespace agentos::broker

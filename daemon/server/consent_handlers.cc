@@ -1,0 +1,64 @@
+// The API's consent handlers: calls that wait for their owner (pending), the owner's answer, and
+// taking a grant back. Only the agent's owner, root and the admin group may see or answer them.
+#include "policy/policy_edit.h"
+#include "server/api_server.h"
+#include "server/policy_edits.h"
+
+namespace agentos {
+
+void fill_pending(const broker::PendingCall& call, v1::PendingCall* out) {
+  out->set_id(call.id);
+  out->set_agent_id(call.agent_id);
+  out->set_agent_name(call.agent_name);
+  out->set_owner_uid(call.owner);
+  out->set_tool(call.tool);
+  out->set_arguments(call.arguments);
+  out->set_created_unix(call.created_unix);
+  out->set_timeout_seconds(call.timeout_s);
+}
+
+bool ApiServer::may_answer(const Peer& p, const broker::PendingCall& call) const { return p.admin || call.owner == p.uid; }
+
+void ApiServer::do_pending(Conn& c, const v1::PendingRequest& req, v1::Response& resp) {
+  auto* out = resp.mutable_pending();
+  if (broker_)
+    for (const auto& call : broker_->pending())
+      if (may_answer(c.peer, call)) fill_pending(call, out->add_calls());
+  if (req.follow()) {
+    resp.set_final(false);
+    c.pending = true;  // new calls follow as they start waiting, one reply each
+  }
+}
+
+void ApiServer::do_answer(const Peer& p, const v1::AnswerRequest& req, v1::Response& resp) {
+  if (!broker_) return void(resp = error_response(v1::Error::FAILED_PRECONDITION, "the broker is not running"));
+  for (const auto& call : broker_->pending()) {
+    if (call.id != req.id()) continue;
+    if (!may_answer(p, call)) return void(resp = error_response(v1::Error::PERMISSION_DENIED, "call " + req.id() + " is another user's agent's"));
+    auto scope = req.scope() == v1::AnswerRequest::ALWAYS    ? broker::Scope::kAlways
+                 : req.scope() == v1::AnswerRequest::SESSION ? broker::Scope::kSession
+                                                             : broker::Scope::kOnce;
+    if (auto s = broker_->answer(req.id(), req.approve(), scope, p.uid); !s)
+      return void(resp = error_response(v1::Error::FAILED_PRECONDITION, s.error().str()));
+    resp.mutable_answer();
+    return;
+  }
+  resp = error_response(v1::Error::NOT_FOUND, "no call waits as " + req.id());
+}
+
+void ApiServer::do_revoke(const Peer& p, const v1::RevokeRequest& req, v1::Response& resp) {
+  const AgentRecord* r = lookup(p, req.agent(), resp);
+  if (!r) return;
+  auto* out = resp.mutable_revoke();
+  if (broker_) broker_->revoke(r->id, req.tool());
+  out->add_changed("agent " + r->name + " (" + r->id + "): " + req.tool() + " approvals for this run taken back");
+  // The grant in its file too, if the file is the daemon's to change.
+  auto edited = edit_agent_policy(policies_, agents_, *r, policy::revoke_tool, req.tool());
+  if (edited) {
+    for (auto& line : *edited) out->add_changed(line);
+  } else {
+    out->add_changed("its policy file is unchanged: " + edited.error().str());
+  }
+}
+
+}  // namespace agentos

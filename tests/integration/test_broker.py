@@ -1,0 +1,331 @@
+"""The broker: platform tools over MCP at /run/agentos/broker.sock, used by real agents (small
+Python programs in real sandboxes), with grants, consent, quotas, spoofing attempts and bad input."""
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import textwrap
+import threading
+
+from harness import AGENTCTL, USERS, DaemonTest
+
+OWNER = USERS[0]
+
+# An MCP client, run inside agents: each argument is one JSON-RPC request (method and params) to
+# send in order; it prints one line per answer. "bridge" as the first argument goes through the
+# agentos-mcp stdio bridge instead of the socket.
+CLIENT = textwrap.dedent("""
+    import json, socket, subprocess, sys
+    args = sys.argv[1:]
+    if args and args[0] == "bridge":
+        p = subprocess.Popen(["/run/agentos/agentos-mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        send, recv = (lambda b: (p.stdin.write(b), p.stdin.flush())), p.stdout.readline
+        args = args[1:]
+    else:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect("/run/agentos/broker.sock")
+        f = s.makefile("rb")
+        send, recv = s.sendall, f.readline
+    for i, a in enumerate(args):
+        method, params = a.split(" ", 1) if " " in a else (a, "{}")
+        send(json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": method, "params": json.loads(params)}).encode() + b"\\n")
+        print(recv().decode().strip(), flush=True)
+""")
+
+
+def call(name, **arguments):
+    return "tools/call " + json.dumps({"name": name, "arguments": arguments})
+
+
+class BrokerTest(DaemonTest):
+    def agent_policy(self, name, tools="", extra="", write=()):
+        return self.policy(name, command=["/usr/bin/true"], write=write, exec=["/usr/bin"], extra=tools + extra)
+
+    def mcp(self, pol, *requests, user=OWNER):
+        """Runs the client in an agent; returns its answers as parsed JSON."""
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", "-c", CLIENT, *requests, user=user)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return [json.loads(line) for line in r.stdout.splitlines()]
+
+    def broker_audit(self, user=OWNER):
+        return [e for e in self.daemon.ctl_json("audit", user=user) if e["layer"] == "broker"]
+
+
+class Tools(BrokerTest):
+    TOOLS = '[tools]\nallow = ["kv", "fs.read", "fs.list"]\nask = ["fs.write"]\n'
+
+    def test_mcp_client_lists_and_calls_granted_tools(self):
+        pol = self.agent_policy("mcp-basic", self.TOOLS)
+        init, listed, stored, got = self.mcp(
+            pol, 'initialize {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}',
+            "tools/list", call("kv.set", key="k", value="v"), call("kv.get", key="k"))
+        self.assertEqual(init["result"]["protocolVersion"], "2025-06-18")
+        self.assertEqual(init["result"]["serverInfo"]["name"], "agentos")
+        names = sorted(t["name"] for t in listed["result"]["tools"])
+        self.assertEqual(names, ["fs.list", "fs.read", "fs.write", "kv.delete", "kv.get", "kv.list", "kv.set"])
+        self.assertFalse(stored["result"]["isError"])
+        self.assertEqual(got["result"]["structuredContent"], {"found": True, "value": "v"})
+        # The memory is the agent's own, across runs.
+        (again,) = self.mcp(pol, call("kv.get", key="k"))
+        self.assertEqual(again["result"]["structuredContent"]["value"], "v")
+        allowed = [e for e in self.broker_audit() if e["decision"] == "allow"]
+        self.assertTrue(any(e["operation"].startswith("tool kv.set (arguments ") for e in allowed), allowed)
+
+    def test_the_stdio_bridge_speaks_for_clients_that_start_servers(self):
+        pol = self.agent_policy("mcp-bridge", self.TOOLS)
+        init, listed = self.mcp(pol, "bridge", 'initialize {"protocolVersion": "2024-11-05"}', "tools/list")
+        self.assertEqual(init["result"]["protocolVersion"], "2024-11-05")
+        self.assertIn("kv.get", [t["name"] for t in listed["result"]["tools"]])
+
+    def test_ungranted_calls_are_refused_and_audited(self):
+        pol = self.agent_policy("mcp-narrow", '[tools]\nallow = ["kv.get"]\n')
+        (refused,) = self.mcp(pol, call("kv.set", key="k", value="v"))
+        self.assertTrue(refused["result"]["isError"])
+        self.assertIn("refused: kv.set is not granted", refused["result"]["content"][0]["text"])
+        self.assertTrue(any(e["decision"] == "deny" and "kv.set is not granted" in e["operation"] for e in self.broker_audit()))
+        # The control: granted, the same call runs.
+        (ok,) = self.mcp(self.agent_policy("mcp-wide", '[tools]\nallow = ["kv"]\n'), call("kv.set", key="k", value="v"))
+        self.assertFalse(ok["result"]["isError"])
+        # Without [tools] at all, nothing is granted.
+        (none,) = self.mcp(self.agent_policy("mcp-none"), call("kv.get", key="k"))
+        self.assertTrue(none["result"]["isError"])
+
+    def test_constraints_narrow_arguments(self):
+        pol = self.agent_policy("mcp-narrowed", '[tools]\nallow = ["kv"]\n[tools.constraints]\nkv = { key = ["notes/*"] }\n')
+        ok, bad = self.mcp(pol, call("kv.set", key="notes/a", value="x"), call("kv.set", key="secrets/a", value="x"))
+        self.assertFalse(ok["result"]["isError"])
+        self.assertIn("matches none of its patterns", bad["result"]["content"][0]["text"])
+
+    def test_workspace_confines_paths(self):
+        pol = self.agent_policy("mcp-fs", '[tools]\nallow = ["fs"]\n')
+        wrote, read, escape, absolute = self.mcp(
+            pol, call("fs.write", path="notes.txt", content="hello"), call("fs.read", path="notes.txt"),
+            call("fs.read", path="../../../../etc/shadow"), call("fs.read", path="/etc/shadow"))
+        self.assertFalse(wrote["result"]["isError"])
+        self.assertEqual(read["result"]["structuredContent"]["content"], "hello")
+        self.assertTrue(escape["result"]["isError"])
+        self.assertTrue(absolute["result"]["isError"])
+
+    def test_quotas(self):
+        pol = self.agent_policy("mcp-quota", '[tools]\nallow = ["kv"]\ncalls_per_minute = 3\n')
+        answers = self.mcp(pol, *[call("kv.get", key="k")] * 5)
+        self.assertEqual([("error" in a) for a in answers], [False, False, False, True, True])
+        self.assertIn("calls a minute", answers[3]["error"]["message"])
+        self.assertTrue(any("over the limit of 3 calls a minute" in e["operation"] for e in self.broker_audit()))
+
+
+class Consent(BrokerTest):
+    """`ask` grants: the call waits until the owner answers with agentctl."""
+
+    def start_asking(self, name, tools, request):
+        pol = self.agent_policy(name, tools)
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("answers", self.mcp(pol, request)))
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "--json", "pending", "-f"],
+                              stdout=subprocess.PIPE, text=True, user=self.owner_uid()) as follow:
+            t.start()
+            waiting = json.loads(follow.stdout.readline())  # the call itself says when it waits
+            follow.terminate()
+        return waiting, t, result
+
+    def owner_uid(self):
+        import pwd
+        return pwd.getpwnam(OWNER).pw_uid
+
+    def test_approve_once_and_deny(self):
+        waiting, t, result = self.start_asking("ask-1", '[tools]\nask = ["kv.set"]\n', call("kv.set", key="a", value="1"))
+        self.assertEqual((waiting["tool"], waiting["agent_name"]), ("kv.set", "ask-1"))
+        self.assertIn('"key":"a"', waiting["arguments"])
+        other = self.daemon.ctl("approve", waiting["id"], user=USERS[1])  # another user may not answer
+        self.assertEqual(other.returncode, 1)
+        self.assertEqual(self.daemon.ctl("approve", waiting["id"], user=OWNER).returncode, 0)
+        t.join()
+        self.assertFalse(result["answers"][0]["result"]["isError"])
+        waiting, t, result = self.start_asking("ask-2", '[tools]\nask = ["kv.set"]\n', call("kv.set", key="b", value="2"))
+        self.assertEqual(self.daemon.ctl("deny", waiting["id"], user=OWNER).returncode, 0)
+        t.join()
+        self.assertIn("refused by the agent's owner", result["answers"][0]["result"]["content"][0]["text"])
+        ops = [e["operation"] for e in self.broker_audit()]
+        self.assertTrue(any("approved by uid" in o for o in ops), ops)
+        self.assertTrue(any("denied by uid" in o for o in ops), ops)
+
+    def test_unanswered_calls_are_denied_after_the_timeout(self):
+        pol = self.agent_policy("ask-timeout", '[tools]\nask = ["kv.set"]\nconsent_timeout = 1\n')
+        (answer,) = self.mcp(pol, call("kv.set", key="c", value="3"))
+        self.assertIn("no answer within 1 s", answer["result"]["content"][0]["text"])
+
+    def test_always_is_written_into_the_policy_keeping_its_comments(self):
+        path = self.daemon.policy_dir / "ask-always.toml"
+        path.write_text(textwrap.dedent(f"""\
+            # the user's own words
+            [agent]
+            name = "ask-always"
+            command = ["/usr/bin/python3", "-c", {json.dumps(CLIENT)}, {json.dumps(call("kv.set", key="d", value="4"))}]
+            [filesystem]
+            read = ["/usr"]
+            exec = ["/usr/bin"]
+            [tools]
+            allow = ["kv.get"]  # reading is fine
+            ask = ["kv.set"]    # writing asks
+            """))
+        os.chmod(path, 0o644)
+        self.daemon.ctl("policy", "apply", check=True)
+        result = {}
+        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "--json", "pending", "-f"],
+                              stdout=subprocess.PIPE, text=True) as follow:
+            t = threading.Thread(target=lambda: result.setdefault("r", self.daemon.ctl("run", "ask-always")))
+            t.start()
+            waiting = json.loads(follow.stdout.readline())
+            follow.terminate()
+        self.assertEqual(self.daemon.ctl("approve", waiting["id"], "--scope", "always").returncode, 0)
+        t.join()
+        self.assertIn('"isError":false', result["r"].stdout)
+        text = path.read_text()
+        self.assertIn("# the user's own words", text)
+        self.assertIn('allow = ["kv.get", "kv.set"]  # reading is fine', text)
+        self.assertIn("ask = []    # writing asks", text)
+        # Now granted: the next run does not ask.
+        r = self.daemon.ctl("run", "ask-always")
+        self.assertIn('"isError":false', r.stdout)
+
+
+class Spoofing(BrokerTest):
+    def test_identity_comes_from_the_connection(self):
+        # A message field naming another agent changes nothing: the tool acts for the caller.
+        a = self.agent_policy("spoof-a", '[tools]\nallow = ["kv"]\n')
+        self.mcp(a, call("kv.set", key="mine", value="a"))
+        b = self.agent_policy("spoof-b", '[tools]\nallow = ["kv"]\n')
+        (got,) = self.mcp(b, "tools/call " + json.dumps({"name": "kv.get", "arguments": {"key": "mine"},
+                                                        "agent": "spoof-a", "_meta": {"agent_id": "spoof-a"}}))
+        self.assertEqual(got["result"]["structuredContent"], {"found": False})
+
+    def test_only_its_own_broker_and_no_admin_socket(self):
+        script = textwrap.dedent(f"""
+            import os, socket
+            print(sorted(os.listdir("/run/agentos")))
+            for path in ("{self.daemon.socket}", "/run/agentos/agentosd.sock"):
+                s = socket.socket(socket.AF_UNIX)
+                try:
+                    s.connect(path)
+                    print("reached", path)
+                except OSError as e:
+                    print("refused", path, e.errno)
+        """)
+        pol = self.agent_policy("spoof-sockets")
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", "-c", script, user=OWNER)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], "['agentos-mcp', 'broker.sock']")
+        self.assertTrue(all(l.startswith("refused") for l in lines[1:]), r.stdout)
+
+    def test_a_connection_passed_outside_the_agent_is_useless(self):
+        """The agent hands its broker connection to a process outside it (over a socket it was
+        granted); that process's messages are refused and the connection closed."""
+        share = self.tmp / "share"
+        share.mkdir(exist_ok=True)
+        os.chmod(share, 0o777)
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(share / "pass.sock"))
+        os.chmod(share / "pass.sock", 0o777)
+        listener.listen(1)
+        script = textwrap.dedent(f"""
+            import array, socket
+            b = socket.socket(socket.AF_UNIX)
+            b.connect("/run/agentos/broker.sock")
+            out = socket.socket(socket.AF_UNIX)
+            out.connect("{share}/pass.sock")
+            socket.send_fds(out, [b"x"], [b.fileno()])
+            out.recv(1)  # until the test is done with it
+        """)
+        pol = self.agent_policy("spoof-pass", '[tools]\nallow = ["kv"]\n', write=[str(share)])
+        t = threading.Thread(target=lambda: self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", "-c",
+                                                             script, user=OWNER))
+        t.start()
+        conn, _ = listener.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1, 1)
+        stolen = socket.socket(fileno=fds[0])
+        stolen.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                   "params": {"name": "kv.get", "arguments": {"key": "k"}}}).encode() + b"\n")
+        self.assertEqual(stolen.recv(4096), b"")  # closed, unanswered
+        conn.close()
+        t.join()
+        self.assertTrue(any("outside the agent, over its connection" in e["operation"] for e in self.broker_audit()))
+
+
+class BadInput(BrokerTest):
+    def raw(self, pol, script):
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", "-c", script, user=OWNER)
+        return r.stdout
+
+    def test_malformed_oversized_and_unknown(self):
+        script = textwrap.dedent("""
+            import json, socket
+            s = socket.socket(socket.AF_UNIX); s.connect("/run/agentos/broker.sock"); f = s.makefile("rb")
+            for line in (b"{not json\\n", b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]\\n',
+                         b'{"jsonrpc":"2.0","id":2,"method":"nope"}\\n', b'{"jsonrpc":"2.0","id":3,"method":"ping"}\\n'):
+                s.sendall(line)
+                print(json.loads(f.readline()).get("error", {}).get("code", "ok"))
+            try:
+                s.sendall(b"x" * (2 << 20))  # a message larger than the broker takes
+            except BrokenPipeError:
+                pass  # it stopped reading once it had more than it takes
+            print(json.loads(f.readline())["error"]["message"])
+            print(repr(f.readline()))  # and the connection is closed
+        """)
+        out = self.raw(self.agent_policy("bad-input", '[tools]\nallow = ["kv"]\n'), script).splitlines()
+        self.assertEqual(out[:4], ["-32700", "-32600", "-32601", "ok"])
+        self.assertIn("larger than", out[4])
+        self.assertEqual(out[5], "b''")
+
+    def test_a_client_that_never_reads_does_not_stop_the_others(self):
+        hog = textwrap.dedent("""
+            import json, socket, sys
+            s = socket.socket(socket.AF_UNIX); s.connect("/run/agentos/broker.sock")
+            req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode() + b"\\n"
+            s.setblocking(False)
+            sent = 0
+            try:
+                for _ in range(200000):
+                    sent += s.send(req)
+            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                pass
+            print("ready", flush=True)
+            sys.stdin.read()
+        """)
+        hog_pol = self.agent_policy("hog", '[tools]\nallow = ["kv"]\n')
+        agent = self.daemon.ctl("run", "--policy", str(hog_pol), "--detach", "--", "/usr/bin/python3", "-c", hog,
+                                user=OWNER, check=True).stdout.strip()
+        try:
+            self.assertEqual(self.first_line(agent), "ready\n")
+            (ok,) = self.mcp(self.agent_policy("polite", '[tools]\nallow = ["kv"]\n'), "ping")
+            self.assertEqual(ok["result"], {})
+        finally:
+            self.daemon.ctl("stop", agent, user=OWNER)
+
+    def test_many_agents_at_once_lose_and_duplicate_nothing(self):
+        many = textwrap.dedent("""
+            import json, socket, sys
+            n = int(sys.argv[1])
+            s = socket.socket(socket.AF_UNIX); s.connect("/run/agentos/broker.sock"); f = s.makefile("rb")
+            for i in range(n):
+                s.sendall(json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                                      "params": {"name": "kv.get", "arguments": {"key": "k%d" % i}}}).encode() + b"\\n")
+            ids = [json.loads(f.readline())["id"] for _ in range(n)]
+            print(sorted(ids) == list(range(n)), len(ids))
+        """)
+        results = {}
+        pols = [self.agent_policy(f"many{i}", '[tools]\nallow = ["kv"]\ncalls_per_minute = 100000\n') for i in range(4)]
+        def run(i):
+            results[i] = self.daemon.ctl("run", "--policy", str(pols[i]), "--", "/usr/bin/python3", "-c", many, "500",
+                                         user=OWNER).stdout
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual([results[i] for i in range(4)], ["True 500\n"] * 4)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
