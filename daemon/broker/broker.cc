@@ -324,14 +324,21 @@ void Broker::call_tool(Conn& c, const Json& id, const Json& params, Clock::time_
 
 void Broker::finish_call(int fd, const Json& id, Agent& a, const std::string& tool, const Json& args, const std::string& how,
                          Clock::time_point started) {
-  ToolResult r = by_tool_.at(tool)->call(a.info.caller, tool, args);
-  if (hooks_.audit)
-    hooks_.audit(a.info.caller,
-                 describe_call(tool, args) + (how.empty() ? "" : ", " + how) + (r.error ? ", failed" : "") + ", " +
-                     std::to_string(us_since(started)) + " µs",
-                 "allow");
-  auto it = conns_.find(fd);
-  if (it != conns_.end()) send(*it->second, result_line(id, tool_content(r)));
+  ++a.quota.in_flight;  // until the provider answers, which for http.fetch is later
+  uint64_t serial = conns_.contains(fd) ? conns_.at(fd)->serial : 0;
+  std::string agent_id = a.info.caller.agent_id;
+  by_tool_.at(tool)->call_async(a.info.caller, tool, args, [=, this](ToolResult r) {
+    auto ag = agents_.find(agent_id);
+    if (ag == agents_.end()) return;  // it ended meanwhile
+    --ag->second->quota.in_flight;
+    if (hooks_.audit)
+      hooks_.audit(ag->second->info.caller,
+                   describe_call(tool, args) + (how.empty() ? "" : ", " + how) + (r.error ? ", failed" : "") + ", " +
+                       std::to_string(us_since(started)) + " µs",
+                   "allow");
+    auto it = conns_.find(fd);
+    if (it != conns_.end() && it->second->serial == serial) send(*it->second, result_line(id, tool_content(r)));
+  });
 }
 
 void Broker::send(Conn& c, std::string line) {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ class Provider {
   virtual ~Provider() = default;
   [[nodiscard]] virtual std::vector<ToolSpec> tools() const = 0;
   [[nodiscard]] virtual ToolResult call(const Caller& who, const std::string& tool, const Json& args) = 0;
+  // Providers that wait on the network answer later, from the event loop; `done` is called once.
+  using Done = std::function<void(ToolResult)>;
+  virtual void call_async(const Caller& who, const std::string& tool, const Json& args, Done done) {
+    done(call(who, tool, args));
+  }
   virtual void forget(const Caller&) {}  // the agent ended: drop what is cached for it
 };
 

@@ -55,8 +55,8 @@ void Connection::Buffer::append(std::string_view s) {
   end += s.size();
 }
 
-Connection::Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client)
-    : gw_(gw), id_(id), agent_(std::move(agent)), client_(std::move(client)) {
+Connection::Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client, bool adopted)
+    : gw_(gw), id_(id), agent_(std::move(agent)), adopted_(adopted), client_(std::move(client)) {
   deadline_ = started_ + gw_.options().handshake_timeout;
   ++agent_->open;
 }
@@ -69,7 +69,7 @@ Connection::~Connection() {
   gateway::Record r;
   r.set_agent_id(agent_->id);
   static const char* const kProtocols[] = {"unknown", "connect", "http", "route", "socks5"};
-  r.set_protocol(kProtocols[static_cast<int>(mode_)]);
+  r.set_protocol(adopted_ ? "fetch" : kProtocols[static_cast<int>(mode_)]);  // "fetch": the broker's http.fetch
   if (host_) r.set_host(host_->str());
   r.set_port(port_);
   if (address_) r.set_address(address_->str());
@@ -218,10 +218,11 @@ void Connection::request_head() {
     });
     return watch();
   }
-  auto d = parse_absolute(h.target);
+  auto d = parse_absolute(h.target, adopted_);
   if (!d) return respond_error(400, "a request through the gateway names http://host/path, or CONNECT host:port, or a route path");
   mode_ = Mode::kForward;
   upstream_target_ = d->path;
+  upstream_tls_ = d->tls;
   decide(d->host, d->port);
 }
 
@@ -325,8 +326,9 @@ void Connection::connected() {
     }
     case Mode::kForward: {
       std::string authority = host_->literal && host_->literal->family == AF_INET6 ? "[" + host_->str() + "]" : host_->str();
-      if (port_ != 80) authority += ":" + std::to_string(port_);
+      if (port_ != (upstream_tls_ ? 443 : 80)) authority += ":" + std::to_string(port_);
       up_.append(rewrite_head(parser_.head(), upstream_target_, {{"Host", authority}}));
+      if (upstream_tls_) return start_tls();
       break;
     }
     case Mode::kRoute: {
@@ -335,13 +337,7 @@ void Connection::connected() {
       std::vector<std::pair<std::string, std::string>> headers = {{"Host", authority}};
       headers.insert(headers.end(), route_->headers.begin(), route_->headers.end());
       up_.append(rewrite_head(parser_.head(), upstream_target_, headers));
-      if (route_->tls) {
-        auto s = gw_.tls().session(upstream_.get(), host_->str(), host_->literal.has_value());
-        if (!s) return fail(s.error().str());
-        ssl_ = std::move(*s);
-        phase_ = Phase::kTls;
-        return tls_step();
-      }
+      if (route_->tls) return start_tls();
       break;
     }
     default: break;
@@ -351,6 +347,14 @@ void Connection::connected() {
   phase_ = check_sni ? Phase::kHello : Phase::kRelay;
   if (phase_ == Phase::kRelay) deadline_ = Clock::now() + gw_.options().idle_timeout;
   relay_early();
+}
+
+void Connection::start_tls() {
+  auto s = gw_.tls().session(upstream_.get(), host_->str(), host_->literal.has_value());
+  if (!s) return fail(s.error().str());
+  ssl_ = std::move(*s);
+  phase_ = Phase::kTls;
+  tls_step();
 }
 
 void Connection::tls_step() {

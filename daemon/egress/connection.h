@@ -30,7 +30,9 @@ class Connection {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client);
+  // `adopted`: made by the broker on the agent's behalf, which may ask for https in absolute form
+  // (the gateway then speaks TLS to the upstream itself, as for a route).
+  Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client, bool adopted = false);
   ~Connection();  // sends the connection's record
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -63,6 +65,7 @@ class Connection {
   void decide(const std::string& host, uint16_t port);
   void connect_next();
   void connected();
+  void start_tls();
   void tls_step();
   void check_hello();
   void relay_early();
@@ -82,6 +85,8 @@ class Connection {
   Gateway& gw_;
   uint64_t id_;
   std::shared_ptr<AgentEgress> agent_;
+  bool adopted_ = false;
+  bool upstream_tls_ = false;  // the gateway's own TLS to the upstream (routes, the broker's https)
   UniqueFd client_, upstream_;
   SslPtr ssl_;
   Phase phase_ = Phase::kFirst;

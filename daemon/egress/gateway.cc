@@ -1,5 +1,6 @@
 #include "egress/gateway.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,6 +140,7 @@ void Gateway::on_control(uint32_t events) {
 void Gateway::apply(const gateway::Command& c, std::vector<UniqueFd> fds) {
   if (c.has_agent()) put_agent(c.agent(), std::move(fds));
   else if (c.kind_case() == gateway::Command::kForget) forget_agent(c.forget());
+  else if (c.kind_case() == gateway::Command::kAdopt && fds.size() == 1) adopt(c.adopt(), std::move(fds[0]));
 }
 
 void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
@@ -185,17 +187,29 @@ void Gateway::accept_on(const std::shared_ptr<AgentEgress>& agent, int listener)
   for (int i = 0; i < 64; ++i) {
     UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) return;
-    if (agent->open >= agent->rules.max_connections) {
-      gateway::Record r;
-      r.set_agent_id(agent->id);
-      r.set_reason("over the limit of " + std::to_string(agent->rules.max_connections) + " connections at once");
-      record(r);
-      continue;  // closed: the agent sees its connection reset
-    }
-    uint64_t id = next_id_++;
-    auto c = std::make_unique<Connection>(*this, id, agent, std::move(fd));
-    if (c->start()) connections_.emplace(id, std::move(c));
+    serve(agent, std::move(fd));
   }
+}
+
+void Gateway::adopt(const std::string& agent_id, UniqueFd fd) {
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end()) return;  // closed unserved: the broker reports the failure
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return;
+  serve(it->second, std::move(fd), true);
+}
+
+void Gateway::serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, bool adopted) {
+  if (agent->open >= agent->rules.max_connections) {
+    gateway::Record r;
+    r.set_agent_id(agent->id);
+    r.set_reason("over the limit of " + std::to_string(agent->rules.max_connections) + " connections at once");
+    record(r);
+    return;  // closed: the agent sees its connection reset
+  }
+  uint64_t id = next_id_++;
+  auto c = std::make_unique<Connection>(*this, id, agent, std::move(fd), adopted);
+  if (c->start()) connections_.emplace(id, std::move(c));
 }
 
 void Gateway::record(const gateway::Record& r) {

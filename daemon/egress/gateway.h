@@ -67,6 +67,8 @@ class Gateway {
   void put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds);
   void forget_agent(const std::string& id);
   void accept_on(const std::shared_ptr<AgentEgress>& agent, int listener);
+  void adopt(const std::string& agent_id, UniqueFd fd);
+  void serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, bool adopted = false);
   void flush_control();
 
   EventLoop& loop_;

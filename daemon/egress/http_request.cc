@@ -122,15 +122,16 @@ std::optional<Destination> parse_authority(std::string_view target) {
   return Destination{std::string(target.substr(u.field_data[UF_HOST].off, u.field_data[UF_HOST].len)), *port, ""};
 }
 
-std::optional<Destination> parse_absolute(std::string_view target) {
+std::optional<Destination> parse_absolute(std::string_view target, bool allow_https) {
   http_parser_url u;
   http_parser_url_init(&u);
   if (http_parser_parse_url(target.data(), target.size(), 0, &u) != 0) return std::nullopt;
   auto field = [&](int f) { return target.substr(u.field_data[f].off, u.field_data[f].len); };
-  if (!(u.field_set & (1 << UF_SCHEMA)) || !iequals(field(UF_SCHEMA), "http") || !(u.field_set & (1 << UF_HOST)))
-    return std::nullopt;
+  if (!(u.field_set & (1 << UF_SCHEMA)) || !(u.field_set & (1 << UF_HOST))) return std::nullopt;
+  bool tls = allow_https && iequals(field(UF_SCHEMA), "https");
+  if (!tls && !iequals(field(UF_SCHEMA), "http")) return std::nullopt;
   if (u.field_set & (1 << UF_USERINFO)) return std::nullopt;
-  Destination d{std::string(field(UF_HOST)), 80, "/"};
+  Destination d{std::string(field(UF_HOST)), static_cast<uint16_t>(tls ? 443 : 80), "/", tls};
   if (u.field_set & (1 << UF_PORT)) {
     auto port = port_of(field(UF_PORT));
     if (!port) return std::nullopt;

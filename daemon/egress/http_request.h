@@ -29,6 +29,7 @@ struct Destination {
   std::string host;  // without brackets
   uint16_t port = 0;
   std::string path;  // path and query, "/" at least (not for CONNECT)
+  bool tls = false;  // https: the gateway speaks TLS to it (only for the broker's own requests)
 };
 
 class RequestParser {
@@ -66,8 +67,9 @@ class RequestParser {
 
 // CONNECT's "host:port" (IPv6 in brackets); nullopt when malformed or without a port.
 [[nodiscard]] std::optional<Destination> parse_authority(std::string_view target);
-// "http://host[:port]/path?q" (absolute-form); nullopt otherwise. Only http: https is CONNECT's.
-[[nodiscard]] std::optional<Destination> parse_absolute(std::string_view target);
+// "http://host[:port]/path?q" (absolute-form); nullopt otherwise. https only with `allow_https`:
+// an agent's own https goes through CONNECT, with TLS end to end.
+[[nodiscard]] std::optional<Destination> parse_absolute(std::string_view target, bool allow_https = false);
 
 // The head to send upstream: `target` as the request target, hop-by-hop and proxy headers
 // dropped, the headers in `replace` (name, value) set instead of any the agent sent, and

@@ -76,6 +76,10 @@ TEST(HttpRequest, Targets) {
   EXPECT_EQ(u->path, "/p?q=1");
   EXPECT_EQ(parse_absolute("http://example.com")->path, "/");
   EXPECT_FALSE(parse_absolute("https://example.com/"));
+  auto s = parse_absolute("https://example.com/x", true);  // the broker's requests only
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->tls);
+  EXPECT_EQ(s->port, 443);
   EXPECT_FALSE(parse_absolute("http://user:pw@example.com/"));
   EXPECT_FALSE(parse_absolute("/relative"));
 }

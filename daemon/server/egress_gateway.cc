@@ -263,6 +263,30 @@ void EgressGateway::update(Described agent) {
   send(it->second, false);
 }
 
+Status EgressGateway::adopt(const std::string& id, UniqueFd conn) {
+  if (!agents_.contains(id)) return error("the agent has no [egress]: http.fetch reaches only what [egress] grants");
+  if (!control_.valid()) return error("the egress gateway is restarting");
+  gateway::Command c;
+  c.set_adopt(id);
+  std::string data = c.SerializeAsString();
+  iovec iov{data.data(), data.size()};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  int fd = conn.get();
+  std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  if (::sendmsg(control_.get(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(data.size()))
+    return sys_error("egress gateway: send");
+  return {};
+}
+
 void EgressGateway::detach(const std::string& id) {
   if (agents_.erase(id) == 0) return;
   send_forget(id);

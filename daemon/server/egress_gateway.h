@@ -64,6 +64,8 @@ class EgressGateway {
   // New grants (or secrets) for a running agent, from its next connection on.
   void update(Described agent);
   void detach(const std::string& id);
+  // A connection made on the agent's behalf (the broker's http.fetch), served as the agent's.
+  [[nodiscard]] Status adopt(const std::string& id, UniqueFd conn);
   void tick();
 
  private:

@@ -25,6 +25,7 @@
 #include "server/agent_manager.h"
 #include "server/api_server.h"
 #include "server/audit.h"
+#include "broker/http_fetch.h"
 #include "broker/kv_store.h"
 #include "broker/workspace.h"
 #include "policy/policy_edit.h"
@@ -256,6 +257,11 @@ int run(const Options& o) {
   std::vector<std::unique_ptr<broker::Provider>> providers;
   providers.push_back(std::make_unique<broker::KvStore>(o.state_dir + "/kv"));
   providers.push_back(std::make_unique<broker::Workspace>(o.state_dir + "/workspaces"));
+  auto fetch = std::make_unique<broker::HttpFetch>(*loop, [&](const std::string& id, UniqueFd conn) -> Status {
+    return egress ? egress->adopt(id, std::move(conn)) : Status(error("the egress gateway is unavailable: " + egress_missing));
+  });
+  broker::HttpFetch* fetcher = fetch.get();
+  providers.push_back(std::move(fetch));
   broker::Hooks hooks;
   hooks.audit = [&](const broker::Caller& who, const std::string& operation, const std::string& decision) {
     audit.event(who.agent_id, who.agent_name, who.owner, operation, "broker", decision);
@@ -332,6 +338,7 @@ int run(const Options& o) {
     api.tick();
     if (egress) egress->tick();
     broker.tick();
+    fetcher->tick();
     if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
     if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");
     audit.flush_dropped();

@@ -205,6 +205,32 @@ class Refusals(EgressTest):
         self.assertEqual(out.split()[:2], ["denied", "ECONNREFUSED"])
 
 
+class BrokerFetch(EgressTest):
+    """The broker's http.fetch tool goes out through the gateway, under the agent's own grants."""
+
+    def test_fetch_is_held_to_the_agents_egress_grants(self):
+        from test_broker import CLIENT, call
+        pol = self.egress_policy("fetcher", allow=["other.example.test:443", "other.example.test:80"],
+                                 routes='[tools]\nallow = ["http.fetch"]\n')
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", "-c", CLIENT,
+                            call("http.fetch", url="https://other.example.test/echo", headers={"X-Test": "7"}),
+                            call("http.fetch", url="http://other.example.test/echo"),
+                            call("http.fetch", url="https://api.example.test/echo"), user=OWNER)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        tls, plain, refused = (json.loads(l)["result"] for l in r.stdout.splitlines())
+        self.assertFalse(tls["isError"], tls)
+        self.assertEqual(tls["structuredContent"]["status"], 200)
+        self.assertIn("host=other.example.test\nauth=\nx-test=7\n", tls["structuredContent"]["body"])
+        self.assertIn("host=other.example.test", plain["structuredContent"]["body"])
+        self.assertTrue(refused["isError"])
+        self.assertIn("the egress gateway refused it: api.example.test is not granted", refused["content"][0]["text"])
+        ops = [(e["decision"], e["operation"]) for e in self.egress_audit()]
+        self.assertIn(("deny", "egress fetch api.example.test:443: api.example.test is not granted"), ops)
+        # The control: the agent's own connection to the same name is refused the same way.
+        code, _, err = self.curl(pol, "https://api.example.test/echo")
+        self.assertNotEqual(code, 0)
+
+
 class Secrets(EgressTest):
     ROUTES = textwrap.dedent("""
         [[egress.route]]
