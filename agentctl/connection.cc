@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fd_passing.h"
 #include "common/framing.h"
 
 namespace agentos::ctl {
@@ -49,19 +50,7 @@ Outcome<void> Connection::send(const Request& request, int pass_fd) {
   }
   // The descriptor rides on the frame's first bytes; the rest follows as usual.
   std::string frame = encode_frame(payload);
-  iovec iov{frame.data(), frame.size()};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cm), &pass_fd, sizeof pass_fd);
-  ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+  ssize_t n = send_with_fds(fd_.get(), frame.data(), frame.size(), &pass_fd, 1);
   if (n <= 0) return failed(std::string("sending the request to agentosd: ") + std::strerror(errno));
   for (size_t sent = static_cast<size_t>(n); sent < frame.size();) {
     ssize_t m = ::send(fd_.get(), frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);

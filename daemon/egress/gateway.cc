@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "common/fd_passing.h"
 #include "egress/connection.h"
 #include "policy/egress_rule.h"
 
@@ -111,29 +112,18 @@ void Gateway::on_control(uint32_t events) {
   if (events & EPOLLOUT) flush_control();
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
   std::vector<char> buf(kMaxCommand);
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxFds * sizeof(int))];
-  iovec iov{buf.data(), buf.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n = ::recvmsg(control_.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  int raw[kMaxFds];
+  size_t nfds = 0;
+  ssize_t n = recv_with_fds(control_.get(), buf.data(), buf.size(), raw, kMaxFds, &nfds, MSG_DONTWAIT | MSG_TRUNC);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   std::vector<UniqueFd> fds;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        fds.emplace_back(fd);
-      }
+  for (size_t i = 0; i < nfds; ++i) fds.emplace_back(raw[i]);
   if (n <= 0) {  // the daemon is gone: so are the agents' grants
     loop_.stop();
     return;
   }
-  gateway::Command cmd;
-  if ((msg.msg_flags & MSG_TRUNC) || !cmd.ParseFromArray(buf.data(), static_cast<int>(n))) return;
+  gateway::Command cmd;  // MSG_TRUNC: n is the message's whole length, so a cut one is seen
+  if (static_cast<size_t>(n) > buf.size() || !cmd.ParseFromArray(buf.data(), static_cast<int>(n))) return;
   apply(cmd, std::move(fds));
 }
 

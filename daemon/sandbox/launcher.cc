@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/fd_passing.h"
 #include "sandbox/netns.h"
 #include "sandbox/sandbox_child.h"
 #include "sandbox/userns.h"
@@ -71,27 +72,6 @@ void write_exit_file(const std::string& path, int status) {
   if (ok) ::rename(tmp.c_str(), path.c_str());
 }
 
-void send_with_fds(int sock, const void* data, size_t len, const std::vector<UniqueFd>& fds) {
-  iovec iov{const_cast<void*>(data), len};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxReportFds * sizeof(int))];
-  if (!fds.empty()) {
-    msg.msg_control = cbuf;
-    msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
-    for (size_t i = 0; i < fds.size(); ++i) {
-      int fd = fds[i].get();
-      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
-    }
-  }
-  (void)!::sendmsg(sock, &msg, MSG_NOSIGNAL);
-}
-
 // The monitor: a fork of the single-threaded daemon, so allocation is still safe here.
 [[noreturn]] void run_monitor(LaunchSpec& spec, int report_fd) {
   ::setsid();
@@ -140,24 +120,15 @@ void send_with_fds(int sock, const void* data, size_t len, const std::vector<Uni
   std::vector<UniqueFd> listeners;
   ssize_t n;
   for (;;) {
-    iovec iov{&cr, sizeof cr};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxReportFds * sizeof(int))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    do n = ::recvmsg(sync[0], &msg, MSG_CMSG_CLOEXEC);
+    int fds[kMaxReportFds];
+    size_t nfds = 0;
+    do n = recv_with_fds(sync[0], &cr, sizeof cr, fds, kMaxReportFds, &nfds);
     while (n < 0 && errno == EINTR);
     bool listeners_msg = n == sizeof cr && cr.stage == Stage::kSockets && cr.err == 0;
-    for (cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; c; c = CMSG_NXTHDR(&msg, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
-          int fd;
-          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-          if (listeners_msg) listeners.emplace_back(fd);
-          else ::close(fd);
-        }
+    for (size_t i = 0; i < nfds; ++i) {
+      if (listeners_msg) listeners.emplace_back(fds[i]);
+      else ::close(fds[i]);
+    }
     if (!listeners_msg) break;
   }
   ::close(sync[0]);
@@ -169,7 +140,9 @@ void send_with_fds(int sock, const void* data, size_t len, const std::vector<Uni
   }
   LaunchReport ok{1, child, {}, {-1, -1, -1}};
   for (size_t i = 0; i < listeners.size() && i < 3; ++i) ok.listener_fds[i] = listeners[i].get();
-  send_with_fds(report_fd, &ok, sizeof ok, listeners);
+  int fds[3];
+  for (size_t i = 0; i < listeners.size() && i < 3; ++i) fds[i] = listeners[i].get();
+  (void)send_with_fds(report_fd, &ok, sizeof ok, fds, std::min<size_t>(listeners.size(), 3));
   ::close(report_fd);
   for (auto& l : listeners) (void)l.release();  // held for the agent's lifetime
 
@@ -219,22 +192,13 @@ Result<Launched> launch(LaunchSpec& spec, LaunchFailure* failure) {
   do rc = ::poll(&pfd, 1, kLaunchTimeoutMs);
   while (rc < 0 && errno == EINTR);
   LaunchReport r{};
-  iovec iov{&r, sizeof r};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxReportFds * sizeof(int))];
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n = rc > 0 ? ::recvmsg(report.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) : -1;
-  for (cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        if (!out.broker_listener.valid()) out.broker_listener.reset(fd);  // the broker's comes first
-        else out.gateway_listeners.emplace_back(fd);
-      }
+  int fds[kMaxReportFds];
+  size_t nfds = 0;
+  ssize_t n = rc > 0 ? recv_with_fds(report.get(), &r, sizeof r, fds, kMaxReportFds, &nfds, MSG_DONTWAIT) : -1;
+  for (size_t i = 0; i < nfds; ++i) {
+    if (i == 0) out.broker_listener.reset(fds[i]);  // the broker's comes first
+    else out.gateway_listeners.emplace_back(fds[i]);
+  }
   if (n != sizeof r || !r.ok) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fd_passing.h"
 #include "sandbox/caps.h"
 #include "sandbox/child_report.h"
 #include "sandbox/landlock.h"
@@ -68,19 +69,7 @@ void send_sockets(int sync_fd, int broker, bool gateway) {
       ++n;
     }
   ChildReport r{Stage::kSockets, 0, {}};
-  iovec iov{&r, sizeof r};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof fds)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(n * sizeof(int));
-  std::memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-  if (::sendmsg(sync_fd, &msg, MSG_NOSIGNAL) != sizeof r) fail(sync_fd, Stage::kSockets, errno, "send");
+  if (send_with_fds(sync_fd, &r, sizeof r, fds, static_cast<size_t>(n)) != sizeof r) fail(sync_fd, Stage::kSockets, errno, "send");
   for (int i = 0; i < n; ++i) ::close(fds[i]);
 }
 

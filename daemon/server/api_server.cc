@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "common/fd_passing.h"
 #include "server/agent_info.h"
 #include "common/log.h"
 
@@ -69,23 +70,14 @@ void ApiServer::on_event(int fd, uint32_t events) {
 
 void ApiServer::read_request(Conn& c) {
   char buf[64 * 1024];
-  iovec iov{buf, sizeof buf};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(4 * sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n = ::recvmsg(c.fd.get(), &msg, MSG_CMSG_CLOEXEC);
+  int fds[4];
+  size_t nfds = 0;
+  ssize_t n = recv_with_fds(c.fd.get(), buf, sizeof buf, fds, 4, &nfds);
   // One descriptor may come with a request; any more, or any later, are closed unused.
-  for (cmsghdr* cm = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; cm; cm = CMSG_NXTHDR(&msg, cm))
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-      for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
-        if (!c.passed.valid() && !c.got_request) c.passed.reset(fd);
-        else ::close(fd);
-      }
+  for (size_t i = 0; i < nfds; ++i) {
+    if (!c.passed.valid() && !c.got_request) c.passed.reset(fds[i]);
+    else ::close(fds[i]);
+  }
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return close(c.fd.get());
   if (n < 0 || c.got_request) return;  // after the request, input is ignored until hangup
   c.in.feed(buf, static_cast<size_t>(n));

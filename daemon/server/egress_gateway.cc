@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/fd_passing.h"
 #include "common/log.h"
 #include "sandbox/seccomp.h"
 
@@ -156,21 +157,7 @@ void EgressGateway::send(Held& h, bool with_listeners) {
   for (auto& s : h.secrets) fds.push_back(s.get());
   if (!control_.valid()) return;  // it gets everything when it restarts
   std::string data = c.SerializeAsString();
-  iovec iov{data.data(), data.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  std::vector<char> cbuf(CMSG_SPACE(fds.size() * sizeof(int)));
-  if (!fds.empty()) {
-    msg.msg_control = cbuf.data();
-    msg.msg_controllen = cbuf.size();
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
-    std::memcpy(CMSG_DATA(cm), fds.data(), fds.size() * sizeof(int));
-  }
-  if (::sendmsg(control_.get(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(data.size())) {
+  if (send_with_fds(control_.get(), data.data(), data.size(), fds.data(), fds.size()) != static_cast<ssize_t>(data.size())) {
     log::error(sys_error("egress gateway: send").str() + "; restarting it");
     if (pid_ > 0) ::kill(pid_, SIGKILL);  // on_exit() follows, then a restart with every agent
   }
@@ -269,20 +256,8 @@ Status EgressGateway::adopt(const std::string& id, UniqueFd conn) {
   gateway::Command c;
   c.set_adopt(id);
   std::string data = c.SerializeAsString();
-  iovec iov{data.data(), data.size()};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
   int fd = conn.get();
-  std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-  if (::sendmsg(control_.get(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(data.size()))
+  if (send_with_fds(control_.get(), data.data(), data.size(), &fd, 1) != static_cast<ssize_t>(data.size()))
     return sys_error("egress gateway: send");
   return {};
 }

@@ -1,0 +1,20 @@
+// Descriptors passed over Unix sockets (SCM_RIGHTS), in one place: the launcher's sockets, the
+// gateway's listeners and secrets, the broker's adopted connections, a secret's memfd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+namespace agentos {
+
+inline constexpr size_t kMaxPassedFds = 64;
+
+// Sends `len` bytes with `nfds` descriptors attached. No allocation: safe in a forked child.
+ssize_t send_with_fds(int sock, const void* data, size_t len, const int* fds, size_t nfds);
+
+// Receives up to `len` bytes; the descriptors that came with them (at most `max_fds`, any more are
+// closed) go to `fds`, close-on-exec, their count to *nfds.
+ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max_fds, size_t* nfds, int flags = 0);
+
+}  // namespace agentos
