@@ -15,7 +15,7 @@ using agentos::v1::Request;
 Json event_json(const AuditEvent& e) {
   return Json{{"time_unix_ms", e.time_unix_ms()}, {"agent_id", e.agent_id()}, {"agent_name", e.agent_name()},
               {"owner_uid", e.owner_uid()},       {"operation", e.operation()}, {"layer", e.layer()},
-              {"decision", e.decision()},         {"dropped", e.dropped()}};
+              {"decision", e.decision()},         {"dropped", e.dropped()},       {"trace", e.trace()}};
 }
 
 void print_line(const AuditEvent& e) {
@@ -26,6 +26,7 @@ void print_line(const AuditEvent& e) {
   std::cout << when << "  " << who << "  uid " << e.owner_uid() << "  " << e.layer() << "  " << e.decision()
             << "  " << e.operation();
   if (e.dropped()) std::cout << " (" << e.dropped() << ")";
+  if (!e.trace().empty()) std::cout << "  [trace " << e.trace() << "]";
   std::cout << "\n" << std::flush;
 }
 

@@ -70,10 +70,18 @@ Status AgentManager::prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t
   return {};
 }
 
-Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer& owner, RunError* why) {
+Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const Peer& owner, RunError* why,
+                                             const DelegateStart* delegate) {
   *why = RunError::kInvalid;
+  policy::Policy p = given;
+  if (delegate) {  // the parser keeps AGENTOS_* for the daemon: here it is the daemon
+    if (delegate->task.size() > 64 * 1024) return error("a task is at most 64 KiB");
+    p.env["AGENTOS_TASK"] = delegate->task;
+    p.env["AGENTOS_TRACE"] = delegate->trace;
+    p.env["AGENTOS_DELEGATED_BY"] = delegate->delegated_by;
+  }
   for (const auto& [id, a] : agents_)
-    if (a.record.name == p.name && a.record.owner_uid == owner.uid && a.record.state == AgentState::kRunning) {
+    if (!delegate && a.record.name == p.name && a.record.owner_uid == owner.uid && a.record.state == AgentState::kRunning) {
       *why = RunError::kExists;
       return error("agent \"" + p.name + "\" is already running as " + id);
     }
@@ -212,6 +220,12 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& p, const Peer
   r.command = p.command;
   r.policy_path = p.source_path;
   r.policy_text = p.source_text;
+  if (delegate) {
+    r.delegator_policies = delegate->delegator_policies;
+    r.chain = delegate->chain;
+    r.trace = delegate->trace;
+    r.delegated_by = delegate->delegated_by;
+  }
   r.monitor_pid = launched->monitor_pid;
   r.monitor_start = process_start_time(launched->monitor_pid).value_or(0);
   r.init_pid = launched->init_pid;
@@ -330,6 +344,7 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
     if (it == policies.end() || it->second.source_path != r.policy_path || it->second.source_text == r.policy_text)
       continue;
     const policy::Policy& next = it->second;
+    if (!r.delegator_policies.empty()) continue;  // a delegate keeps what it started with
     auto current = policy::parse_policy(r.policy_text, r.policy_path);
     if (!current.policy) continue;
     const policy::Policy& now = *current.policy;
@@ -401,15 +416,22 @@ std::vector<std::string> AgentManager::refresh_egress(uid_t owner) {
   for (auto& [id, a] : agents_) {
     const AgentRecord& r = a.record;
     if (!egress_ || r.state != AgentState::kRunning || r.owner_uid != owner) continue;
-    auto p = policy::parse_policy(r.policy_text, r.policy_path);
-    if (!p.policy || !p.policy->egress || p.policy->egress->routes.empty()) continue;
-    if (auto config = egress_->describe(id, *p.policy, owner, false)) {
+    auto p = policy_of(r);
+    if (!p || !p->egress || p->egress->routes.empty()) continue;
+    if (auto config = egress_->describe(id, *p, owner, false)) {
       out.push_back("agent " + r.name + " (" + id + "): its " + std::to_string(config->config.routes_size()) + " of " +
-                    std::to_string(p.policy->egress->routes.size()) + " routes now use the secrets as they are");
+                    std::to_string(p->egress->routes.size()) + " routes now use the secrets as they are");
       egress_->update(std::move(*config));
     }
   }
   return out;
+}
+
+void AgentManager::set_trace(const std::string& id, const std::string& trace) {
+  auto it = agents_.find(id);
+  if (it == agents_.end() || !it->second.record.trace.empty()) return;
+  it->second.record.trace = trace;
+  save(it->second.record);
 }
 
 void AgentManager::tick() {
@@ -436,10 +458,10 @@ void AgentManager::attach_broker(const AgentRecord& r, const policy::Policy& p, 
 // the monitor's pidfd. The agent's connections waited in their backlog meanwhile.
 Status AgentManager::readopt_egress(Agent& a) {
   if (a.record.gateway_fds.empty()) return {};
-  auto p = policy::parse_policy(a.record.policy_text, a.record.policy_path);
+  auto p = policy_of(a.record);
   if (!egress_) return error("the egress gateway is unavailable: " + egress_missing_);
-  if (!p.policy) return error("its policy no longer parses");
-  auto config = egress_->describe(a.record.id, *p.policy, a.record.owner_uid, false);
+  if (!p) return p.error();
+  auto config = egress_->describe(a.record.id, *p, a.record.owner_uid, false);
   if (!config) return config.error();
   std::vector<UniqueFd> listeners;
   for (int fd : a.record.gateway_fds) {
@@ -473,10 +495,10 @@ void AgentManager::recover() {
         log::info("adopted running agent " + a.record.name, {{"AGENT_ID", id}});
         if (auto s = readopt_egress(a); !s)
           log::error("agent " + id + ": no egress after the daemon's restart: " + s.error().str(), {{"AGENT_ID", id}});
-        auto p = policy::parse_policy(a.record.policy_text, a.record.policy_path);
+        auto p = policy_of(a.record);
         UniqueFd broker(a.record.broker_fd < 0 ? -1
                                                : static_cast<int>(::syscall(SYS_pidfd_getfd, a.monitor_pidfd.get(), a.record.broker_fd, 0)));
-        if (p.policy) attach_broker(a.record, *p.policy, std::move(broker));
+        if (p) attach_broker(a.record, *p, std::move(broker));
       }
       if (a.record.stop_requested) a.kill_at = Clock::now() + kStopGrace;
     }

@@ -33,6 +33,15 @@ struct DaemonPaths {
 
 enum class RunError { kNone, kInvalid, kExists, kCannotConfine, kInternal };
 
+// What a delegate starts with, besides its (narrowed) policy.
+struct DelegateStart {
+  std::string task;  // AGENTOS_TASK
+  std::string trace;  // AGENTOS_TRACE, shared by the whole chain
+  std::string delegated_by;  // the delegator's agent id
+  std::vector<std::string> delegator_policies;  // AgentRecord::delegator_policies
+  std::vector<std::string> chain;  // the delegators' names, outermost first
+};
+
 // The compiled seccomp filters, one for agents in their own network namespace and one for agents
 // on the host's (which may need listen() refused).
 struct SeccompFilters {
@@ -56,7 +65,9 @@ class AgentManager {
   // Reads the records a previous daemon left and adopts the agents that still run.
   void recover();
 
-  [[nodiscard]] Result<const AgentRecord*> run(const policy::Policy& p, const Peer& owner, RunError* why);
+  // `delegate`: a delegate's start (many may run under one name; the policy is already narrowed).
+  [[nodiscard]] Result<const AgentRecord*> run(const policy::Policy& p, const Peer& owner, RunError* why,
+                                               const DelegateStart* delegate = nullptr);
   // SIGTERM now (forwarded by the monitor to the agent), SIGKILL to the cgroup after kStopGrace.
   [[nodiscard]] Status stop(const std::string& id);
   void tick();  // enforces stop deadlines
@@ -71,6 +82,9 @@ class AgentManager {
     broker_ = broker;
     bridge_ = std::move(bridge);
   }
+
+  // The trace id of a delegation chain this agent starts (kept in its record).
+  void set_trace(const std::string& id, const std::string& trace);
 
   // After the owner's secrets changed: the routes of their running agents, filled in anew.
   [[nodiscard]] std::vector<std::string> refresh_egress(uid_t owner);

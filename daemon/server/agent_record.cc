@@ -1,5 +1,7 @@
 #include "server/agent_record.h"
 
+#include "policy/narrow.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -36,7 +38,11 @@ std::string to_json(const AgentRecord& r) {
             {"namespaces", r.namespaces},
             {"stop_requested", r.stop_requested},
             {"gateway_fds", r.gateway_fds},
-            {"broker_fd", r.broker_fd}};
+            {"broker_fd", r.broker_fd},
+            {"delegator_policies", r.delegator_policies},
+            {"chain", r.chain},
+            {"trace", r.trace},
+            {"delegated_by", r.delegated_by}};
   return j.dump(2) + "\n";
 }
 
@@ -74,6 +80,10 @@ Result<AgentRecord> record_from_json(const std::string& text) {
     r.stop_requested = j.value("stop_requested", false);
     r.gateway_fds = j.value("gateway_fds", std::vector<int>{});
     r.broker_fd = j.value("broker_fd", -1);
+    r.delegator_policies = j.value("delegator_policies", std::vector<std::string>{});
+    r.chain = j.value("chain", std::vector<std::string>{});
+    r.trace = j.value("trace", "");
+    r.delegated_by = j.value("delegated_by", "");
   } catch (const json::exception& e) {
     return error(e.what());
   }
@@ -92,6 +102,18 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
   for (int i = 3; i <= 22 && f >> field; ++i)
     if (i == 22) return std::stoull(field);
   return std::nullopt;
+}
+
+Result<policy::Policy> policy_of(const AgentRecord& r) {
+  auto own = policy::parse_policy(r.policy_text, r.policy_path);
+  if (!own.policy) return error(r.policy_path + ": " + (own.errors.empty() ? "unparsable" : own.errors.front().str()));
+  std::optional<policy::Policy> eff;
+  for (const auto& text : r.delegator_policies) {
+    auto d = policy::parse_policy(text, "delegator");
+    if (!d.policy) return error("a delegator's policy no longer parses");
+    eff = eff ? policy::narrow(*d.policy, *eff) : *d.policy;
+  }
+  return eff ? policy::narrow(*own.policy, *eff) : *own.policy;
 }
 
 }  // namespace agentos

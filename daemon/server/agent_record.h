@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "policy/policy.h"
 #include "sandbox/cgroup.h"
 
 namespace agentos {
@@ -44,7 +45,16 @@ struct AgentRecord {
   // them while the agent runs: a restarted daemon takes copies (pidfd_getfd).
   std::vector<int> gateway_fds;
   int broker_fd = -1;  // the broker's listening socket, likewise
+  // A delegate's: its delegators' policies (outermost first), which its own is narrowed to; the
+  // chain's agent names; the trace id every agent in the chain shares; the agent that asked.
+  std::vector<std::string> delegator_policies;
+  std::vector<std::string> chain;
+  std::string trace;
+  std::string delegated_by;
 };
+
+// The policy an agent runs under: its own, narrowed to its delegators' if it is a delegate.
+[[nodiscard]] Result<policy::Policy> policy_of(const AgentRecord& r);
 
 [[nodiscard]] std::string to_json(const AgentRecord& r);
 [[nodiscard]] Result<AgentRecord> record_from_json(const std::string& text);

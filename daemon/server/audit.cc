@@ -24,7 +24,7 @@ uint64_t now_ms() {
 nlohmann::json to_json(const v1::AuditEvent& e) {
   return {{"time_unix_ms", e.time_unix_ms()}, {"agent_id", e.agent_id()}, {"agent_name", e.agent_name()},
           {"owner_uid", e.owner_uid()},       {"operation", e.operation()}, {"layer", e.layer()},
-          {"decision", e.decision()},         {"dropped", e.dropped()}};
+          {"decision", e.decision()},         {"dropped", e.dropped()},       {"trace", e.trace()}};
 }
 
 }  // namespace
@@ -80,12 +80,13 @@ void AuditLog::flush_dropped() {
 
 void AuditLog::record(v1::AuditEvent e) {
   e.set_time_unix_ms(now_ms());
+  if (trace_of && !e.agent_id().empty()) e.set_trace(trace_of(e.agent_id()));
   log::write(log::Level::kWarning,
              (e.agent_name().empty() ? "" : "agent " + e.agent_name() + ": ") + e.decision() + " " + e.operation() +
                  (e.dropped() ? " (" + std::to_string(e.dropped()) + ")" : ""),
              {{"AGENT_ID", e.agent_id()}, {"AGENT_NAME", e.agent_name()}, {"OWNER_UID", std::to_string(e.owner_uid())},
               {"OPERATION", e.operation()}, {"LAYER", e.layer()}, {"DECISION", e.decision()},
-              {"DROPPED", std::to_string(e.dropped())}});
+              {"DROPPED", std::to_string(e.dropped())}, {"TRACE", e.trace()}});
   struct stat st;
   if (::stat(path_.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) > kRotateBytes)
     ::rename(path_.c_str(), (path_ + ".1").c_str());
@@ -112,6 +113,7 @@ std::vector<v1::AuditEvent> AuditLog::read(const std::function<bool(const v1::Au
       e.set_layer(j.value("layer", ""));
       e.set_decision(j.value("decision", ""));
       e.set_dropped(j.value("dropped", uint64_t{0}));
+      e.set_trace(j.value("trace", ""));
       if (keep(e)) out.push_back(std::move(e));
     }
   }

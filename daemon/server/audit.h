@@ -41,6 +41,7 @@ class AuditLog {
   [[nodiscard]] std::vector<v1::AuditEvent> read(const std::function<bool(const v1::AuditEvent&)>& keep) const;
 
   std::function<void(const v1::AuditEvent&)> on_event;  // each event as it is recorded
+  std::function<std::string(const std::string& agent_id)> trace_of;  // its delegation chain's trace
 
  private:
   struct Bucket {

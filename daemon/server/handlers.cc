@@ -222,8 +222,16 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
   out->set_policy_toml(r->policy_text);
   for (const auto& ns : r->namespaces) out->add_namespaces(ns);
 
-  auto parsed = policy::parse_policy(r->policy_text, r->policy_path);
+  auto effective = policy_of(*r);
+  struct {
+    std::optional<policy::Policy> policy;
+  } parsed;
+  if (effective) parsed.policy = std::move(*effective);
   auto* e = out->mutable_enforcement();
+  if (!r->delegated_by.empty())
+    add_layer(e, "delegation", true,
+              "a delegate of " + r->delegated_by + " (trace " + r->trace + ", chain " + join(r->chain) +
+                  "): its grants are its policy's narrowed to each delegator's");
   add_layer(e, "namespaces", true, "own user, mount, pid, net, ipc, uts and cgroup namespaces");
   add_layer(e, "identity", true,
             "uid " + std::to_string(r->uid) + (r->owner_uid == 0 ? " (dynamic user for a root-owned agent)" : " (the owner's)"));

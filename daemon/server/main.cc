@@ -25,10 +25,12 @@
 #include "server/agent_manager.h"
 #include "server/api_server.h"
 #include "server/audit.h"
+#include "broker/delegation.h"
 #include "broker/http_fetch.h"
 #include "broker/kv_store.h"
 #include "broker/workspace.h"
 #include "policy/policy_edit.h"
+#include "server/delegates.h"
 #include "server/egress_gateway.h"
 #include "server/policy_edits.h"
 #include "server/secret_store.h"
@@ -262,6 +264,13 @@ int run(const Options& o) {
   });
   broker::HttpFetch* fetcher = fetch.get();
   providers.push_back(std::move(fetch));
+  auto delegation = std::make_unique<broker::Delegation>(
+      [&](const broker::Caller& by, const std::string& target, const std::string& task) {
+        return start_delegate(agents, policies, by, target, task);
+      },
+      [&](const std::string& id) { (void)agents.stop(id); });
+  broker::Delegation* delegates = delegation.get();
+  providers.push_back(std::move(delegation));
   broker::Hooks hooks;
   hooks.audit = [&](const broker::Caller& who, const std::string& operation, const std::string& decision) {
     audit.event(who.agent_id, who.agent_name, who.owner, operation, "broker", decision);
@@ -280,7 +289,15 @@ int run(const Options& o) {
   api.set_broker(&broker);
   probe.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
   audit.on_event = [&](const v1::AuditEvent& e) { api.audit_event(e); };
-  agents.on_exit = [&](const std::string& id) { api.agent_exited(id); };
+  audit.trace_of = [&](const std::string& id) {
+    const AgentRecord* r = agents.find(id);
+    return r ? r->trace : std::string();
+  };
+  agents.on_exit = [&](const std::string& id) {
+    api.agent_exited(id);
+    if (const AgentRecord* r = agents.find(id); r && !r->delegated_by.empty())
+      delegates->finished(id, r->exit_code, r->reason, output_tail(r->log_path, 64 * 1024));
+  };
   agents.recover();
 
   // Log growth wakes the clients that follow an agent's output.
@@ -339,6 +356,7 @@ int run(const Options& o) {
     if (egress) egress->tick();
     broker.tick();
     fetcher->tick();
+    delegates->tick();
     if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
     if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");
     audit.flush_dropped();

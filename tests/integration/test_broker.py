@@ -329,3 +329,116 @@ class BadInput(BrokerTest):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+# A general agent for the delegation tests: its task (AGENTOS_TASK, else its argument) is a JSON
+# list of steps: ["write", PATH] tries to write a file; [METHOD, PARAMS] is an MCP request. It
+# prints one line per step.
+DELEGATE_AGENT = textwrap.dedent("""
+    import json, os, socket, sys
+    task = json.loads(os.environ.get("AGENTOS_TASK") or sys.argv[1])
+    s = socket.socket(socket.AF_UNIX); s.connect("/run/agentos/broker.sock"); f = s.makefile("rb")
+    for i, (what, arg) in enumerate(task):
+        if what == "hang":  # a delegate that never finishes on its own
+            import signal; signal.pause()
+        if what == "write":
+            try:
+                open(arg, "w").write("x"); print("write ok", flush=True)
+            except OSError as e:
+                print("write denied", e.errno, flush=True)
+            continue
+        s.sendall(json.dumps({"jsonrpc": "2.0", "id": i, "method": what, "params": arg}).encode() + b"\\n")
+        print(f.readline().decode().strip(), flush=True)
+""")
+
+
+class Delegation(BrokerTest):
+    """A -> B -> C through the broker: each delegate runs under its own policy narrowed to its
+    delegator's, cycles and chains too deep are refused, and the chain shares one trace."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.script = cls.tmp / "agent.py"
+        cls.script.write_text(DELEGATE_AGENT)
+        os.chmod(cls.script, 0o644)
+        cls.shared = cls.tmp / "shared"
+        cls.shared.mkdir()
+        os.chmod(cls.shared, 0o777)
+
+    def install(self, name, tools, delegate, write=(), depth=4, deadline=600):
+        path = self.daemon.policy_dir / f"{name}.toml"
+        path.write_text(textwrap.dedent(f"""\
+            [agent]
+            name = "{name}"
+            command = ["/usr/bin/python3", "{self.script}"]
+            [filesystem]
+            read = ["/usr", "{self.tmp}"]
+            write = {json.dumps(list(write))}
+            exec = ["/usr/bin"]
+            [tools]
+            allow = {json.dumps(tools)}
+            [delegate]
+            allow = {json.dumps(delegate)}
+            max_depth = {depth}
+            deadline = {deadline}
+            """))
+        os.chmod(path, 0o644)
+
+    def start(self, name, task):
+        self.daemon.ctl("policy", "apply", check=True)
+        r = self.daemon.ctl("run", name, "--", "/usr/bin/python3", str(self.script), json.dumps(task), user=OWNER)
+        return [json.loads(l) if l.startswith("{") else l for l in r.stdout.splitlines()]
+
+    @staticmethod
+    def delegate(agent, task):
+        return ["tools/call", {"name": "agent.delegate", "arguments": {"agent": agent, "task": json.dumps(task)}}]
+
+    def test_a_chain_narrows_at_each_step(self):
+        target = str(self.shared / "by-c")
+        c_task = [["write", target], ["tools/call", {"name": "fs.write", "arguments": {"path": "n", "content": "x"}}],
+                  ["tools/call", {"name": "kv.get", "arguments": {"key": "k"}}]]
+        self.install("dl-a", ["agent.delegate", "kv"], ["dl-b"])
+        self.install("dl-b", ["agent.delegate", "kv", "fs"], ["dl-c"], write=[str(self.shared)])
+        self.install("dl-c", ["kv", "fs"], [], write=[str(self.shared)])
+        # The control: C on its own writes there and may use fs.write.
+        alone = self.start("dl-c", c_task)
+        self.assertEqual(alone[0], "write ok")
+        self.assertFalse(alone[1]["result"]["isError"])
+        os.unlink(target)
+        (answer,) = self.start("dl-a", [self.delegate("dl-b", [self.delegate("dl-c", c_task)])])
+        b = answer["result"]["structuredContent"]
+        self.assertEqual(b["exit_code"], 0, b)
+        (b_answer,) = [json.loads(l) for l in b["output"].splitlines()]
+        c = b_answer["result"]["structuredContent"]
+        c_lines = c["output"].splitlines()
+        self.assertTrue(c_lines[0].startswith("write denied"), c_lines)  # A writes nowhere: neither does C
+        self.assertIn("fs.write is not granted", json.loads(c_lines[1])["result"]["content"][0]["text"])
+        self.assertFalse(json.loads(c_lines[2])["result"]["isError"])  # kv: all three grant it
+        self.assertFalse(os.path.exists(target))
+        self.assertEqual(b["trace"], c["trace"])
+        traces = {e["trace"] for e in self.daemon.ctl_json("audit") if e["agent_name"] in ("dl-a", "dl-b", "dl-c")
+                  and e["layer"] == "broker" and "agent.delegate" in e["operation"]}
+        self.assertEqual(traces, {b["trace"]})
+
+    def test_cycles_and_depth_are_refused(self):
+        self.install("cy-a", ["agent.delegate"], ["cy-b"])
+        self.install("cy-b", ["agent.delegate"], ["cy-a", "cy-c"], depth=2)
+        self.install("cy-c", ["agent.delegate"], ["cy-a"])
+        (answer,) = self.start("cy-a", [self.delegate("cy-b", [self.delegate("cy-a", [])])])
+        (inner,) = [json.loads(l) for l in answer["result"]["structuredContent"]["output"].splitlines()]
+        self.assertIn("would close a cycle: cy-a -> cy-b -> cy-a", inner["result"]["content"][0]["text"])
+        (answer,) = self.start("cy-a", [self.delegate("cy-b", [self.delegate("cy-c", [])])])
+        (inner,) = [json.loads(l) for l in answer["result"]["structuredContent"]["output"].splitlines()]
+        self.assertIn("already 2 deep", inner["result"]["content"][0]["text"])
+        # Not in [delegate] allow at all.
+        (refused,) = self.start("cy-c", [self.delegate("cy-b", [])])
+        self.assertIn("may not delegate to \"cy-b\"", refused["result"]["structuredContent"]["error"])
+
+    def test_a_delegate_past_its_deadline_is_stopped(self):
+        self.install("dd-a", ["agent.delegate"], ["dd-b"], deadline=1)
+        self.install("dd-b", [], [])
+        (answer,) = self.start("dd-a", [self.delegate("dd-b", [["hang", None]])])
+        self.assertIn("did not finish before the deadline", answer["result"]["structuredContent"]["error"])
+        stopped = [a for a in self.daemon.ctl_json("ps", "--all", user=OWNER) if a["name"] == "dd-b"]
+        self.assertEqual([a["state"] for a in stopped], ["exited"])
