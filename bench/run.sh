@@ -9,12 +9,12 @@ rounds=${ROUNDS:-5}
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   hyperfine bubblewrap firejail python3-matplotlib libbenchmark-dev >/dev/null
 cmake -S . -B "$build" >/dev/null
-cmake --build "$build" --target agentosd agentos-gateway agentctl syscall_bench gateway_bench -j"$(nproc)" >/dev/null
+cmake --build "$build" --target agentosd agentos-gateway agentctl syscall_bench gateway_bench broker_bench -j"$(nproc)" >/dev/null
 
 work=$(mktemp -d /var/tmp/agentos-bench.XXXXXX)
 chmod 0755 "$work"
 mkdir -p "$work/bin" "$work/data" "$work/policy.d"
-cp "$build/bench/syscall_bench" "$build/bench/gateway_bench" /usr/bin/sleep "$work/bin/"
+cp "$build/bench/syscall_bench" "$build/bench/gateway_bench" "$build/bench/broker_bench" /usr/bin/sleep "$work/bin/"
 echo data >"$work/data/file"
 sock=$work/agentosd.sock
 ctl() { "$build/agentctl/agentctl" --socket "$sock" "$@"; }
@@ -100,6 +100,58 @@ for name in agentos bwrap unshare firejail; do
   start=$(date +%s.%N)
   ok=$(seq 400 | xargs -P 8 -I{} sh -c "${burst[$name]} >/dev/null 2>&1 && echo ok" | grep -c ok || true)
   echo "$start $(date +%s.%N) $ok" >"$work/burst-$name"
+done
+
+# The broker: a trivial tool call's round trip from real agents, alone and with 16 at once (each
+# paced at a fixed rate, and each as fast as it can), and whether one agent flooding the broker
+# slows the others. The daemon's CPU time over the measured window gives calls per core.
+broker_seconds=${BROKER_SECONDS:-5}
+broker_rate=${BROKER_RATE:-500}
+broker_case() { # broker_case CASE ROUND SPEC...: SPEC is "MODE[:RATE]" per agent, all started together
+  local case=$1 round=$2 i=0 pids=() start; shift 2
+  start=$(python3 -c "import time; print(f'{time.time() + 2 + 0.02 * $#:.3f}')")
+  for spec in "$@"; do
+    i=$((i + 1))
+    local mode=${spec%%:*} args=()
+    [[ $mode == paced ]] && args=(paced "${spec#*:}") || args=("$mode")
+    python3 - "$work/broker-$i.toml" "broker-$i" "$work" "${args[@]}" "$broker_seconds" "$start" <<'PY'
+import json, sys
+path, name, work, *args = sys.argv[1:]
+open(path, "w").write(f"""[agent]
+name = "{name}"
+command = {json.dumps([work + "/bin/broker_bench", *args])}
+[filesystem]
+read = ["/usr"]
+exec = ["{work}/bin"]
+[tools]
+allow = ["kv.get"]
+calls_per_minute = 1000000000  # the bench measures calls, not the quota
+""")
+PY
+    ctl run --policy "$work/broker-$i.toml" >"$work/broker-$case.$round.$i.json" 2>>"$work/broker.err" &
+    pids+=($!)
+  done
+  python3 - "$daemon" "$start" "$broker_seconds" >"$work/broker-$case.$round.cpu" <<'PY'
+import os, sys, time
+pid, start, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+def cpu():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+time.sleep(max(0, start + 0.2 - time.time()))  # sampling times, inside the agents' window
+before, t0 = cpu(), time.time()
+time.sleep(seconds - 0.4)
+print((cpu() - before) / (time.time() - t0))
+PY
+  for pid in "${pids[@]}"; do
+    wait "$pid" || echo "broker case $case round $round: an agent failed (see $work/broker.err)" >&2
+  done
+}
+for i in $(seq "$rounds"); do
+  broker_case one "$i" closed
+  broker_case paced16 "$i" $(printf "paced:$broker_rate %.0s" $(seq 16))
+  broker_case closed16 "$i" $(printf "closed %.0s" $(seq 16))
+  broker_case flood "$i" flood $(printf "paced:$broker_rate %.0s" $(seq 15))
+  broker_case floodalone "$i" flood
 done
 
 # The egress gateway: a request and a 16 MiB download from nginx, directly (outside any agent) and

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include <memory>
+#include <utility>
 
 namespace agentos {
 
@@ -35,7 +36,8 @@ Status EventLoop::run() {
   running_ = true;
   epoll_event events[64];
   while (running_) {
-    int n = ::epoll_wait(epfd_.get(), events, 64, -1);
+    // Deferred work waiting: look for ready descriptors without blocking, then run it.
+    int n = ::epoll_wait(epfd_.get(), events, 64, deferred_.empty() ? -1 : 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return sys_error("epoll_wait");
     for (int i = 0; i < n && running_; ++i) {
@@ -44,11 +46,10 @@ Status EventLoop::run() {
       auto h = it->second;  // keep it alive while it runs, even if it removes itself
       (*h)(events[i].events);
     }
-    for (size_t i = 0; i < deferred_.size(); ++i) {
-      auto f = std::move(deferred_[i]);  // f may defer more
-      f();
-    }
-    deferred_.clear();
+    // What these defer again waits for the next turn, after the descriptors ready by then: a
+    // handler that keeps deferring its own work cannot starve the others.
+    auto due = std::exchange(deferred_, {});
+    for (auto& f : due) f();
   }
   return {};
 }

@@ -25,7 +25,7 @@ class EventLoop {
   [[nodiscard]] Status run();
   void stop() { running_ = false; }
   // Runs `f` once the handlers of the current batch have returned: for freeing an object whose
-  // handler is still on the stack.
+  // handler is still on the stack, or for the rest of a client's work after the others had a turn.
   void defer(std::function<void()> f) { deferred_.push_back(std::move(f)); }
 
  private:

@@ -50,7 +50,7 @@ void Walker::tools(const toml::table& t) {
     }
   }
   if (const toml::node* n = t.get("constraints")) tool_constraints(*n, out);
-  if (auto v = bounded(t, "calls_per_minute", "tools.calls_per_minute", 1, 1'000'000)) out.calls_per_minute = *v;
+  if (auto v = bounded(t, "calls_per_minute", "tools.calls_per_minute", 1, 1'000'000'000)) out.calls_per_minute = *v;
   if (auto v = bounded(t, "concurrent", "tools.concurrent", 1, 1024)) out.concurrent = *v;
   if (auto v = bounded(t, "consent_timeout", "tools.consent_timeout (seconds)", 1, 86'400)) out.consent_timeout_s = *v;
 }

@@ -55,12 +55,12 @@ expect "exec ungranted" "Operation not permitted" "$(run_as_agent '' '' '/usr/sb
 expect "exec self-written" "Operation not permitted" "$(run_as_agent "\"$base/rw\"" '' "cp /usr/bin/true $base/rw/t && $base/rw/t && echo ran")"
 expect "exec self-written, granted" "ran" "$(run_as_agent "\"$base/rw\"" "\"$base/rw\"" "cp /usr/bin/true $base/rw/t && $base/rw/t && echo ran")"
 
-# Unix sockets outside the agent: the daemon's own API socket is refused without a write grant.
-sockdir=/run/agentos
+# Unix sockets outside the agent: this daemon's own API socket (in $base, which the agent sees:
+# its /run/agentos is its own, holding the broker) is refused without a write grant.
 expect "connect to a host unix socket" "Operation not permitted" \
-  "$(run_as_agent '' '' "agentctl --socket $sockdir/agentosd.sock status 2>&1 | head -1")"
+  "$(run_as_agent '' '' "agentctl --socket $base/sock status 2>&1 | head -1")"
 expect "connect to a host unix socket, granted" "agentosd" \
-  "$(run_as_agent "\"$sockdir\"" '' "agentctl --socket $sockdir/agentosd.sock status 2>&1 | head -1")"
+  "$(run_as_agent "\"$base\"" '' "agentctl --socket $base/sock status 2>&1 | head -1")"
 
 # Every refusal is in the audit trail, attributed to the layer that made it.
 ctl audit --json | jq -e 'map(select(.layer == "bpf-lsm" and .decision == "deny")) | length > 0' >/dev/null ||
