@@ -18,8 +18,8 @@ apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   libprotobuf-dev protobuf-compiler libtomlplusplus-dev libcli11-dev nlohmann-json3-dev \
   libsystemd-dev libseccomp-dev libcap-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libhttp-parser-dev libc-ares-dev libssl-dev \
+  libhttp-parser-dev libc-ares-dev libssl-dev libcurl4-openssl-dev libxml2-dev libical-dev libgmime-3.0-dev \
   clang llvm libbpf-dev bpftool \
   python3 passwd util-linux \
-  nginx dnsmasq-base openssl curl iproute2 \
+  nginx dnsmasq-base openssl curl iproute2 radicale dovecot-imapd python3-aiosmtpd \
   debhelper dpkg-dev fakeroot go-md2man lintian >/dev/null

@@ -126,6 +126,11 @@ void Broker::update(const std::string& agent_id, std::optional<policy::Tools> to
   a.quota.tokens = std::min<double>(a.quota.tokens, a.quota.calls_per_minute);
 }
 
+std::optional<policy::Tools> Broker::tools_of(const std::string& agent_id) const {
+  auto it = agents_.find(agent_id);
+  return it == agents_.end() ? std::nullopt : it->second->info.tools;
+}
+
 void Broker::detach(const std::string& agent_id) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end()) return;

@@ -74,6 +74,8 @@ class Broker {
   void attach(AgentInfo agent, UniqueFd listener);
   void update(const std::string& agent_id, std::optional<policy::Tools> tools);
   void detach(const std::string& agent_id);
+  // The agent's grants and accounts as the broker holds them now (for providers).
+  [[nodiscard]] std::optional<policy::Tools> tools_of(const std::string& agent_id) const;
 
   [[nodiscard]] std::vector<PendingCall> pending() const;
   // Approve or deny a waiting call. The caller's right to answer is checked by the API.

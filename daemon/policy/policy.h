@@ -74,6 +74,22 @@ struct ToolConstraint {
   std::vector<std::string> patterns;  // globs ('*', '?') every value of the argument must match
 };
 
+// [tools.calendar], [tools.email]: the user's own accounts the calendar and email tools reach,
+// with the password as one of the owner's secrets (never in the policy, never in the agent).
+struct CalendarAccount {
+  std::string url;  // http(s):// URL of a CalDAV calendar collection
+  std::string user;
+  std::string secret;  // the password's name among the owner's secrets
+};
+
+struct MailAccount {
+  std::string imap;  // imap:// (STARTTLS when offered) or imaps://
+  std::string smtp;  // smtp:// or smtps://
+  std::string user;
+  std::string secret;
+  std::string from;  // the sender of every message email.send sends
+};
+
 struct Tools {
   std::vector<std::string> allow;
   std::vector<std::string> ask;
@@ -82,6 +98,8 @@ struct Tools {
   uint32_t concurrent = 8;
   uint32_t consent_timeout_s = 120;  // an unanswered `ask` is denied after this
   Location allow_at;  // where `allow` is (or [tools] itself), for writing "always" answers back
+  std::optional<CalendarAccount> calendar;
+  std::optional<MailAccount> email;
 };
 
 // [delegate]: the agents this one may hand tasks to, through the broker.

@@ -24,7 +24,8 @@ std::optional<uint32_t> Walker::bounded(const toml::table& t, std::string_view k
 }
 
 void Walker::tools(const toml::table& t) {
-  check_keys(t, {"allow", "ask", "constraints", "calls_per_minute", "concurrent", "consent_timeout"}, "tools");
+  check_keys(t, {"allow", "ask", "constraints", "calls_per_minute", "concurrent", "consent_timeout", "calendar", "email"},
+             "tools");
   Tools& out = out_.tools.emplace();
   out.allow_at = {file_, t.source().begin.line, t.source().begin.column};
   std::map<std::string, toml::source_position> seen;
@@ -53,6 +54,7 @@ void Walker::tools(const toml::table& t) {
   if (auto v = bounded(t, "calls_per_minute", "tools.calls_per_minute", 1, 1'000'000'000)) out.calls_per_minute = *v;
   if (auto v = bounded(t, "concurrent", "tools.concurrent", 1, 1024)) out.concurrent = *v;
   if (auto v = bounded(t, "consent_timeout", "tools.consent_timeout (seconds)", 1, 86'400)) out.consent_timeout_s = *v;
+  tool_accounts(t, out);
 }
 
 void Walker::tool_constraints(const toml::node& n, Tools& out) {

@@ -55,6 +55,44 @@ TEST(Tools, ErrorsPointAtTheirValue) {
   EXPECT_TRUE(one_error(with_agent("[delegate]\nmax_depth = 17\n"), 4, 13, "1..16"));
 }
 
+TEST(Tools, AccountsNameASecretNeverACredential) {
+  ParseResult r = parse(with_agent(R"([tools]
+allow = ["calendar", "email.read"]
+[tools.calendar]
+url = "https://cal.example.com/dav/alice/work"
+user = "alice"
+secret = "calendar"
+[tools.email]
+imap = "imaps://mail.example.com"
+smtp = "smtp://mail.example.com:587"
+user = "alice@example.com"
+secret = "mail"
+from = "alice@example.com"
+)"));
+  ASSERT_TRUE(r.policy) << errors_text(r);
+  const Tools& t = *r.policy->tools;
+  ASSERT_TRUE(t.calendar && t.email);
+  EXPECT_EQ(t.calendar->url, "https://cal.example.com/dav/alice/work/");  // a collection
+  EXPECT_EQ(t.calendar->secret, "calendar");
+  EXPECT_EQ(t.email->smtp, "smtp://mail.example.com:587");
+  EXPECT_EQ(t.email->from, "alice@example.com");
+
+  auto cal = [](std::string_view body) { return with_agent("[tools]\n[tools.calendar]\n" + std::string(body)); };
+  const std::string ok_rest = "user = \"a\"\nsecret = \"c\"\n";
+  EXPECT_TRUE(one_error(cal("url = \"https://alice:pw@cal.example.com/\"\n" + ok_rest), 5, 7, "must not carry a user or password"));
+  EXPECT_TRUE(one_error(cal("url = \"ftp://cal.example.com/\"\n" + ok_rest), 5, 7, "must start with http:// or https://"));
+  EXPECT_TRUE(one_error(cal("url = \"https:///x\"\n" + ok_rest), 5, 7, "has no host"));
+  EXPECT_TRUE(one_error(cal("url = \"https://c.example/\"\nuser = \"a\"\nsecret = \"../x\"\n"), 7, 10, "tools.calendar.secret"));
+  EXPECT_TRUE(one_error(cal("url = \"https://c.example/\"\nsecret = \"c\"\n"), 4, 1, "tools.calendar.user is required"));
+  EXPECT_TRUE(one_error(cal("url = \"https://c.example/\"\npassword = \"hunter2\"\n" + ok_rest), 6, 1, "unknown key \"password\""));
+  auto mail = [](std::string_view from) {
+    return with_agent("[tools]\n[tools.email]\nimap = \"imap://m.example\"\nsmtp = \"smtp://m.example\"\n"
+                      "user = \"a\"\nsecret = \"m\"\nfrom = \"" + std::string(from) + "\"\n");
+  };
+  EXPECT_TRUE(one_error(mail("a@example.com, b@example.com"), 9, 8, "one bare address"));
+  EXPECT_TRUE(one_error(mail("Alice <a@example.com>"), 9, 8, "one bare address"));
+}
+
 TEST(ToolNames, GrantsCoverTheirFamily) {
   EXPECT_TRUE(grant_covers("kv", "kv.get"));
   EXPECT_TRUE(grant_covers("kv", "kv"));

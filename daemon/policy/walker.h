@@ -1,6 +1,6 @@
 // The policy parser's walk over a TOML document, section by section, recording every error rather
 // than stopping at one. Each section's method lives in the file of its section (parser.cc for the
-// core ones, egress_section.cc, tools_section.cc); they share the value helpers here.
+// core ones, egress_section.cc, tools_section.cc, tool_accounts_section.cc); they share the value helpers here.
 #pragma once
 
 #include <toml++/toml.h>
@@ -71,6 +71,12 @@ class Walker {
   void tools(const toml::table& t);
 
   void tool_constraints(const toml::node& n, Tools& tools);
+
+  void tool_accounts(const toml::table& tools, Tools& out);
+  std::optional<std::string> account_string(const toml::table& t, std::string_view key, const std::string& section);
+  bool account_url(const toml::table& t, std::string_view key, const std::string& section,
+                   std::initializer_list<std::string_view> schemes, std::string& out);
+  bool account_secret(const toml::table& t, const std::string& section, std::string& out);
 
   void delegate(const toml::table& t);
 

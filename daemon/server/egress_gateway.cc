@@ -15,7 +15,7 @@
 
 #include "common/fd_passing.h"
 #include "common/log.h"
-#include "sandbox/seccomp.h"
+#include "sandbox/helper.h"
 
 namespace agentos {
 namespace {
@@ -65,41 +65,27 @@ void EgressGateway::spawn() {
     return;
   }
   UniqueFd ours(sv[0]), theirs(sv[1]);
-  std::vector<std::string> args = {options_.binary, "--control-fd", "3", "--handshake-timeout-ms",
-                                   std::to_string(options_.handshake_timeout_ms)};
+  std::vector<std::string> args = {"--control-fd", "3", "--handshake-timeout-ms", std::to_string(options_.handshake_timeout_ms)};
   if (!options_.dns.empty()) args.insert(args.end(), {"--dns", options_.dns});
   if (!options_.ca_file.empty()) args.insert(args.end(), {"--ca-file", options_.ca_file});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  char path_env[] = "PATH=/usr/bin:/bin";
-  char* envp[] = {path_env, nullptr};
-  const uid_t uid = options_.uid;
-
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    log::error(sys_error("egress gateway: fork").str());
+  auto helper = sandbox::spawn_helper({.binary = options_.binary,
+                                       .args = std::move(args),
+                                       .uid = options_.uid,
+                                       .seccomp = &options_.seccomp,
+                                       .fds = {theirs.get()}});
+  if (!helper) {
+    log::error("egress gateway: " + helper.error().str());
     return;
   }
-  if (pid == 0) {
-    // A fork of the single-threaded daemon: become the unprivileged gateway, then exec it.
-    if (theirs.get() == 3) ::fcntl(3, F_SETFD, 0);
-    else if (::dup2(theirs.get(), 3) != 3) ::_exit(126);
-    ::syscall(SYS_close_range, 4, ~0U, 0);
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(126);
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || sandbox::install_filter(options_.seccomp) != 0) ::_exit(126);
-    ::execve(argv[0], argv.data(), envp);
-    ::_exit(127);
-  }
   theirs.reset();
-  pid_ = pid;
-  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  pid_ = helper->pid;
+  pidfd_ = std::move(helper->pidfd);
   control_ = std::move(ours);
   timeval timeout{1, 0};  // a gateway that stops reading is killed, and restarts with all state
   ::setsockopt(control_.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   (void)loop_.add(pidfd_.get(), EPOLLIN, [this](uint32_t) { on_exit(); });
   (void)loop_.add(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); });
-  log::info("egress gateway started (pid " + std::to_string(pid) + ", uid " + std::to_string(uid) + ")");
+  log::info("egress gateway started (pid " + std::to_string(pid_) + ", uid " + std::to_string(options_.uid) + ")");
   for (auto& [id, h] : agents_)
     if (!h.listeners.empty()) send(h, true);
 }

@@ -20,11 +20,13 @@
 #include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/helper.h"
 #include "sandbox/probe.h"
 #include "sandbox/seccomp.h"
 #include "server/agent_manager.h"
 #include "server/api_server.h"
 #include "server/audit.h"
+#include "broker/account_tools.h"
 #include "broker/delegation.h"
 #include "broker/http_fetch.h"
 #include "broker/kv_store.h"
@@ -264,6 +266,35 @@ int run(const Options& o) {
   });
   broker::HttpFetch* fetcher = fetch.get();
   providers.push_back(std::move(fetch));
+  // Calendar and email: each call in its own tool host, as the dynamic user "@tools" (a uid of
+  // its own: never the gateway's, never an agent's), under the agents' seccomp filter.
+  broker::Broker* broker_ptr = nullptr;
+  auto tools_uid = users.uid_for("@tools");
+  auto tools_filter = sandbox::build_baseline_filter({.executable_memfds = false, .listen = false});
+  broker::AccountTools* accounts = nullptr;
+  if (tools_uid && tools_filter) {
+    auto account_tools = std::make_unique<broker::AccountTools>(
+        *loop, broker::AccountTools::Deps{
+                   [&](const std::string& id) { return broker_ptr ? broker_ptr->tools_of(id) : std::nullopt; },
+                   [&](uid_t owner, const std::string& name) { return secrets.open(owner, name); },
+                   [&, uid = *tools_uid, filter = std::move(*tools_filter)](int in, int out, int secret) -> Result<UniqueFd> {
+                     const std::string binary = helper_binary("agentos-toolhost");
+                     auto h = sandbox::spawn_helper({.binary = binary,
+                                                     .uid = uid,
+                                                     .seccomp = &filter,
+                                                     .fds = {secret},
+                                                     .stdin_fd = in,
+                                                     .stdout_fd = out,
+                                                     .read_only = {"/usr", "/etc", "/lib", "/lib64", "/run/systemd/resolve", "/proc/self",
+                                                                   std::filesystem::path(binary).parent_path()}});
+                     if (!h) return h.error();
+                     return std::move(h->pidfd);
+                   }});
+    accounts = account_tools.get();
+    providers.push_back(std::move(account_tools));
+  } else {
+    log::warning("calendar and email tools unavailable: " + (!tools_uid ? tools_uid.error().str() : tools_filter.error().str()));
+  }
   auto delegation = std::make_unique<broker::Delegation>(
       [&](const broker::Caller& by, const std::string& target, const std::string& task) {
         return start_delegate(agents, policies, by, target, task);
@@ -285,6 +316,7 @@ int run(const Options& o) {
     return {};
   };
   broker::Broker broker(*loop, std::move(providers), std::move(hooks));
+  broker_ptr = &broker;
   agents.set_broker(&broker, helper_binary("agentos-mcp"));
   api.set_broker(&broker);
   probe.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
@@ -356,6 +388,7 @@ int run(const Options& o) {
     if (egress) egress->tick();
     broker.tick();
     fetcher->tick();
+    if (accounts) accounts->tick();
     delegates->tick();
     if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
     if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");

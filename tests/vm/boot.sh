@@ -8,8 +8,11 @@ set -euo pipefail
 kernel=$1 initrd=$2 log=$3 shell=${4:-}
 
 # quiet keeps the kernel's messages from splitting the result lines; panic=-1 with -no-reboot
-# turns a panic into qemu exiting instead of a hang. rdinit=/init: see guest/init.
-append="console=ttyS0 quiet panic=-1 lsm=lockdown,capability,landlock,yama,bpf rdinit=/init"
+# turns a panic into qemu exiting instead of a hang, and softlockup_panic makes a CPU stuck in
+# the kernel such a panic. rdinit=/init: see guest/init. $AGENTOS_VM_APPEND adds to it (for
+# debugging: "loglevel=7" shows the stacks that quiet hides).
+append="console=ttyS0 quiet panic=-1 softlockup_panic=1 lsm=lockdown,capability,landlock,yama,bpf rdinit=/init"
+append+=" ${AGENTOS_VM_APPEND:-}"
 # No network device: the guest needs none, and must not reach anything.
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nic none -no-reboot
       -kernel "$kernel" -initrd "$initrd" -append "$append")
