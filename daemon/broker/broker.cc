@@ -11,6 +11,8 @@
 #include <ctime>
 #include <fstream>
 
+#include "broker/proto_session.h"
+#include "common/framing.h"
 #include "common/random_id.h"
 #include "policy/tool_names.h"
 
@@ -72,6 +74,8 @@ struct Broker::Conn {
   std::string in, out;
   bool closing = false;  // close once `out` is sent
   bool scheduled = false;  // more lines wait in `in`: handled after other connections' turn
+  bool protocol_chosen = false;
+  std::unique_ptr<ProtoSession> proto;  // set when the connection speaks broker.proto
   uint32_t events = 0;
 };
 
@@ -182,7 +186,7 @@ void Broker::on_conn(int fd, uint32_t events) {
   if (events & EPOLLOUT) send(c, "");
   if (!conns_.contains(fd)) return;
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-    if (!c.closing && c.in.find('\n') == std::string::npos) {
+    if (!c.closing && !has_message(c)) {
       char buf[64 * 1024];
       iovec iov{buf, sizeof buf};
       alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(ucred))];
@@ -211,19 +215,17 @@ void Broker::on_conn(int fd, uint32_t events) {
   }
   // A bounded batch per wakeup: one agent flooding the broker gets its turn, and so do the others.
   for (int i = 0; i < kBatch && conns_.contains(fd) && !c.closing; ++i) {
-    size_t nl = c.in.find('\n');
-    if (nl == std::string::npos) {
-      if (c.in.size() > kMaxLine) {
-        c.closing = true;
-        send(c, error_line(nullptr, kInvalidRequest, "message larger than " + std::to_string(kMaxLine) + " bytes"));
-      }
-      return;
+    std::optional<std::string> m = next_message(c);
+    if (!m) return;
+    if (!c.proto) {
+      if (m->find_first_not_of(" \t\r") != std::string::npos) handle(c, *m);
+      continue;
     }
-    std::string line = c.in.substr(0, nl);
-    c.in.erase(0, nl + 1);
-    if (line.find_first_not_of(" \t\r") != std::string::npos) handle(c, line);
+    ProtoSession::Translated t = c.proto->request(*m);
+    if (!t.frames.empty()) write_out(c, std::move(t.frames));
+    if (t.request && conns_.contains(fd)) handle(c, *t.request);
   }
-  if (conns_.contains(fd) && !c.closing && c.in.find('\n') != std::string::npos && !c.scheduled) {
+  if (conns_.contains(fd) && !c.closing && has_message(c) && !c.scheduled) {
     c.scheduled = true;
     loop_.defer([this, fd, serial = c.serial] {
       auto it2 = conns_.find(fd);
@@ -232,6 +234,53 @@ void Broker::on_conn(int fd, uint32_t events) {
       on_conn(fd, 0);
     });
   }
+}
+
+// The connection's first bytes choose its protocol: the preface line for broker.proto, else MCP.
+bool Broker::choose_protocol(Conn& c) {
+  if (c.protocol_chosen) return true;
+  if (c.in.size() < kProtobufPreface.size() && kProtobufPreface.starts_with(c.in)) return false;  // not yet known
+  c.protocol_chosen = true;
+  if (c.in.starts_with(kProtobufPreface)) {
+    c.proto = std::make_unique<ProtoSession>();
+    c.in.erase(0, kProtobufPreface.size());
+  }
+  return true;
+}
+
+bool Broker::has_message(Conn& c) {
+  if (!choose_protocol(c)) return false;
+  if (!c.proto) return c.in.find('\n') != std::string::npos;
+  if (c.in.size() < kFrameHeader) return false;
+  uint32_t len = 0;
+  std::memcpy(&len, c.in.data(), sizeof len);  // little-endian, as the framing says
+  return len > kMaxFrame || c.in.size() >= kFrameHeader + len;
+}
+
+std::optional<std::string> Broker::next_message(Conn& c) {
+  if (!has_message(c)) {
+    if (!c.proto && c.protocol_chosen && c.in.size() > kMaxLine) {
+      c.closing = true;
+      send(c, error_line(nullptr, kInvalidRequest, "message larger than " + std::to_string(kMaxLine) + " bytes"));
+    }
+    return std::nullopt;
+  }
+  if (!c.proto) {
+    size_t nl = c.in.find('\n');
+    std::string line = c.in.substr(0, nl);
+    c.in.erase(0, nl + 1);
+    return line;
+  }
+  uint32_t len = 0;
+  std::memcpy(&len, c.in.data(), sizeof len);
+  if (len > kMaxFrame) {
+    c.closing = true;
+    send(c, error_line(nullptr, kInvalidRequest, "message larger than " + std::to_string(kMaxFrame) + " bytes"));
+    return std::nullopt;
+  }
+  std::string payload = c.in.substr(kFrameHeader, len);
+  c.in.erase(0, kFrameHeader + len);
+  return payload;
 }
 
 void Broker::handle(Conn& c, std::string_view line) {
@@ -347,8 +396,12 @@ void Broker::finish_call(int fd, const Json& id, Agent& a, const std::string& to
 }
 
 void Broker::send(Conn& c, std::string line) {
+  write_out(c, c.proto ? c.proto->answer(line) : std::move(line));
+}
+
+void Broker::write_out(Conn& c, std::string bytes) {
   int fd = c.fd.get();
-  c.out += line;
+  c.out += bytes;
   while (!c.out.empty()) {
     ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {

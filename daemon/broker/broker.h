@@ -4,7 +4,7 @@
 // agent's cgroup (SCM_CREDENTIALS), so a connection passed to another process is useless to it.
 //
 // It speaks the Model Context Protocol (JSON-RPC 2.0, one message per line: initialize,
-// tools/list, tools/call, ping). Each call is decided against the agent's [tools] grants, counted
+// tools/list, tools/call, ping), or, after a preface line, broker.proto (proto_session.h). Each call is decided against the agent's [tools] grants, counted
 // against its quotas, waits for its owner's consent where the grant says `ask`, runs, and is
 // recorded in the audit trail.
 #pragma once
@@ -101,11 +101,15 @@ class Broker {
   void accept_on(Agent& a);
   void on_conn(int fd, uint32_t events);
   bool sender_allowed(Conn& c, pid_t pid);
+  bool choose_protocol(Conn& c);
+  bool has_message(Conn& c);
+  std::optional<std::string> next_message(Conn& c);
   void handle(Conn& c, std::string_view line);
   void call_tool(Conn& c, const Json& id, const Json& params, Clock::time_point started);
   void finish_call(int fd, const Json& id, Agent& a, const std::string& tool, const Json& args, const std::string& how,
                    Clock::time_point started);
-  void send(Conn& c, std::string line);
+  void send(Conn& c, std::string line);  // a JSON-RPC line, in the connection's protocol
+  void write_out(Conn& c, std::string bytes);
   void close_conn(int fd);
   [[nodiscard]] std::string describe_call(const std::string& tool, const Json& args) const;
 
