@@ -90,8 +90,15 @@ struct Broker::Waiting {
 
 Broker::Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks)
     : loop_(loop), providers_(std::move(providers)), hooks_(std::move(hooks)) {
+  refresh_tools();
+}
+
+void Broker::refresh_tools() {
+  by_tool_.clear();
+  specs_.clear();
   for (auto& p : providers_)
     for (auto& t : p->tools()) {
+      if (by_tool_.contains(t.name)) continue;  // the first provider of a name keeps it
       by_tool_[t.name] = p.get();
       specs_.push_back(std::move(t));
     }
@@ -381,7 +388,7 @@ void Broker::finish_call(int fd, const Json& id, Agent& a, const std::string& to
   ++a.quota.in_flight;  // until the provider answers, which for http.fetch is later
   uint64_t serial = conns_.contains(fd) ? conns_.at(fd)->serial : 0;
   std::string agent_id = a.info.caller.agent_id;
-  by_tool_.at(tool)->call_async(a.info.caller, tool, args, [=, this](ToolResult r) {
+  auto answered = [=, this](ToolResult r) {
     auto ag = agents_.find(agent_id);
     if (ag == agents_.end()) return;  // it ended meanwhile
     --ag->second->quota.in_flight;
@@ -392,7 +399,10 @@ void Broker::finish_call(int fd, const Json& id, Agent& a, const std::string& to
                    "allow");
     auto it = conns_.find(fd);
     if (it != conns_.end() && it->second->serial == serial) send(*it->second, result_line(id, tool_content(r)));
-  });
+  };
+  auto provider = by_tool_.find(tool);  // an external server's tool may be gone since a consent wait began
+  if (provider == by_tool_.end()) return answered(tool_error(tool + " is no longer offered"));
+  provider->second->call_async(a.info.caller, tool, args, std::move(answered));
 }
 
 void Broker::send(Conn& c, std::string line) {

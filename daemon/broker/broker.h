@@ -74,6 +74,8 @@ class Broker {
   void attach(AgentInfo agent, UniqueFd listener);
   void update(const std::string& agent_id, std::optional<policy::Tools> tools);
   void detach(const std::string& agent_id);
+  // Providers whose tools change (external MCP servers come and go) call this after a change.
+  void refresh_tools();
   // The agent's grants and accounts as the broker holds them now (for providers).
   [[nodiscard]] std::optional<policy::Tools> tools_of(const std::string& agent_id) const;
 

@@ -59,7 +59,7 @@ size_t distance(std::string_view a, std::string_view b) {
 }  // namespace
 
 void Walker::walk(const toml::table& root) {
-  check_keys(root, {"agent", "filesystem", "network", "egress", "tools", "delegate", "limits"}, "");
+  check_keys(root, {"agent", "filesystem", "network", "egress", "tools", "delegate", "serve", "limits"}, "");
   const toml::table* agent_table = section(root, "agent");
   agent(agent_table);
   if (const toml::table* t = section(root, "filesystem")) filesystem(*t);
@@ -67,6 +67,7 @@ void Walker::walk(const toml::table& root) {
   if (const toml::table* t = section(root, "egress")) egress(*t);
   if (const toml::table* t = section(root, "tools")) tools(*t);
   if (const toml::table* t = section(root, "delegate")) delegate(*t);
+  if (const toml::table* t = section(root, "serve")) serve(*t);
   if (const toml::table* t = section(root, "limits")) limits(*t);
   check_workdir_granted();
 }

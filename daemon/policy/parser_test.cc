@@ -121,7 +121,7 @@ TEST(ParsePolicy, TomlSyntaxErrorsCarryTomlsPosition) {
 TEST(ParsePolicy, UnknownKeysPointAtTheKey) {
   EXPECT_TRUE(one_error("colour = 1\n" + std::string(kAgent), 1, 1,
                         "unknown key \"colour\"; expected one "
-                        "of: agent, filesystem, network, egress, tools, delegate, limits"));
+                        "of: agent, filesystem, network, egress, tools, delegate, serve, limits"));
   EXPECT_TRUE(one_error(with_agent("[agnet]\n"), 3, 2,
                         "unknown key \"agnet\" (did you mean "
                         "\"agent\"?)"));

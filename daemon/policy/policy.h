@@ -109,6 +109,13 @@ struct Delegate {
   uint32_t deadline_s = 600;
 };
 
+// [serve]: the agent is an MCP server (stdio) whose tools the broker offers to other agents as
+// platform tools, PREFIX.<tool>. Only policies in the daemon's policy directory are started so.
+struct Serve {
+  std::string prefix;  // a tool family of its own; default: the agent's name
+  Location where;
+};
+
 struct Limits {
   std::optional<uint64_t> memory_bytes;  // "512M", "2G", "1048576"
   std::optional<uint32_t> cpu_percent;  // "50%" of one CPU; "150%" is one and a half
@@ -143,6 +150,7 @@ struct Policy {
   std::optional<Egress> egress;
   std::optional<Tools> tools;  // without it, the broker answers but every call is refused
   std::optional<Delegate> delegate;
+  std::optional<Serve> serve;
 
   Limits limits;
 

@@ -117,4 +117,28 @@ void Walker::delegate(const toml::table& t) {
   if (auto v = bounded(t, "deadline", "delegate.deadline (seconds)", 1, 86'400)) out.deadline_s = *v;
 }
 
+void Walker::serve(const toml::table& t) {
+  check_keys(t, {"mcp", "prefix"}, "serve");
+  Serve& out = out_.serve.emplace();
+  out.where = {file_, t.source().begin.line, t.source().begin.column};
+  if (const toml::node* n = t.get("mcp")) {
+    if (auto v = string_value(*n, "serve.mcp"); v && *v != "stdio")
+      error(*n, "serve.mcp must be \"stdio\" (the server speaks MCP on its stdin and stdout)");
+  } else {
+    error(t.source().begin, "serve.mcp is required: \"stdio\"");
+  }
+  out.prefix = out_.name;
+  if (const toml::node* n = t.get("prefix"))
+    if (auto v = string_value(*n, "serve.prefix")) out.prefix = *v;
+  static constexpr std::string_view kPlatform[] = {"kv", "fs", "http", "agent", "calendar", "email"};
+  const toml::node* at = t.get("prefix");
+  if (Status s = check_tool_grant(out.prefix); !s || out.prefix.find('.') != std::string::npos) {
+    error(at ? at->source().begin : t.source().begin,
+          "serve.prefix " + quote_text(out.prefix) + " must be one tool family name: [a-z0-9_-], no dots");
+  } else if (std::find(std::begin(kPlatform), std::end(kPlatform), out.prefix) != std::end(kPlatform)) {
+    error(at ? at->source().begin : t.source().begin,
+          "serve.prefix " + quote_text(out.prefix) + " is a platform tool family; choose another");
+  }
+}
+
 }  // namespace agentos::policy

@@ -93,6 +93,19 @@ from = "alice@example.com"
   EXPECT_TRUE(one_error(mail("Alice <a@example.com>"), 9, 8, "one bare address"));
 }
 
+TEST(Serve, AnMcpServerNamesItsToolFamily) {
+  ParseResult r = parse(with_agent("[serve]\nmcp = \"stdio\"\nprefix = \"weather\"\n"));
+  ASSERT_TRUE(r.policy) << errors_text(r);
+  EXPECT_EQ(r.policy->serve->prefix, "weather");
+  ParseResult d = parse(with_agent("[serve]\nmcp = \"stdio\"\n"));
+  ASSERT_TRUE(d.policy) << errors_text(d);
+  EXPECT_EQ(d.policy->serve->prefix, d.policy->name);  // the agent's name by default
+  EXPECT_TRUE(one_error(with_agent("[serve]\nmcp = \"http\"\n"), 4, 7, "must be \"stdio\""));
+  EXPECT_TRUE(one_error(with_agent("[serve]\nprefix = \"x\"\n"), 3, 1, "serve.mcp is required"));
+  EXPECT_TRUE(one_error(with_agent("[serve]\nmcp = \"stdio\"\nprefix = \"kv\"\n"), 5, 10, "platform tool family"));
+  EXPECT_TRUE(one_error(with_agent("[serve]\nmcp = \"stdio\"\nprefix = \"a.b\"\n"), 5, 10, "one tool family name"));
+}
+
 TEST(ToolNames, GrantsCoverTheirFamily) {
   EXPECT_TRUE(grant_covers("kv", "kv.get"));
   EXPECT_TRUE(grant_covers("kv", "kv"));

@@ -80,6 +80,8 @@ class Walker {
 
   void delegate(const toml::table& t);
 
+  void serve(const toml::table& t);
+
   // A whole number in [min, max] at `key` of `t`, if present: seconds, counts.
   std::optional<uint32_t> bounded(const toml::table& t, std::string_view key, const std::string& what, uint32_t min,
                                   uint32_t max);

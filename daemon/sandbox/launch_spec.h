@@ -74,6 +74,7 @@ struct LaunchSpec {
   // Owned by the caller; the child dup2()s them.
   int stdout_fd = -1;  // the agent's log
   int stdin_fd = -1;  // /dev/null
+  int stderr_fd = -1;  // -1: stdout's; an MCP server's stdout is its protocol, its stderr the log
   int cgroup_fd = -1;  // the agent's cgroup v2 directory, for CLONE_INTO_CGROUP
 
   std::string exit_path;  // where the monitor records the exit status

@@ -81,7 +81,7 @@ void write_exit_file(const std::string& path, int status) {
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
   ::sigprocmask(SIG_SETMASK, &set, nullptr);
   std::vector<int> keep = spec.keep_fds;
-  keep.insert(keep.end(), {report_fd, spec.stdout_fd, spec.stdin_fd, spec.cgroup_fd});
+  keep.insert(keep.end(), {report_fd, spec.stdout_fd, spec.stdin_fd, spec.stderr_fd, spec.cgroup_fd});
   close_all_except(std::move(keep));
 
   int sync[2];

@@ -93,8 +93,10 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
   send_sockets(sync_fd, broker, spec.gateway);
   if (::chdir(spec.workdir.c_str()) != 0) fail(sync_fd, Stage::kWorkdir, errno, spec.workdir.c_str());
 
-  // stdin is /dev/null and output goes to the log: no terminal is ever inherited.
-  if (::dup2(spec.stdin_fd, 0) < 0 || ::dup2(spec.stdout_fd, 1) < 0 || ::dup2(spec.stdout_fd, 2) < 0)
+  // stdin is /dev/null and output goes to the log (for an MCP server: its protocol socket, and
+  // stderr to the log): no terminal is ever inherited.
+  if (::dup2(spec.stdin_fd, 0) < 0 || ::dup2(spec.stdout_fd, 1) < 0 ||
+      ::dup2(spec.stderr_fd >= 0 ? spec.stderr_fd : spec.stdout_fd, 2) < 0)
     fail(sync_fd, Stage::kWorkdir, errno, "stdio");
   close_other_fds(sync_fd);
   if (::setsid() < 0) fail(sync_fd, Stage::kCapabilities, errno, "setsid");

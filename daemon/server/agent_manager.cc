@@ -71,7 +71,7 @@ Status AgentManager::prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t
 }
 
 Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const Peer& owner, RunError* why,
-                                             const DelegateStart* delegate) {
+                                             const DelegateStart* delegate, const ServerStdio* stdio) {
   *why = RunError::kInvalid;
   policy::Policy p = given;
   if (delegate) {  // the parser keeps AGENTOS_* for the daemon: here it is the daemon
@@ -80,6 +80,9 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
     p.env["AGENTOS_TRACE"] = delegate->trace;
     p.env["AGENTOS_DELEGATED_BY"] = delegate->delegated_by;
   }
+  if (p.serve && !stdio)
+    return error("agent \"" + p.name + "\" is an MCP server ([serve]): the daemon starts it from the policy "
+                 "directory, and agents use its tools through the broker");
   for (const auto& [id, a] : agents_)
     if (!delegate && a.record.name == p.name && a.record.owner_uid == owner.uid && a.record.state == AgentState::kRunning) {
       *why = RunError::kExists;
@@ -193,8 +196,9 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   if (!landlock_ || lsm_) spec->landlock = {};
   spec->seccomp = p.host_network ? seccomp_.host_network : seccomp_.own_network;
   if (lsm_) spec->keep_fds = lsm_->link_fds();
-  spec->stdout_fd = log.get();
-  spec->stdin_fd = devnull.get();
+  spec->stdout_fd = stdio ? stdio->fd : log.get();
+  spec->stdin_fd = stdio ? stdio->fd : devnull.get();
+  spec->stderr_fd = log.get();
   spec->cgroup_fd = cg->get();
   spec->exit_path = paths_.exit_file(id);
 

@@ -42,6 +42,11 @@ struct DelegateStart {
   std::vector<std::string> chain;  // the delegators' names, outermost first
 };
 
+// An MCP server's stdio: one end of a socketpair as its stdin and stdout (its stderr goes to the log).
+struct ServerStdio {
+  int fd = -1;
+};
+
 // The compiled seccomp filters, one for agents in their own network namespace and one for agents
 // on the host's (which may need listen() refused).
 struct SeccompFilters {
@@ -67,7 +72,8 @@ class AgentManager {
 
   // `delegate`: a delegate's start (many may run under one name; the policy is already narrowed).
   [[nodiscard]] Result<const AgentRecord*> run(const policy::Policy& p, const Peer& owner, RunError* why,
-                                               const DelegateStart* delegate = nullptr);
+                                               const DelegateStart* delegate = nullptr,
+                                               const ServerStdio* stdio = nullptr);
   // SIGTERM now (forwarded by the monitor to the agent), SIGKILL to the cgroup after kStopGrace.
   [[nodiscard]] Status stop(const std::string& id);
   void tick();  // enforces stop deadlines

@@ -28,6 +28,7 @@
 #include "server/audit.h"
 #include "broker/account_tools.h"
 #include "broker/delegation.h"
+#include "broker/external_tools.h"
 #include "broker/http_fetch.h"
 #include "broker/kv_store.h"
 #include "broker/workspace.h"
@@ -39,6 +40,7 @@
 #include "common/event_loop.h"
 #include "server/identity.h"
 #include "common/log.h"
+#include "server/mcp_servers.h"
 #include "server/policy_store.h"
 
 namespace agentos {
@@ -295,6 +297,9 @@ int run(const Options& o) {
   } else {
     log::warning("calendar and email tools unavailable: " + (!tools_uid ? tools_uid.error().str() : tools_filter.error().str()));
   }
+  auto external = std::make_unique<broker::ExternalTools>();
+  broker::ExternalTools* external_tools = external.get();
+  providers.push_back(std::move(external));
   auto delegation = std::make_unique<broker::Delegation>(
       [&](const broker::Caller& by, const std::string& target, const std::string& task) {
         return start_delegate(agents, policies, by, target, task);
@@ -317,6 +322,7 @@ int run(const Options& o) {
   };
   broker::Broker broker(*loop, std::move(providers), std::move(hooks));
   broker_ptr = &broker;
+  McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); });
   agents.set_broker(&broker, helper_binary("agentos-mcp"));
   api.set_broker(&broker);
   probe.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
@@ -327,6 +333,7 @@ int run(const Options& o) {
   };
   agents.on_exit = [&](const std::string& id) {
     api.agent_exited(id);
+    mcp_servers.exited(id);
     if (const AgentRecord* r = agents.find(id); r && !r->delegated_by.empty())
       delegates->finished(id, r->exit_code, r->reason, output_tail(r->log_path, 64 * 1024));
   };
@@ -389,6 +396,7 @@ int run(const Options& o) {
     broker.tick();
     fetcher->tick();
     if (accounts) accounts->tick();
+    mcp_servers.tick();
     delegates->tick();
     if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
     if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");
