@@ -5,6 +5,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import sys
 import textwrap
 import threading
 
@@ -324,6 +325,55 @@ class BadInput(BrokerTest):
         for t in threads:
             t.join()
         self.assertEqual([results[i] for i in range(4)], ["True 500\n"] * 4)
+
+    def test_a_flooding_agent_does_not_starve_another(self):
+        """One agent keeps hundreds of calls in flight without pause; another, beside it, makes its
+        calls one by one and gets every answer while the flood goes on. The flood's own count of
+        answers during that time is the measure of sharing (printed)."""
+        flood = textwrap.dedent("""
+            import json, socket, sys, threading
+            s = socket.socket(socket.AF_UNIX); s.connect("/run/agentos/broker.sock")
+            req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                              "params": {"name": "kv.get", "arguments": {"key": "k"}}}).encode() + b"\\n"
+            got = [0]
+            stop = threading.Event()
+            def reader():
+                f = s.makefile("rb")
+                while f.readline():
+                    got[0] += 1
+            threading.Thread(target=reader, daemon=True).start()
+            def writer():
+                while not stop.is_set():
+                    s.sendall(req * 256)
+            threading.Thread(target=writer, daemon=True).start()
+            while got[0] < 1000:  # flooding for real before it says so
+                threading.Event().wait(0.01)
+            start = got[0]
+            def report(*_):
+                print("flood answers since it began:", got[0] - start, flush=True)
+                sys.exit(0)
+            import signal
+            signal.signal(signal.SIGTERM, report)
+            print("flooding", flush=True)
+            while True:
+                signal.pause()
+        """)
+        pol = self.agent_policy("flooder", '[tools]\nallow = ["kv"]\ncalls_per_minute = 1000000000\nconcurrent = 1024\n')
+        agent = self.daemon.ctl("run", "--policy", str(pol), "--detach", "--", "/usr/bin/python3", "-c", flood,
+                                user=OWNER, check=True).stdout.strip()
+        try:
+            self.assertEqual(self.first_line(agent), "flooding\n")
+            polite = self.agent_policy("beside-flood", '[tools]\nallow = ["kv"]\n')
+            answers = self.mcp(polite, *[call("kv.get", key=f"p{i}") for i in range(20)])
+            self.assertEqual([a["id"] for a in answers], list(range(1, 21)))
+            self.assertTrue(all(a["result"]["structuredContent"] == {"found": False} for a in answers), answers[:2])
+            states = [a["state"] for a in self.daemon.ctl_json("ps", user=OWNER) if a["id"] == agent]
+            self.assertEqual(states, ["running"])  # the flood was still on when the last answer came
+        finally:
+            self.daemon.ctl("stop", agent, user=OWNER)
+        log = self.daemon.ctl("logs", "--follow", agent, user=OWNER).stdout  # ends once the agent exited
+        measure = [l for l in log.splitlines() if l.startswith("flood answers")]
+        print(f"\nfairness: 20 calls beside a flood; {measure}", file=sys.stderr)
 
 
 if __name__ == "__main__":
