@@ -19,12 +19,6 @@
 namespace agentos::enforce {
 namespace {
 
-int on_event(void* ctx, void* data, size_t size) {
-  auto* handler = static_cast<LsmGuard::EventHandler*>(ctx);
-  if (size >= sizeof(agentos_lsm_event) && *handler) (*handler)(*static_cast<const agentos_lsm_event*>(data));
-  return 0;
-}
-
 void drop_grants(int map, uint64_t cg, std::optional<uint32_t> gen) {
   std::vector<agentos_fs_key> doomed;
   agentos_fs_key k{}, next{};
@@ -67,7 +61,7 @@ uint64_t kernel_dev(uint64_t st_dev) {
 
 Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, EventHandler on_denial) {
   std::unique_ptr<LsmGuard> g(new LsmGuard());
-  g->on_denial_ = std::move(on_denial);
+  g->drain_.handler = std::move(on_denial);
   g->skel_ = agentos_lsm__open();
   if (!g->skel_) return sys_error("open the LSM programs");
   if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
@@ -89,7 +83,7 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
     g->link_fds_.push_back(bpf_link__fd(link));
   }
 
-  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.lsm_events), on_event, &g->on_denial_, nullptr);
+  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.lsm_events), EventDrain<agentos_lsm_event>::sample, &g->drain_, nullptr);
   if (!g->events_) return sys_error("ring buffer");
   return g;
 }
@@ -129,7 +123,7 @@ void LsmGuard::remove(uint64_t cg) {
 
 int LsmGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
-void LsmGuard::drain_events() { ring_buffer__consume(events_); }
+void LsmGuard::drain_events() { drain_.drain(events_); }
 
 uint64_t LsmGuard::take_lost() { return take_counter(bpf_map__fd(skel_->maps.lsm_lost), &lost_seen_); }
 

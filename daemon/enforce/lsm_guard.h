@@ -11,9 +11,9 @@
 
 #include "agentos_bpf.h"
 #include "common/result.h"
+#include "enforce/maps.h"
 
 struct agentos_lsm;
-struct ring_buffer;
 
 namespace agentos::enforce {
 
@@ -51,7 +51,7 @@ class LsmGuard {
   LsmGuard() = default;
   agentos_lsm* skel_ = nullptr;
   ring_buffer* events_ = nullptr;
-  EventHandler on_denial_;
+  EventDrain<agentos_lsm_event> drain_;
   uint64_t lost_seen_ = 0;
   std::vector<int> link_fds_;  // owned by the links, which live as long as this guard
 };

@@ -2,6 +2,9 @@
 // read a drop counter.
 #pragma once
 
+#include <bpf/libbpf.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -20,6 +23,28 @@ namespace agentos::enforce {
 // check ever sees both rule sets or neither.
 [[nodiscard]] Status flip_generation(int agents_fd, uint64_t cgroup_id, const std::function<Status(uint32_t)>& put,
                                      const std::function<void(uint32_t)>& drop);
+
+// A guard's ring buffer of events, read at most kEventsPerDrain at a time. An agent can make
+// denials faster than the daemon handles them; reading until the ring is empty would then never
+// end, and the daemon would serve nothing else. The rest waits for the event loop's next turn
+// (the ring's fd stays readable); what overflows the ring meanwhile is counted as lost.
+inline constexpr int kEventsPerDrain = 256;
+template <class Event>
+struct EventDrain {
+  std::function<void(const Event&)> handler;
+  int left = 0;
+
+  // ring_buffer__new's callback, with this as its context.
+  static int sample(void* ctx, void* data, size_t size) {
+    auto* d = static_cast<EventDrain*>(ctx);
+    if (size >= sizeof(Event) && d->handler) d->handler(*static_cast<const Event*>(data));
+    return --d->left > 0 ? 0 : -EAGAIN;  // this one is consumed either way; a negative stops the read
+  }
+  void drain(ring_buffer* events) {
+    left = kEventsPerDrain;
+    ring_buffer__consume(events);
+  }
+};
 
 // The growth of a one-slot u64 counter map since the last call (`seen` keeps the last value).
 [[nodiscard]] uint64_t take_counter(int counter_fd, uint64_t* seen);

@@ -51,14 +51,6 @@ std::vector<uint32_t> attached(int cg, bpf_attach_type type, const char* name) {
   return out;
 }
 
-int on_event(void* ctx, void* data, size_t size) {
-  if (size >= sizeof(agentos_net_event)) {
-    auto* guard_handler = static_cast<NetGuard::EventHandler*>(ctx);
-    if (*guard_handler) (*guard_handler)(*static_cast<const agentos_net_event*>(data));
-  }
-  return 0;
-}
-
 }  // namespace
 
 agentos_net_key net_key(uint8_t op, uint64_t cg, uint32_t gen, const policy::NetRule& r) {
@@ -94,7 +86,7 @@ Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgrou
   libbpf_set_print(forward_libbpf);
   if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
   std::unique_ptr<NetGuard> g(new NetGuard());
-  g->on_denial_ = std::move(on_denial);
+  g->drain_.handler = std::move(on_denial);
   g->skel_ = agentos_net__open();
   if (!g->skel_) return sys_error("open the socket hooks");
   for (auto [map, name] : {std::pair{g->skel_->maps.agents, "agents"}, {g->skel_->maps.net_rules, "net_rules"}})
@@ -119,7 +111,7 @@ Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgrou
     }
   }
 
-  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.events), on_event, &g->on_denial_, nullptr);
+  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.events), EventDrain<agentos_net_event>::sample, &g->drain_, nullptr);
   if (!g->events_) return sys_error("ring buffer");
   return g;
 }
@@ -185,7 +177,7 @@ void NetGuard::remove(uint64_t cg) {
 
 int NetGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
-void NetGuard::drain_events() { ring_buffer__consume(events_); }
+void NetGuard::drain_events() { drain_.drain(events_); }
 
 uint64_t NetGuard::take_lost() { return take_counter(bpf_map__fd(skel_->maps.lost), &lost_seen_); }
 

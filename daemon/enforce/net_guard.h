@@ -9,10 +9,10 @@
 
 #include "agentos_bpf.h"
 #include "common/result.h"
+#include "enforce/maps.h"
 #include "policy/policy.h"
 
 struct agentos_net;
-struct ring_buffer;
 
 namespace agentos::enforce {
 
@@ -47,7 +47,7 @@ class NetGuard {
   NetGuard() = default;
   agentos_net* skel_ = nullptr;
   ring_buffer* events_ = nullptr;
-  EventHandler on_denial_;
+  EventDrain<agentos_net_event> drain_;
   uint64_t lost_seen_ = 0;
 };
 

@@ -87,6 +87,28 @@ TEST_F(PolicyFile, ReadsNameAndTextFromTheFile) {
   EXPECT_EQ(r.policy->source_text, text);
 }
 
+// A reload reuses the parse of a file whose text did not change, and reparses one that did.
+TEST_F(PolicyFile, ReusesThePreviousParseOnlyForTheSameText) {
+  std::string path = write("same.toml", "[agent]\ncommand = [\"/usr/bin/true\"]\n");
+  ParseResult first = parse_policy_file(path);
+  ASSERT_TRUE(first.policy) << errors_text(first);
+  Policy marked = *first.policy;
+  marked.workdir = "/marked";  // no parse of this text yields it: tells reuse from a reparse
+  ParseResult again = parse_policy_file(path, &marked);
+  ASSERT_TRUE(again.policy);
+  EXPECT_EQ(again.policy->workdir, "/marked");
+
+  write("same.toml", "[agent]\ncommand = [\"/usr/bin/false\"]\n");
+  ParseResult changed = parse_policy_file(path, &marked);
+  ASSERT_TRUE(changed.policy) << errors_text(changed);
+  EXPECT_NE(changed.policy->workdir, "/marked");
+  EXPECT_EQ(changed.policy->command[0], "/usr/bin/false");
+
+  marked.source_path = dir_ + "/other.toml";  // same text, another file: parsed afresh
+  write("same.toml", first.policy->source_text);
+  EXPECT_NE(parse_policy_file(path, &marked).policy->workdir, "/marked");
+}
+
 TEST_F(PolicyFile, ErrorsNameTheFile) {
   std::string path = write("bad.toml", "[agent]\ncommand = [\"rel\"]\n");
   ParseResult r = parse_policy_file(path);

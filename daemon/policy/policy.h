@@ -169,8 +169,9 @@ struct ParseResult {
 [[nodiscard]] ParseResult parse_policy(std::string_view text, std::string_view path);
 
 // Reads and parses a file. An unreadable file gives a diagnostic with line 0, which str()
-// prints as "file: message".
-[[nodiscard]] ParseResult parse_policy_file(const std::string& path);
+// prints as "file: message". If `previous` came from the same path and text, it is returned
+// as is: parsing depends on nothing else, and a reload need not reparse every file.
+[[nodiscard]] ParseResult parse_policy_file(const std::string& path, const Policy* previous = nullptr);
 
 // One diagnostic for every policy whose name repeats an earlier one's (pointing at the later).
 [[nodiscard]] std::vector<Diagnostic> find_duplicate_names(const std::vector<Policy>& policies);

@@ -20,7 +20,7 @@ ParseResult file_error(const std::string& path, std::string message) {
 
 }  // namespace
 
-ParseResult parse_policy_file(const std::string& path) {
+ParseResult parse_policy_file(const std::string& path, const Policy* previous) {
   if (path.find('\0') != std::string::npos) return file_error(path, "path contains a NUL byte");
   // O_NONBLOCK so that a FIFO dropped into the policy directory cannot hang the daemon in open();
   // it is refused below as not a regular file.
@@ -50,6 +50,7 @@ ParseResult parse_policy_file(const std::string& path) {
                       "policy is larger than " + std::to_string(kMaxPolicyBytes >> 20) + " MiB");
   }
   text.resize(got);
+  if (previous && previous->source_path == path && previous->source_text == text) return {*previous, {}};
   return parse_policy(text, path);
 }
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -99,6 +100,13 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
       ::dup2(spec.stderr_fd >= 0 ? spec.stderr_fd : spec.stdout_fd, 2) < 0)
     fail(sync_fd, Stage::kWorkdir, errno, "stdio");
   close_other_fds(sync_fd);
+  // The daemon raised its soft limit on descriptors (it holds a few per agent); the agent gets
+  // the conventional 1024 back, as systemd gives services (select() cannot go past it), and may
+  // raise it up to the hard limit itself.
+  if (rlimit nofile; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > kAgentFdSoftLimit) {
+    nofile.rlim_cur = kAgentFdSoftLimit;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   if (::setsid() < 0) fail(sync_fd, Stage::kCapabilities, errno, "setsid");
 
   if (int e = drop_all_caps()) fail(sync_fd, Stage::kCapabilities, e);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -136,6 +137,9 @@ class AgentManager {
   std::string egress_missing_ = "not started";
   bool landlock_;  // apply Landlock where the kernel offers it (off only to test the LSM alone)
   std::map<std::string, Agent> agents_;
+  // Running agents by cgroup id: each kernel event is looked up here, and records of exited
+  // agents stay in agents_, so a scan would cost more with every agent ever started.
+  std::unordered_map<uint64_t, std::string> running_by_cgroup_;
 };
 
 }  // namespace agentos

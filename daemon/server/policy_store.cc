@@ -9,7 +9,7 @@ namespace agentos {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> PolicyStore::reload() {
+std::vector<std::string> PolicyStore::reload(const std::vector<policy::Policy>& just_written) {
   std::vector<std::string> diags;
   std::vector<std::string> paths;
   std::error_code ec;
@@ -18,10 +18,14 @@ std::vector<std::string> PolicyStore::reload() {
   if (ec) diags.push_back(dir_ + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
 
+  std::map<std::string, const policy::Policy*> by_path;
+  for (const auto& [name, p] : by_name_) by_path[p.source_path] = &p;
+  for (const auto& p : just_written) by_path[p.source_path] = &p;
   std::vector<policy::Policy> loaded;
   std::vector<std::string> failed_paths;
   for (const auto& p : paths) {
-    auto r = policy::parse_policy_file(p);
+    auto known = by_path.find(p);
+    auto r = policy::parse_policy_file(p, known == by_path.end() ? nullptr : known->second);
     for (const auto& d : r.errors) diags.push_back(d.str());
     if (r.policy) loaded.push_back(std::move(*r.policy));
     else failed_paths.push_back(p);
@@ -61,11 +65,14 @@ Result<std::vector<std::string>> PolicyStore::install(
   if (!diagnostics->empty()) return error("invalid policy; nothing was applied");
 
   std::vector<std::string> names;
-  for (const auto& p : parsed) {
-    if (auto s = write_file_atomic(dir_ + "/" + p.name + ".toml", p.source_text, 0644); !s) return s.error();
+  for (auto& p : parsed) {
+    // Where it now lives. Its name came from [agent].name or is the same file name, so this is
+    // what parsing it there gives, and the reload below need not parse it again.
+    p.source_path = dir_ + "/" + p.name + ".toml";
+    if (auto s = write_file_atomic(p.source_path, p.source_text, 0644); !s) return s.error();
     names.push_back(p.name);
   }
-  auto reload_diags = reload();
+  auto reload_diags = reload(parsed);
   diagnostics->insert(diagnostics->end(), reload_diags.begin(), reload_diags.end());
   return names;
 }

@@ -15,8 +15,9 @@ class PolicyStore {
   explicit PolicyStore(std::string dir) : dir_(std::move(dir)) {}
 
   // Rereads the directory. A file with errors is not applied: the policy it held before (if
-  // any) stays in force, and its diagnostics are returned.
-  std::vector<std::string> reload();
+  // any) stays in force, and its diagnostics are returned. Files whose text is unchanged since
+  // the last load, or equal to one of `just_written`, are not parsed again.
+  std::vector<std::string> reload(const std::vector<policy::Policy>& just_written = {});
 
   // Validates every file first; only if all are valid (also against the names already loaded
   // from other files) are they written into the directory, one atomic rename each, and loaded.

@@ -181,6 +181,18 @@ class Lifecycle(DaemonTest):
         self.assertEqual((info["agent"]["state"], info["agent"]["reason"], info["agent"]["signal"]),
                          ("exited", "stopped", 15))
 
+    def test_descriptor_limits(self):
+        # The daemon holds a few descriptors per agent, so it raises its soft limit to the hard
+        # one; an agent gets the conventional 1024 back, under the same hard limit.
+        def soft_hard(limits):
+            return next(l.split()[3:5] for l in limits.splitlines() if l.startswith("Max open files"))
+        with open(f"/proc/{self.daemon.proc.pid}/limits") as f:
+            soft, hard = soft_hard(f.read())
+        self.assertEqual(soft, hard)
+        pol = self.policy("limits", command=["/usr/bin/cat", "/proc/self/limits"], exec=["/usr/bin"])
+        out = self.daemon.ctl("run", "--policy", str(pol), check=True).stdout
+        self.assertEqual(soft_hard(out), [str(min(1024, int(hard))), hard])
+
     def test_limits_not_in_force_are_shown(self):
         pol = self.policy("limited", extra='[limits]\nmemory = "64M"\npids = 32\n')
         self.daemon.ctl("run", "--policy", str(pol), check=True)

@@ -124,6 +124,24 @@ class GrantedNames(EgressTest):
         self.assertEqual(code, 0, out + err)
         self.assertIn("uri=/echo?q=1\n", out)
 
+    def test_requests_and_httpx(self):
+        # The two most used HTTP clients in Python agents, unchanged: they read the proxy from the
+        # environment the daemon set.
+        code = textwrap.dedent("""
+            import sys, httpx, requests
+            ca, url = sys.argv[1:]
+            print(requests.get(url, verify=ca, timeout=30).text, end="")
+            print(httpx.get(url, verify=ca, timeout=30).text, end="")
+        """)
+        pol = self.egress_policy("clients", allow=["api.example.test:443"])
+        status, out, err = self.python(pol, code, str(self.world.ca_cert), "https://api.example.test/echo")
+        self.assertEqual(status, 0, out + err)
+        self.assertEqual(out.count("host=api.example.test\n"), 2, out)
+        # The control: the same clients to a name the policy does not grant are refused.
+        status, out, err = self.python(pol, code, str(self.world.ca_cert), "https://other.example.test/echo")
+        self.assertNotEqual(status, 0)
+        self.assertIn("403", out + err)
+
     def test_ipv6_upstream(self):
         pol = self.egress_policy("v6", allow=["v6.example.test:443"])
         code, out, err = self.curl(pol, "https://v6.example.test/echo")
