@@ -7,14 +7,18 @@ build=${AGENTOS_BUILD:-build}
 rounds=${ROUNDS:-5}
 # Its own tools, from Debian's packages: the peers it compares against, the timer, the charts.
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  hyperfine bubblewrap firejail python3-matplotlib libbenchmark-dev >/dev/null
+  hyperfine bubblewrap firejail python3-matplotlib python3-protobuf libbenchmark-dev git >/dev/null
 cmake -S . -B "$build" >/dev/null
-cmake --build "$build" --target agentosd agentos-gateway agentctl syscall_bench gateway_bench broker_bench -j"$(nproc)" >/dev/null
+cmake --build "$build" --target agentosd agentos-gateway agentctl syscall_bench gateway_bench broker_bench verdict_watch -j"$(nproc)" >/dev/null
 
 work=$(mktemp -d /var/tmp/agentos-bench.XXXXXX)
 chmod 0755 "$work"
-mkdir -p "$work/bin" "$work/data" "$work/policy.d"
-cp "$build/bench/syscall_bench" "$build/bench/gateway_bench" "$build/bench/broker_bench" /usr/bin/sleep "$work/bin/"
+mkdir -p "$work/bin" "$work/data" "$work/policy.d" "$work/run" "$work/gw-run"
+# The runtime directories on a tmpfs, as /run is on a Debian host (this one has no tmpfs there):
+# agents' records are rewritten atomically there, and fsync costs nothing on a tmpfs.
+for d in run gw-run; do mount -t tmpfs -o mode=0755 tmpfs "$work/$d"; done
+cp "$build/bench/syscall_bench" "$build/bench/gateway_bench" "$build/bench/broker_bench" "$build/bench/verdict_watch" \
+  bench/macro.sh /usr/bin/sleep "$work/bin/"
 echo data >"$work/data/file"
 sock=$work/agentosd.sock
 ctl() { "$build/agentctl/agentctl" --socket "$sock" "$@"; }
@@ -22,25 +26,20 @@ ctl() { "$build/agentctl/agentctl" --socket "$sock" "$@"; }
 "$build/daemon/server/agentosd" --policy-dir "$work/policy.d" --socket "$sock" --runtime-dir "$work/run" \
   --state-dir "$work/state" --cgroup /agentos-bench --bpf-dir /sys/fs/bpf/agentos-bench 2>"$work/agentosd.log" &
 daemon=$!
-# A loopback listener for the connect benchmark: the kernel completes connects before accept().
-python3 -c '
-import socket, sys
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4096)
-print(s.getsockname()[1], flush=True)
-while True: s.accept()[0].close()' >"$work/port" &
-listener=$!
+# The connect benchmark's port: free on loopback, so that nothing listens there.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cleanup() {
   ctl ps --json 2>/dev/null | python3 -c 'import json,sys; [print(a["id"]) for a in json.load(sys.stdin)]' |
     while read -r id; do ctl stop "$id" >/dev/null 2>&1 || true; done
-  kill "$daemon" "$listener" 2>/dev/null || true
+  kill "$daemon" 2>/dev/null || true
   wait 2>/dev/null || true
+  umount -l "$work/run" "$work/gw-run" 2>/dev/null || true
   rm -rf "$work" /sys/fs/bpf/agentos-bench
 }
 trap cleanup EXIT
-for _ in $(seq 100); do ctl status >/dev/null 2>&1 && [[ -s $work/port ]] && break; sleep 0.1; done
-port=$(cat "$work/port")
+for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 
-policy() { # policy NAME COMMAND...: host network with only the listener granted, the data readable
+policy() { # policy NAME COMMAND...: host network with only the bench's port granted, the data readable
   local name=$1; shift
   python3 - "$work/$name.toml" "$name" "$work" "$port" "$@" <<'PY'
 import json, sys
@@ -67,11 +66,14 @@ for i in $(seq "$rounds"); do  # interleaved, so drift hits every case alike
     "$work/bin/syscall_bench" "${bench_args[@]:0:2}" --layer=$layer "${bench_args[@]:2}" >"$work/$layer.$i.json"
   done
 done
-# A process outside any agent, while agents run (and the hooks are attached to their cgroups).
-for n in $(seq 8); do ctl run --detach --policy "$(policy "idle$n" "$work/bin/sleep" infinity)" >/dev/null; done
-for i in $(seq "$rounds"); do "$work/bin/syscall_bench" "${bench_args[@]}" >"$work/beside.$i.json"; done
-
-for n in $(seq 8); do ctl stop "idle$n" >/dev/null; done
+# A process outside any agent, while agents run (and the hooks are attached to their cgroups),
+# against the same process with none running, round by round.
+for i in $(seq "$rounds"); do
+  "$work/bin/syscall_bench" "${bench_args[@]}" >"$work/alone.$i.json"
+  for n in $(seq 8); do ctl run --detach --policy "$(policy "idle$n" "$work/bin/sleep" infinity)" >/dev/null; done
+  "$work/bin/syscall_bench" "${bench_args[@]}" >"$work/beside.$i.json"
+  for n in $(seq 8); do ctl stop "idle$n" >/dev/null; done
+done
 
 # Spawn latency: the whole life of a trivial program (spawn with every layer in place, run, exit,
 # reaped), against the sandboxes users would pick instead, with equivalent namespaces.
@@ -93,9 +95,14 @@ mkdir -p "$work/burst"
 for i in $(seq 400); do sed "s/^name = \"true\"/name = \"true-$i\"/" "$true_policy" >"$work/burst/$i.toml"; done
 declare -A burst=([agentos]="$build/agentctl/agentctl --socket $sock run --policy $work/burst/{}.toml"
                   [bwrap]=$bwrap_cmd [firejail]=$firejail_cmd [unshare]=$unshare_cmd)
+# In rounds, the sandboxes in turn, so that a noisy stretch on this shared machine hits them alike.
+for round in $(seq "$rounds"); do
+  for name in agentos bwrap unshare firejail; do
+    hyperfine -N --style none --warmup 5 --runs $((spawns / rounds)) --export-json "$work/spawn-$name.$round.json" \
+      "${peers[$name]}" >/dev/null 2>&1 || echo "spawn benchmark of $name failed" >&2
+  done
+done
 for name in agentos bwrap unshare firejail; do
-  hyperfine -N --style none --warmup 20 --runs "$spawns" --export-json "$work/spawn-$name.json" \
-    "${peers[$name]}" >/dev/null 2>&1 || echo "spawn benchmark of $name failed" >&2
   # Burst: 400 spawns, 8 at a time; only the ones that succeeded count.
   start=$(date +%s.%N)
   ok=$(seq 400 | xargs -P 8 -I{} sh -c "${burst[$name]} >/dev/null 2>&1 && echo ok" | grep -c ok || true)
@@ -154,6 +161,36 @@ for i in $(seq "$rounds"); do
   broker_case floodalone "$i" flood
 done
 
+# Policy-update latency: from `agentctl policy apply` (and from the same request sent on the API
+# socket) to the verdict flipping inside a running agent, for a 1-rule and a 1,000-rule policy.
+protoc -I proto --python_out="$work" proto/agentos.proto
+free_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+/usr/bin/python3 bench/policy_update.py "$work" "$work/bin" "$free_port" "${POLICY_ROUNDS:-20}" "$sock" \
+  "$build/agentctl/agentctl" >"$work/policy-update.json"
+
+# The macro workload: git status and grep -r over /usr/include, unconfined and as an agent, interleaved.
+git_dir=$work/include.git
+git --git-dir="$git_dir" --work-tree=/usr/include init -q
+git --git-dir="$git_dir" --work-tree=/usr/include add -A
+git --git-dir="$git_dir" --work-tree=/usr/include -c user.name=bench -c user.email=bench@localhost commit -q -m tree
+cat >"$work/macro.toml" <<TOML
+[agent]
+name = "macro"
+command = ["/usr/bin/bash", "$work/bin/macro.sh", "$git_dir", "3"]
+[filesystem]
+read = ["/usr", "$git_dir", "$work/bin"]
+exec = ["/usr/bin", "/usr/lib/git-core"]
+TOML
+"$work/bin/macro.sh" "$git_dir" 1 >/dev/null  # the page cache warm for both
+for i in $(seq "$rounds"); do
+  "$work/bin/macro.sh" "$git_dir" 3 >"$work/macro-unconfined.$i.json"
+  ctl run --policy "$work/macro.toml" >"$work/macro-confined.$i.json"
+done
+
+# Scale: 64, then 256 mostly idle agents (each a broker client calling once a second).
+/usr/bin/python3 bench/scale.py "$work" "$work/bin" "$daemon" "${SCALE:-64,256}" \
+  "$build/agentctl/agentctl" --socket "$sock" >"$work/scale.json"
+
 # The egress gateway: a request and a 16 MiB download from nginx, directly (outside any agent) and
 # through the gateway from inside an agent (as an HTTP proxy, and through a CONNECT tunnel), with
 # nginx, dnsmasq and a second daemon in a network namespace of their own.
@@ -191,17 +228,20 @@ eval "exec ${WORLD[1]}>&-"  # end of its input: the world stops
 wait "$world_pid" 2>/dev/null || true
 rm -rf /sys/fs/bpf/agentos-bench-gw
 
-# The BPF LSM case, which this host refuses: in the VM tier's guest (Debian's kernel under TCG
-# emulation), unconfined against governed by BPF LSM. Skipped with a note if the VM cannot run.
+# The BPF LSM case, which this host refuses, and spawn latency against systemd-run, which needs
+# systemd as PID 1: in the VM tier's guest (Debian's kernel under TCG emulation). Skipped with a
+# note if the VM cannot run.
 vm_overlay=$work/vm-overlay
-install -D -m 0755 bench/vm/95-bench-lsm.sh "$vm_overlay/usr/lib/agentos-vm/scenarios/95-bench-lsm.sh"
+install -D -m 0755 -t "$vm_overlay/usr/lib/agentos-vm/scenarios" bench/vm/95-bench-lsm.sh bench/vm/96-bench-spawn.sh
 install -D -m 0755 "$build/bench/syscall_bench" "$vm_overlay/usr/lib/agentos-vm/syscall_bench"
 lib=$(ldd "$build/bench/syscall_bench" | awk '/libbenchmark/ {print $3}')
-[[ -z $lib ]] || install -D -m 0644 "$lib" "$vm_overlay$lib"
+# Under /usr: the guest's /lib is a symlink to it (merged /usr), which a copied directory cannot replace.
+[[ -z $lib ]] || install -D -m 0644 "$lib" "$vm_overlay/usr/${lib#/usr/}"
 if tests/vm/run.sh --scenario platform --overlay "$vm_overlay" >"$work/vm.log" 2>&1 ||
     grep -q 'AGENTOS-BENCH' "$work/vm.log"; then
   serial=$(sed -n 's/^serial log: //p' "$work/vm.log")
-  tr -d '\r' <"$serial" | grep -a '^AGENTOS-BENCH ' | while read -r _ case i data; do
+  # Lines the scenarios print, as the guest's runner prefixes them: "[SCENARIO] AGENTOS-BENCH CASE I DATA".
+  tr -d '\r' <"$serial" | grep -a 'AGENTOS-BENCH ' | sed 's/.*AGENTOS-BENCH //' | while read -r case i data; do
     base64 -d <<<"$data" >"$work/vm-$case.$i.json"
   done
 else
