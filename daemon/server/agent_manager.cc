@@ -250,7 +250,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
                                              {"OWNER_UID", std::to_string(owner.uid)},
                                              {"AGENT_UID", std::to_string(uid)}});
   auto [it, _] = agents_.emplace(id, std::move(a));
-  running_by_cgroup_[it->second.record.cgroup_id] = id;
+  by_cgroup_[it->second.record.cgroup_id] = id;
   watch(it->second);
   return &it->second.record;
 }
@@ -290,8 +290,6 @@ void AgentManager::finish(const std::string& id) {
   // pid 1's death took the namespace down; sweep anything that was mid-fork, then the cgroup.
   if (cgroups_.populated(id)) (void)cgroups_.kill(id);
   (void)cgroups_.remove(id);
-  if (auto at = running_by_cgroup_.find(r.cgroup_id); at != running_by_cgroup_.end() && at->second == id)
-    running_by_cgroup_.erase(at);
   if (r.host_network && net_) net_->remove(r.cgroup_id);
   if (lsm_) lsm_->remove(r.cgroup_id);
   if (egress_) egress_->detach(id);
@@ -510,8 +508,8 @@ void AgentManager::recover() {
       if (a.record.stop_requested) a.kill_at = Clock::now() + kStopGrace;
     }
     auto [it, _] = agents_.emplace(id, std::move(a));
+    by_cgroup_[it->second.record.cgroup_id] = id;
     if (it->second.record.state != AgentState::kRunning) continue;
-    running_by_cgroup_[it->second.record.cgroup_id] = id;
     if (it->second.monitor_pidfd.valid()) watch(it->second);
     else finish(id);  // exited while we were down, or its monitor is gone
   }
@@ -523,10 +521,8 @@ const AgentRecord* AgentManager::find(const std::string& id) const {
 }
 
 const AgentRecord* AgentManager::find_by_cgroup(uint64_t cgroup_id) const {
-  auto at = running_by_cgroup_.find(cgroup_id);
-  if (at == running_by_cgroup_.end()) return nullptr;
-  const AgentRecord* r = find(at->second);
-  return r && r->state == AgentState::kRunning ? r : nullptr;
+  auto at = by_cgroup_.find(cgroup_id);
+  return at == by_cgroup_.end() ? nullptr : find(at->second);
 }
 
 std::vector<const AgentRecord*> AgentManager::list() const {

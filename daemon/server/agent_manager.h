@@ -137,9 +137,10 @@ class AgentManager {
   std::string egress_missing_ = "not started";
   bool landlock_;  // apply Landlock where the kernel offers it (off only to test the LSM alone)
   std::map<std::string, Agent> agents_;
-  // Running agents by cgroup id: each kernel event is looked up here, and records of exited
-  // agents stay in agents_, so a scan would cost more with every agent ever started.
-  std::unordered_map<uint64_t, std::string> running_by_cgroup_;
+  // Every agent by its cgroup's id, which the kernel does not reuse within a boot: each kernel
+  // event is attributed through it, also one read after its agent exited (events are read in
+  // batches, between other work), and without a scan over every agent ever started.
+  std::unordered_map<uint64_t, std::string> by_cgroup_;
 };
 
 }  // namespace agentos
