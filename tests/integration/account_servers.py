@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
+
+from harness import follow_until
 
 USER = "alice"
 PASSWORD = "correct horse battery staple"
@@ -20,20 +21,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for_port(port, proc, what, timeout=30):
-    """Until the server accepts a connection (or exits, or the time is up): polling the
-    condition itself, with a deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on {port} within {timeout} s")
 
 
 class Radicale:
@@ -58,11 +45,11 @@ class Radicale:
             [storage]
             filesystem_folder = {self.root}/collections
             [logging]
-            level = warning
+            level = info
             """))
         self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "radicale", "--config", str(self.root / "config")],
                                      stdout=subprocess.DEVNULL, stderr=open(self.root / "log", "w"))
-        wait_for_port(self.port, self.proc, "radicale")
+        follow_until(self.root / "log", "Radicale server ready", proc=self.proc)  # after it listens
         status, _ = self.request("MKCALENDAR", self.collection)
         if status != 201:
             raise RuntimeError(f"MKCALENDAR answered {status}")
@@ -127,7 +114,8 @@ class Dovecot:
             """))
         self.proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(self.root / "dovecot.conf")],
                                      stdout=subprocess.DEVNULL, stderr=open(self.root / "stderr", "w"))
-        wait_for_port(self.port, self.proc, "dovecot")
+        # The master logs this once its listeners are open, before it serves.
+        follow_until(self.root / "dovecot.log", " starting up", proc=self.proc)
 
     def stop(self):
         self.proc.terminate()

@@ -7,12 +7,14 @@ import os
 import pathlib
 import pwd
 import grp
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BUILD = pathlib.Path(os.environ.get("AGENTOS_BUILD", pathlib.Path(__file__).resolve().parents[2] / "build"))
@@ -24,6 +26,27 @@ SOURCE = pathlib.Path(__file__).resolve().parents[2]
 
 ADMIN_GROUP = "agentos-test-admin"
 USERS = ("agentos-t1", "agentos-t2", "agentos-t3")  # t3 is in the admin group
+
+
+def follow_until(path, text, count=1, proc=None, timeout=30):
+    """Follows a log as it is written (tail -F, which waits on inotify) until `text` has appeared
+    `count` times: the writer's own readiness signal. Fails if `proc` exits first or the time is
+    up; the one-second wakeups only notice such an exit."""
+    deadline = time.monotonic() + timeout
+    seen, partial = 0, b""
+    with subprocess.Popen(["tail", "-n", "+1", "-F", str(path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as tail:
+        try:
+            while seen < count:
+                left = deadline - time.monotonic()
+                if left <= 0 or (proc is not None and proc.poll() is not None):
+                    raise RuntimeError(f"{path}: {text!r} seen {seen} of {count} times "
+                                       f"({'its writer exited' if left > 0 else f'{timeout} s passed'})")
+                if select.select([tail.stdout], [], [], min(left, 1))[0]:
+                    *lines, partial = (partial + os.read(tail.stdout.fileno(), 65536)).split(b"\n")
+                    seen += sum(text.encode() in line for line in lines)
+        finally:
+            tail.kill()
 
 
 def require_root():

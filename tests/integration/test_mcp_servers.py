@@ -4,9 +4,8 @@ import json
 import os
 import shutil
 import textwrap
-import time
 
-from harness import SOURCE
+from harness import SOURCE, follow_until
 from test_broker import OWNER, BrokerTest, call
 
 
@@ -41,12 +40,7 @@ class McpServers(BrokerTest):
 
     def wait_ready(self, after=0):
         """Until the daemon says the server's tools are offered (its log), with a deadline."""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.daemon.log.read_text(errors="replace").count("MCP server echo-srv ready") > after:
-                return
-            time.sleep(0.05)
-        self.fail("the MCP server never became ready:\n" + self.daemon.log.read_text(errors="replace")[-3000:])
+        follow_until(self.daemon.log, "MCP server echo-srv ready", count=after + 1, proc=self.daemon.proc)
 
     def setUp(self):
         self.wait_ready()
