@@ -4,8 +4,11 @@
 //   gateway_bench direct ADDRESS HOST PORT   connect to ADDRESS, ask for HOST
 //   gateway_bench proxy  HOST PORT           an absolute-form request to the gateway (HTTP_PROXY)
 //   gateway_bench tunnel HOST PORT           CONNECT through the gateway, then the same request
+//   gateway_bench transparent HOST PORT      as a client that ignores the proxy: HOST resolved
+//                                            once (the gateway's DNS stub), then as direct
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -44,7 +47,7 @@ long request(const std::string& path) {
   std::string authority = g_host + ":" + std::to_string(g_port);
   std::string target = path;
   int fd;
-  if (g_mode == "direct") {
+  if (g_mode == "direct" || g_mode == "transparent") {
     fd = dial(g_address.c_str(), g_port);
   } else {
     fd = dial("127.0.0.1", 3128);
@@ -99,7 +102,7 @@ BENCHMARK(BM_Download16MiB)->UseRealTime()->Unit(benchmark::kMillisecond);
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (argc < 4 || (std::string(argv[1]) == "direct" && argc < 5)) {
-    std::fprintf(stderr, "usage: gateway_bench direct ADDRESS HOST PORT | proxy|tunnel HOST PORT\n");
+    std::fprintf(stderr, "usage: gateway_bench direct ADDRESS HOST PORT | proxy|tunnel|transparent HOST PORT\n");
     return 2;
   }
   g_mode = argv[1];
@@ -107,6 +110,18 @@ int main(int argc, char** argv) {
   if (g_mode == "direct") g_address = argv[i++];
   g_host = argv[i++];
   g_port = static_cast<uint16_t>(std::atoi(argv[i]));
+  if (g_mode == "transparent") {
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    if (::getaddrinfo(g_host.c_str(), nullptr, &hints, &res) != 0) {
+      std::fprintf(stderr, "gateway_bench: cannot resolve %s\n", g_host.c_str());
+      return 1;
+    }
+    char text[INET_ADDRSTRLEN];
+    g_address = ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
+    ::freeaddrinfo(res);
+  }
   benchmark::RunSpecifiedBenchmarks();
   return 0;
 }

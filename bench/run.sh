@@ -216,7 +216,7 @@ TOML
 gw_args=(--benchmark_format=json --benchmark_min_time=0.5)
 for i in $(seq "$rounds"); do
   nsenter --net="$netns" "$work/bin/gateway_bench" direct 198.51.100.20 other.example.test 80 "${gw_args[@]}" >"$work/gw-direct.$i.json"
-  for mode in proxy tunnel; do
+  for mode in proxy tunnel transparent; do
     "$build/agentctl/agentctl" --socket "$gsock" run --policy "$work/gw.toml" -- \
       "$work/bin/gateway_bench" "$mode" other.example.test 80 "${gw_args[@]}" >"$work/gw-$mode.$i.json"
   done

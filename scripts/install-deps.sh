@@ -21,5 +21,5 @@ apt-get install -y -qq --no-install-recommends \
   libhttp-parser-dev libc-ares-dev libssl-dev libcurl4-openssl-dev libxml2-dev libical-dev libgmime-3.0-dev \
   clang llvm libbpf-dev bpftool \
   python3 passwd util-linux \
-  nginx dnsmasq-base openssl curl iproute2 radicale dovecot-imapd python3-aiosmtpd python3-protobuf python3-requests python3-httpx \
+  nginx dnsmasq-base openssl curl iproute2 radicale dovecot-imapd python3-aiosmtpd python3-protobuf python3-requests python3-httpx nodejs \
   debhelper dpkg-dev fakeroot go-md2man lintian >/dev/null

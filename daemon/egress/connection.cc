@@ -1,5 +1,6 @@
 #include "egress/connection.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -55,8 +56,8 @@ void Connection::Buffer::append(std::string_view s) {
   end += s.size();
 }
 
-Connection::Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client, bool adopted)
-    : gw_(gw), id_(id), agent_(std::move(agent)), adopted_(adopted), client_(std::move(client)) {
+Connection::Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client, Entry entry)
+    : gw_(gw), id_(id), agent_(std::move(agent)), entry_(entry), client_(std::move(client)) {
   deadline_ = started_ + gw_.options().handshake_timeout;
   ++agent_->open;
 }
@@ -68,8 +69,8 @@ Connection::~Connection() {
   if (recorded_) return;
   gateway::Record r;
   r.set_agent_id(agent_->id);
-  static const char* const kProtocols[] = {"unknown", "connect", "http", "route", "socks5"};
-  r.set_protocol(adopted_ ? "fetch" : kProtocols[static_cast<int>(mode_)]);  // "fetch": the broker's http.fetch
+  static const char* const kProtocols[] = {"unknown", "connect", "http", "route", "socks5", "transparent"};
+  r.set_protocol(entry_ == Entry::kBroker ? "fetch" : kProtocols[static_cast<int>(mode_)]);  // "fetch": the broker's http.fetch
   if (host_) r.set_host(host_->str());
   r.set_port(port_);
   if (address_) r.set_address(address_->str());
@@ -84,7 +85,29 @@ Connection::~Connection() {
 
 Status Connection::start() {
   client_events_ = EPOLLIN | EPOLLRDHUP;
-  return gw_.loop().add(client_.get(), client_events_, [this](uint32_t e) { on_client(e); });
+  if (auto s = gw_.loop().add(client_.get(), client_events_, [this](uint32_t e) { on_client(e); }); !s) return s;
+  if (entry_ == Entry::kTransparent) transparent();
+  return {};
+}
+
+// The agent connected to an address the DNS stub gave out, on a granted port: the name is the one
+// that address was given for, and what follows is a tunnel to it, held to the grants like CONNECT.
+void Connection::transparent() {
+  mode_ = Mode::kTransparent;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(client_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return fail(sys_error("getsockname").str());
+  Address local = from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  uint32_t v4;
+  std::memcpy(&v4, local.bytes.data(), 4);
+  const std::string* name = local.family == AF_INET ? agent_->names.name_at(ntohl(v4)) : nullptr;
+  if (!name) {
+    host_ = Host{"", local};
+    return refuse(local.str() + " is not an address the gateway's DNS gave out (the agent may connect to granted names only)");
+  }
+  decide(*name, port_);
 }
 
 void Connection::finish() {
@@ -218,7 +241,7 @@ void Connection::request_head() {
     });
     return watch();
   }
-  auto d = parse_absolute(h.target, adopted_);
+  auto d = parse_absolute(h.target, entry_ == Entry::kBroker);
   if (!d) return respond_error(400, "a request through the gateway names http://host/path, or CONNECT host:port, or a route path");
   mode_ = Mode::kForward;
   upstream_target_ = d->path;
@@ -343,7 +366,7 @@ void Connection::connected() {
     default: break;
   }
   // A tunnel to a name carries TLS for that name, if TLS at all: its ClientHello is checked first.
-  bool check_sni = (mode_ == Mode::kTunnel || mode_ == Mode::kSocks) && !host_->literal;
+  bool check_sni = (mode_ == Mode::kTunnel || mode_ == Mode::kSocks || mode_ == Mode::kTransparent) && !host_->literal;
   phase_ = check_sni ? Phase::kHello : Phase::kRelay;
   if (phase_ == Phase::kRelay) deadline_ = Clock::now() + gw_.options().idle_timeout;
   relay_early();
@@ -560,7 +583,12 @@ void Connection::watch() {
 
 void Connection::respond_error(int status, const std::string& reason) {
   reason_ = reason;
-  if (mode_ == Mode::kSocks) {
+  if (mode_ == Mode::kTransparent) {
+    // Nothing to answer in: the agent speaks its own protocol (TLS, mostly). A reset, not an end
+    // of stream, so that it cannot be taken for a server's answer.
+    linger l{1, 0};
+    ::setsockopt(client_.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  } else if (mode_ == Mode::kSocks) {
     auto reply = socks_reply(status == 403 ? kSocksNotAllowed : kSocksHostUnreachable);
     (void)!::send(client_.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
   } else {

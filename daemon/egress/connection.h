@@ -1,6 +1,7 @@
 // One agent connection through the gateway, from its first byte to its audit record.
 //
 //   first bytes ─▶ SOCKS5 greeting+request │ HTTP head: CONNECT / absolute-form / a route path
+//   (or, on a granted port: the name the DNS stub gave the address it was made to)
 //     ─▶ decide the name (grants) ─▶ resolve ─▶ decide each address (no private ranges unless
 //     granted) ─▶ connect ─▶ [route: TLS to the upstream, head rewritten with its headers]
 //     ─▶ [tunnel: the ClientHello's SNI must be the name granted] ─▶ relay, within the agent's
@@ -26,13 +27,19 @@ namespace agentos::egress {
 class Gateway;
 struct AgentEgress;
 
+// How a connection reached the gateway.
+enum class Entry : uint8_t {
+  kProxy,  // the proxy port: HTTP (CONNECT, absolute-form, routes) or SOCKS5
+  kTransparent,  // a granted port, at an address from the DNS stub: a tunnel to that name
+  kBroker,  // made by the broker on the agent's behalf (http.fetch), which may ask for https in
+            // absolute form (the gateway then speaks TLS to the upstream itself, as for a route)
+};
+
 class Connection {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `adopted`: made by the broker on the agent's behalf, which may ask for https in absolute form
-  // (the gateway then speaks TLS to the upstream itself, as for a route).
-  Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client, bool adopted = false);
+  Connection(Gateway& gw, uint64_t id, std::shared_ptr<AgentEgress> agent, UniqueFd client, Entry entry);
   ~Connection();  // sends the connection's record
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -43,7 +50,7 @@ class Connection {
 
  private:
   enum class Phase : uint8_t { kFirst, kSocksGreeting, kSocksRequest, kHttpHead, kResolving, kConnecting, kTls, kHello, kRelay, kDone };
-  enum class Mode : uint8_t { kUnknown, kTunnel, kForward, kRoute, kSocks };
+  enum class Mode : uint8_t { kUnknown, kTunnel, kForward, kRoute, kSocks, kTransparent };
 
   // A fixed window of bytes in flight one way.
   struct Buffer {
@@ -59,6 +66,7 @@ class Connection {
   void on_client(uint32_t events);
   void on_upstream(uint32_t events);
 
+  void transparent();
   void read_request();
   void request_head();
   void socks();
@@ -85,7 +93,7 @@ class Connection {
   Gateway& gw_;
   uint64_t id_;
   std::shared_ptr<AgentEgress> agent_;
-  bool adopted_ = false;
+  Entry entry_;
   bool upstream_tls_ = false;  // the gateway's own TLS to the upstream (routes, the broker's https)
   UniqueFd client_, upstream_;
   SslPtr ssl_;

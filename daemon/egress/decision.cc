@@ -1,5 +1,7 @@
 #include "egress/decision.h"
 
+#include <algorithm>
+
 #include "policy/egress_rule.h"
 
 namespace agentos::egress {
@@ -9,6 +11,11 @@ bool range_granted(const policy::Egress& e, const Address& a, uint16_t port) {
   for (const auto& g : e.allow)
     if (g.range && g.port == port && in_range(a, *g.range)) return true;
   return false;
+}
+
+bool name_matches(const policy::EgressGrant& g, const std::string& name) {
+  if (g.range) return false;
+  return g.subdomains ? name.size() > g.name.size() + 1 && name.ends_with("." + g.name) : name == g.name;
 }
 
 }  // namespace
@@ -29,14 +36,16 @@ Verdict check_target(const policy::Egress& e, const Host& host, uint16_t port) {
   }
   bool name_known = false;
   for (const auto& g : e.allow) {
-    if (g.range) continue;
-    bool match = g.subdomains ? host.name.size() > g.name.size() + 1 && host.name.ends_with("." + g.name) : host.name == g.name;
-    if (!match) continue;
+    if (!name_matches(g, host.name)) continue;
     if (g.port == port) return {true, ""};
     name_known = true;
   }
   if (name_known) return {false, host.name + " is granted, but not port " + std::to_string(port)};
   return {false, host.name + " is not granted"};
+}
+
+bool name_granted(const policy::Egress& e, const std::string& name) {
+  return std::any_of(e.allow.begin(), e.allow.end(), [&](const auto& g) { return name_matches(g, name); });
 }
 
 Verdict check_resolved(const policy::Egress& e, const Address& a, uint16_t port) {

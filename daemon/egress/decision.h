@@ -28,6 +28,10 @@ struct Host {
 // literal address needs a range grant holding it, with this port.
 [[nodiscard]] Verdict check_target(const policy::Egress& e, const Host& host, uint16_t port);
 
+// Whether some grant names `name` (lower case, as parse_host gives it), on any port: what the
+// gateway's DNS stub answers for.
+[[nodiscard]] bool name_granted(const policy::Egress& e, const std::string& name);
+
 // Step two, for each address a granted name resolved to: a public address is allowed; any other
 // (loopback, RFC 1918, link-local, ULA, ...) only inside a range granted for this port. This is
 // what stops a granted name from being pointed at 127.0.0.1 or 169.254.169.254 (DNS rebinding).

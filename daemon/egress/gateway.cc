@@ -1,22 +1,41 @@
 #include "egress/gateway.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 
 #include "common/fd_passing.h"
 #include "egress/connection.h"
+#include "egress/dns_stub.h"
 #include "policy/egress_rule.h"
+#include "sandbox/netns.h"
 
 namespace agentos::egress {
 namespace {
 
 constexpr size_t kMaxCommand = 1 << 20;
 constexpr size_t kMaxOutbox = 4096;
-constexpr size_t kMaxFds = 2 + policy::kMaxSecretsPerAgent;
+constexpr size_t kMaxFds = sandbox::kMaxSandboxSockets + policy::kMaxSecretsPerAgent;
+
+// What a socket from the agent's sandbox is for, told by the socket itself (the daemon passes on
+// what the agent's monitor holds): the DNS stub is the datagram socket, the proxy listens on
+// kGatewayPort, and every other listener is a granted port, reached through the stub's addresses.
+std::optional<Entry> entry_of(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type == SOCK_DGRAM) return std::nullopt;
+  sockaddr_storage ss{};
+  len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return Entry::kProxy;
+  uint16_t port = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                                 : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return port == sandbox::kGatewayPort ? Entry::kProxy : Entry::kTransparent;
+}
 
 // The value of each secret the daemon passed, read from its descriptor; a value that could break
 // out of its header (a line break, a NUL) is left out, and so is every route that names it.
@@ -159,8 +178,12 @@ void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
     int l = fd.get();
     agent.listeners.push_back(std::move(fd));
     std::weak_ptr<AgentEgress> weak = slot;
-    (void)loop_.add(l, EPOLLIN, [this, weak, l](uint32_t) {
-      if (auto owner = weak.lock()) accept_on(owner, l);
+    auto entry = entry_of(l);
+    (void)loop_.add(l, EPOLLIN, [this, weak, l, entry](uint32_t) {
+      auto owner = weak.lock();
+      if (!owner) return;
+      if (entry) accept_on(owner, l, *entry);
+      else answer_dns(*this, *owner, l);
     });
   }
 }
@@ -173,11 +196,11 @@ void Gateway::forget_agent(const std::string& id) {
   agents_.erase(it);
 }
 
-void Gateway::accept_on(const std::shared_ptr<AgentEgress>& agent, int listener) {
+void Gateway::accept_on(const std::shared_ptr<AgentEgress>& agent, int listener, Entry entry) {
   for (int i = 0; i < 64; ++i) {
     UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) return;
-    serve(agent, std::move(fd));
+    serve(agent, std::move(fd), entry);
   }
 }
 
@@ -186,10 +209,10 @@ void Gateway::adopt(const std::string& agent_id, UniqueFd fd) {
   if (it == agents_.end()) return;  // closed unserved: the broker reports the failure
   int flags = ::fcntl(fd.get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return;
-  serve(it->second, std::move(fd), true);
+  serve(it->second, std::move(fd), Entry::kBroker);
 }
 
-void Gateway::serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, bool adopted) {
+void Gateway::serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, Entry entry) {
   if (agent->open >= agent->rules.max_connections) {
     gateway::Record r;
     r.set_agent_id(agent->id);
@@ -198,7 +221,7 @@ void Gateway::serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, bool
     return;  // closed: the agent sees its connection reset
   }
   uint64_t id = next_id_++;
-  auto c = std::make_unique<Connection>(*this, id, agent, std::move(fd), adopted);
+  auto c = std::make_unique<Connection>(*this, id, agent, std::move(fd), entry);
   if (c->start()) connections_.emplace(id, std::move(c));
 }
 

@@ -1,6 +1,7 @@
-// agentos-gateway: every agent's only way off the machine. It accepts on the listening sockets
-// the daemon made inside each agent's network namespace (so the listener a connection arrived on
-// is the agent's identity), decides each request against the agent's [egress] grants, resolves
+// agentos-gateway: every agent's only way off the machine. It serves the sockets the sandbox made
+// inside each agent's network namespace (so the socket a connection arrived on is the agent's
+// identity): the proxy on port 3128, the DNS stub, and one listener per granted port for clients
+// that ignore the proxy. It decides each request against the agent's [egress] grants, resolves
 // names itself, connects to what it resolved, and reports every decision back to the daemon.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "common/event_loop.h"
 #include "common/unique_fd.h"
 #include "egress/resolver.h"
+#include "egress/synthetic_names.h"
 #include "egress/tls_client.h"
 #include "egress/token_bucket.h"
 #include "gateway.pb.h"
@@ -22,6 +24,7 @@
 namespace agentos::egress {
 
 class Connection;
+enum class Entry : uint8_t;
 
 struct GatewayOptions {
   std::string dns_servers;  // c-ares csv; empty for /etc/resolv.conf
@@ -36,6 +39,7 @@ struct AgentEgress {
   std::string name;
   policy::Egress rules;  // routes' header values hold their secrets, filled in by the daemon
   std::vector<UniqueFd> listeners;
+  SyntheticNames names;  // what its DNS stub gave out
   uint32_t open = 0;  // connections now
   TokenBucket up, down;
   bool forgotten = false;  // the agent ended: its connections close
@@ -66,9 +70,9 @@ class Gateway {
   void apply(const gateway::Command& c, std::vector<UniqueFd> fds);
   void put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds);
   void forget_agent(const std::string& id);
-  void accept_on(const std::shared_ptr<AgentEgress>& agent, int listener);
+  void accept_on(const std::shared_ptr<AgentEgress>& agent, int listener, Entry entry);
   void adopt(const std::string& agent_id, UniqueFd fd);
-  void serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, bool adopted = false);
+  void serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, Entry entry);
   void flush_control();
 
   EventLoop& loop_;

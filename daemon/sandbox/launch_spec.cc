@@ -149,6 +149,13 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
     for (const char* k : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) s.env_storage.push_back(std::string(k) + "=" + gw);
     for (const char* k : {"NO_PROXY", "no_proxy"}) s.env_storage.push_back(std::string(k) + "=localhost,127.0.0.1,::1");
     s.env_storage.push_back("AGENTOS_GATEWAY=" + gw);
+    // Clients that ignore the proxy resolve a granted name at the gateway's DNS stub and connect
+    // to the address it gives, on the granted port, where the gateway listens too. The proxy's
+    // own port stays the proxy's.
+    for (const auto& g : p.egress->allow)
+      if (!g.range && g.port != kGatewayPort && s.transparent_ports.size() < kMaxTransparentPorts &&
+          std::find(s.transparent_ports.begin(), s.transparent_ports.end(), g.port) == s.transparent_ports.end())
+        s.transparent_ports.push_back(g.port);
   }
   for (const auto& [k, v] : p.env) {
     std::string prefix = k + "=";

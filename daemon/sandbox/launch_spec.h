@@ -49,6 +49,7 @@ struct LaunchSpec {
   bool host_network = false;  // share the host's netns; the socket hooks hold it to its grants
   bool host_view = false;  // see the host's filesystem; the LSM or Landlock holds it to its grants
   bool gateway = false;  // [egress]: the gateway's sockets go into its network namespace
+  std::vector<uint16_t> transparent_ports;  // with gateway: the ports granted to names
   std::string bridge_source;  // the agentos-mcp binary on the host, shown at kBridgePath; may be empty
   int bridge_tree_fd = -1;  // set by the child: open_tree() clone of bridge_source
 

@@ -26,15 +26,21 @@ namespace agentos::sandbox {
 namespace {
 
 constexpr int kLaunchTimeoutMs = 30'000;
-constexpr size_t kMaxReportFds = 4;
+constexpr size_t kMaxReportFds = kMaxSandboxSockets;
 
 // What the monitor tells the daemon once the agent runs or setup failed.
 struct LaunchReport {
   int32_t ok;
   int32_t init_pid;
   ChildReport child;
-  int32_t listener_fds[3];  // the broker's socket, then the gateway's, as numbered in the monitor
+  int32_t listener_fds[kMaxSandboxSockets];  // the broker's socket, then the gateway's, as numbered in the monitor; -1 after the last
 };
+
+LaunchReport make_report(bool ok, pid_t init_pid, const ChildReport& child) {
+  LaunchReport r{ok, init_pid, child, {}};
+  std::fill(std::begin(r.listener_fds), std::end(r.listener_fds), -1);
+  return r;
+}
 
 [[noreturn]] void report_and_exit(int fd, const LaunchReport& r) {
   (void)!::send(fd, &r, sizeof r, MSG_NOSIGNAL);
@@ -42,7 +48,7 @@ struct LaunchReport {
 }
 
 [[noreturn]] void monitor_fail(int fd, Stage stage, int err, const char* detail) {
-  LaunchReport r{0, -1, {stage, err, {}}, {-1, -1, -1}};
+  LaunchReport r = make_report(false, -1, {stage, err, {}});
   std::strncpy(r.child.detail, detail, sizeof r.child.detail - 1);
   report_and_exit(fd, r);
 }
@@ -136,13 +142,13 @@ void write_exit_file(const std::string& path, int status) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     if (n != sizeof cr) cr = {Stage::kExec, n < 0 ? errno : EPROTO, {}};
-    report_and_exit(report_fd, {0, -1, cr, {-1, -1, -1}});
+    report_and_exit(report_fd, make_report(false, -1, cr));
   }
-  LaunchReport ok{1, child, {}, {-1, -1, -1}};
-  for (size_t i = 0; i < listeners.size() && i < 3; ++i) ok.listener_fds[i] = listeners[i].get();
-  int fds[3];
-  for (size_t i = 0; i < listeners.size() && i < 3; ++i) fds[i] = listeners[i].get();
-  (void)send_with_fds(report_fd, &ok, sizeof ok, fds, std::min<size_t>(listeners.size(), 3));
+  LaunchReport ok = make_report(true, child, {});
+  int fds[kMaxSandboxSockets];
+  size_t nfds = std::min(listeners.size(), kMaxSandboxSockets);
+  for (size_t i = 0; i < nfds; ++i) fds[i] = ok.listener_fds[i] = listeners[i].get();
+  (void)send_with_fds(report_fd, &ok, sizeof ok, fds, nfds);
   ::close(report_fd);
   for (auto& l : listeners) (void)l.release();  // held for the agent's lifetime
 
@@ -211,8 +217,7 @@ Result<Launched> launch(LaunchSpec& spec, LaunchFailure* failure) {
   }
   out.init_pid = r.init_pid;
   out.monitor_broker_fd = r.listener_fds[0];
-  for (int fd : {r.listener_fds[1], r.listener_fds[2]})
-    if (fd >= 0) out.monitor_listener_fds.push_back(fd);
+  for (size_t i = 1; i < kMaxSandboxSockets && r.listener_fds[i] >= 0; ++i) out.monitor_listener_fds.push_back(r.listener_fds[i]);
   return out;
 }
 

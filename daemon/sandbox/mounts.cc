@@ -99,6 +99,39 @@ int build_dev(char* buf, size_t len) {
   return 0;
 }
 
+// An agent with [egress] resolves names at the gateway's DNS stub on its own loopback, which is
+// where glibc looks when there is no resolv.conf. Where the agent's view has one (a grant of /etc,
+// the host view), it sees this one instead, read-only. A symlink there is left alone outside the
+// host view: it points into the host's tree, which the agent does not see, so it dangles.
+int provide_resolv_conf(const LaunchSpec& spec, const char* root, const char** what) {
+  static char src[PATH_MAX], dst[PATH_MAX];
+  static constexpr char kText[] = "# agentos: the egress gateway's DNS stub (see agentosd(8))\nnameserver 127.0.0.1\n";
+  *what = "/etc/resolv.conf";
+  std::snprintf(dst, sizeof dst, "%s/etc/resolv.conf", root);
+  int target = ::open(dst, O_PATH | O_CLOEXEC | (spec.host_view ? 0 : O_NOFOLLOW));
+  if (target < 0) return 0;
+  struct stat st;
+  if (::fstat(target, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(target);
+    return 0;
+  }
+  // Written in the agent's own tmpfs, mounted from there, then unlinked: the mount keeps it.
+  std::snprintf(src, sizeof src, "%s%s/resolv.conf", root, kBrokerDir);
+  int e = 0, tree = -1;
+  int fd = ::open(src, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0 || ::write(fd, kText, sizeof kText - 1) != sizeof kText - 1) e = errno ? errno : EIO;
+  if (fd >= 0) ::close(fd);
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY;
+  if (!e && (tree = open_tree_(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0) e = errno;
+  if (!e && mount_setattr_(tree, "", AT_EMPTY_PATH, &attr) != 0) e = errno;
+  if (!e && move_mount_(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) e = errno;
+  if (tree >= 0) ::close(tree);
+  ::close(target);
+  ::unlink(src);
+  return e;
+}
+
 }  // namespace
 
 int capture_bridge(LaunchSpec& spec, const char** what) {
@@ -114,6 +147,8 @@ int build_broker_dir(LaunchSpec& spec, const char* root, int* listener, const ch
   *what = kBrokerDir;
   if (int e = mkdirs(dir)) return e;
   if (::mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") != 0) return errno;
+  if (spec.gateway)
+    if (int e = provide_resolv_conf(spec, root, what)) return e;
   if (spec.bridge_tree_fd >= 0) {
     *what = kBridgePath;
     std::snprintf(path, sizeof path, "%s%s", root, kBridgePath);

@@ -26,33 +26,48 @@ int bring_up_loopback() {
   return e;
 }
 
-int gateway_listener(int family) {
-  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+namespace {
+
+// A socket of `type` bound to `ss` (listening, for a stream); the fd or -errno.
+int bound_socket(int type, const sockaddr_storage& ss, socklen_t len) {
+  int fd = ::socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
-  sockaddr_storage ss{};
-  socklen_t len;
-  if (family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(kGatewayPort);
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    len = sizeof *a;
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(kGatewayPort);
-    a->sin6_addr = in6addr_loopback;
+  if (ss.ss_family == AF_INET6) {
     int on = 1;
     ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-    len = sizeof *a;
   }
-  // No SO_REUSEPORT: nothing else, the agent included, can bind this port after it.
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 256) != 0) {
+  // No SO_REUSEPORT: nothing else, the agent included, can bind the port after it.
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0 || (type == SOCK_STREAM && ::listen(fd, 256) != 0)) {
     int e = errno;
     ::close(fd);
     return -e;
   }
   return fd;
 }
+
+int v4_socket(int type, uint32_t address, uint16_t port) {
+  sockaddr_storage ss{};
+  auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  a->sin_addr.s_addr = htonl(address);
+  return bound_socket(type, ss, sizeof *a);
+}
+
+}  // namespace
+
+int gateway_listener(int family) {
+  if (family == AF_INET) return v4_socket(SOCK_STREAM, INADDR_LOOPBACK, kGatewayPort);
+  sockaddr_storage ss{};
+  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(kGatewayPort);
+  a->sin6_addr = in6addr_loopback;
+  return bound_socket(SOCK_STREAM, ss, sizeof *a);
+}
+
+int dns_stub_socket() { return v4_socket(SOCK_DGRAM, INADDR_LOOPBACK, kDnsStubPort); }
+
+int transparent_listener(uint16_t port) { return v4_socket(SOCK_STREAM, INADDR_ANY, port); }
 
 }  // namespace agentos::sandbox

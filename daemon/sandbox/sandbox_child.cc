@@ -57,21 +57,28 @@ void close_other_fds(int keep) {
   }
 }
 
-// The sandbox's listening sockets, made here (in its own namespaces, where only it has rights)
-// before the agent exists, and handed to the monitor, which holds them for the agent's lifetime:
-// the broker's, in the agent's /run/agentos, and for [egress] the gateway's on its loopback.
-void send_sockets(int sync_fd, int broker, bool gateway) {
-  int fds[3] = {broker, -1, -1};
-  int n = 1;
-  if (gateway)
-    for (int family : {AF_INET, AF_INET6}) {
-      fds[n] = gateway_listener(family);
-      if (fds[n] < 0) fail(sync_fd, Stage::kGateway, -fds[n], family == AF_INET ? "127.0.0.1" : "[::1]");
-      ++n;
-    }
+// The sandbox's sockets, made here (in its own namespaces, where only it has rights) before the
+// agent exists, and handed to the monitor, which holds them for the agent's lifetime: the
+// broker's, in the agent's /run/agentos, and for [egress] the gateway's on its loopback (the
+// proxy's two, the DNS stub's, one per port granted to a name).
+void send_sockets(int sync_fd, int broker, const LaunchSpec& spec) {
+  int fds[kMaxSandboxSockets];
+  size_t n = 0;
+  fds[n++] = broker;
+  auto add = [&](int fd, const char* what) {
+    if (fd < 0) fail(sync_fd, Stage::kGateway, -fd, what);
+    fds[n++] = fd;
+  };
+  if (spec.gateway) {
+    add(gateway_listener(AF_INET), "127.0.0.1");
+    add(gateway_listener(AF_INET6), "[::1]");
+    add(dns_stub_socket(), "the DNS stub, 127.0.0.1:53");
+    for (size_t i = 0; i < spec.transparent_ports.size() && n < kMaxSandboxSockets; ++i)
+      add(transparent_listener(spec.transparent_ports[i]), "a port granted in [egress]");
+  }
   ChildReport r{Stage::kSockets, 0, {}};
-  if (send_with_fds(sync_fd, &r, sizeof r, fds, static_cast<size_t>(n)) != sizeof r) fail(sync_fd, Stage::kSockets, errno, "send");
-  for (int i = 0; i < n; ++i) ::close(fds[i]);
+  if (send_with_fds(sync_fd, &r, sizeof r, fds, n) != sizeof r) fail(sync_fd, Stage::kSockets, errno, "send");
+  for (size_t i = 0; i < n; ++i) ::close(fds[i]);
 }
 
 }  // namespace
@@ -91,7 +98,7 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
     fail(sync_fd, Stage::kHostname, errno);
   if (!spec.host_network)
     if (int e = bring_up_loopback()) fail(sync_fd, Stage::kLoopback, e);
-  send_sockets(sync_fd, broker, spec.gateway);
+  send_sockets(sync_fd, broker, spec);
   if (::chdir(spec.workdir.c_str()) != 0) fail(sync_fd, Stage::kWorkdir, errno, spec.workdir.c_str());
 
   // stdin is /dev/null and output goes to the log (for an MCP server: its protocol socket, and

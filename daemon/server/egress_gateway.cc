@@ -32,10 +32,10 @@ std::string bytes_text(uint64_t n) {
 std::string describe_record(const gateway::Record& r) {
   std::string op = "egress " + r.protocol();
   if (!r.route().empty()) op += " " + r.route() + " ->";
-  if (!r.host().empty()) op += " " + r.host() + ":" + std::to_string(r.port());
+  if (!r.host().empty()) op += " " + r.host() + (r.port() ? ":" + std::to_string(r.port()) : "");
   if (!r.address().empty() && r.address() != r.host()) op += " (" + r.address() + ")";
   if (!r.reason().empty()) op += ": " + r.reason();
-  if (r.allowed())
+  if (r.allowed() && r.protocol() != "dns")  // a DNS answer carries no bytes of the agent's
     op += std::string(r.reason().empty() ? ": " : "; ") + bytes_text(r.bytes_up()) + " up, " + bytes_text(r.bytes_down()) +
           " down, " + std::to_string(r.duration_ms()) + " ms";
   return op;

@@ -9,6 +9,7 @@
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <sched.h>
 #include <signal.h>
 #include <linux/if_packet.h>
@@ -111,6 +112,27 @@ int do_connect(const char* host, const char* port) {
   a.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
   if (::inet_pton(AF_INET, host, &a.sin_addr) != 1) return 2;
   return result(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a));
+}
+
+// The name's IPv4 addresses as libc finds them (nsswitch, resolv.conf): "ok ADDR..." or "failed WHY".
+int do_resolve(const char* name) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(name, nullptr, &hints, &res); rc != 0) {
+    std::printf("failed %s\n", ::gai_strerror(rc));
+    return 1;
+  }
+  std::printf("ok");
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    char text[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, text, sizeof text);
+    std::printf(" %s", text);
+  }
+  std::printf("\n");
+  ::freeaddrinfo(res);
+  return 0;
 }
 
 bool parse_addr(const char* host, const char* port, sockaddr_storage* ss, socklen_t* len) {
@@ -341,6 +363,7 @@ int main(int argc, char** argv) {
       {"ns", [&] { return do_ns(); }},
       {"status", [&] { return do_status_lines(); }},
       {"connect", [&] { return do_connect(arg(2), arg(3)); }},
+      {"resolve", [&] { return do_resolve(arg(2)); }},
       {"ifaces", [&] { return do_ifaces(); }},
       {"kill", [&] { return result(::kill(std::atoi(arg(2)), 0)); }},
       {"unshare-user", [&] { return result(::unshare(CLONE_NEWUSER)); }},

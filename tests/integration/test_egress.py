@@ -3,12 +3,15 @@ the tests control, in a network namespace of their own (egress_env.py). The daem
 namespace too, so "the Internet" is 198.51.100.0/24 and nothing leaves the machine.
 
 Agents use ordinary clients, unchanged: curl and Python's standard library find the gateway
-through HTTP(S)_PROXY, which the daemon sets; a route is reached at the gateway directly."""
+through HTTP(S)_PROXY, which the daemon sets; clients that ignore it (Node's fetch) resolve names at
+the gateway's DNS stub and connect to the address it gives; a route is reached at the gateway
+directly."""
 import json
 import os
 import pathlib
 import re
 import select
+import shutil
 import signal
 import subprocess
 import textwrap
@@ -19,6 +22,7 @@ from egress_env import EgressWorld, API_V4
 from harness import AGENTCTL, USERS, Daemon, DaemonTest
 
 OWNER = USERS[0]
+NODE = shutil.which("node") or "/usr/bin/node"
 SECRET = "sk-test-0123456789abcdef-must-stay-in-the-kernel"
 
 # Python run inside agents: fetch URL through whatever proxy the environment names.
@@ -221,6 +225,126 @@ class Refusals(EgressTest):
         # The world's DNS server is not the agent's: its own loopback has nothing on port 53.
         code, out, _ = self.agent(pol, probe, "connect", "127.0.0.1", "53")
         self.assertEqual(out.split()[:2], ["denied", "ECONNREFUSED"])
+
+
+# Node's built-in fetch, as an agent would call it: no proxy agent, no options (Node before 24 reads
+# no proxy from the environment). Prints the body, or the error's code.
+NODE_FETCH = textwrap.dedent("""
+    fetch(process.argv[1]).then(async r => process.stdout.write(await r.text()))
+      .catch(e => { console.log("error", (e.cause && (e.cause.code || e.cause.message)) || e.message); process.exit(1); });
+""")
+
+# Python with the proxy turned off, and plain sockets: clients that never look at HTTP(S)_PROXY.
+NO_PROXY_CLIENT = textwrap.dedent("""
+    import socket, ssl, sys, urllib.request
+    ca, url = sys.argv[1:]
+    ctx = ssl.create_default_context(cafile=ca)
+    address = socket.gethostbyname("api.example.test")
+    print("address", address)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+    print(opener.open(url, timeout=30).read().decode(), end="")
+
+    def attempt(what, host, server_name):
+        try:
+            s = socket.create_connection((host, 443), timeout=30)
+            t = ctx.wrap_socket(s, server_hostname=server_name)
+            t.sendall(b"GET /echo HTTP/1.1\\r\\nHost: " + server_name.encode() + b"\\r\\nConnection: close\\r\\n\\r\\n")
+            print(what, t.recv(4096).decode().splitlines()[0])
+        except OSError as e:
+            print(what, "refused", type(e).__name__)
+
+    attempt("same-name", address, "api.example.test")
+    attempt("other-name", address, "other.example.test")  # the SNI of another name, to api's address
+    attempt("never-given", "127.77.200.200", "api.example.test")  # an address the stub did not give out
+""")
+
+
+class Transparent(EgressTest):
+    """Clients that ignore the proxy: the DNS stub gives each granted name an address on the agent's
+    loopback, where the gateway listens on the granted ports and holds the connection to that name."""
+
+    def node_policy(self, name, allow, read=()):
+        ca_dir = str(pathlib.Path(self.world.ca_cert).parent)
+        # NODE_EXTRA_CA_CERTS trusts the test CA, as an agent calling a private service would.
+        extra = (f"[egress]\nallow = {json.dumps(list(allow))}\n"
+                 f"[agent.env]\nNODE_EXTRA_CA_CERTS = {json.dumps(str(self.world.ca_cert))}\n")
+        return self.policy(name, command=["/usr/bin/true"], read=[ca_dir, *read], exec=["/usr/bin"], extra=extra)
+
+    def node(self, pol, url):
+        return self.agent(pol, NODE, "-e", NODE_FETCH, url)
+
+    def test_node_fetch_unchanged(self):
+        pol = self.node_policy("node", allow=["api.example.test:443", "other.example.test:80"])
+        code, out, err = self.node(pol, "https://api.example.test/echo")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("host=api.example.test\n", out)
+        code, out, err = self.node(pol, "http://other.example.test/echo?q=1")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("host=other.example.test\n", out)
+        self.assertIn("uri=/echo?q=1\n", out)
+        audit = self.egress_audit()
+        allowed = [e["operation"] for e in audit if e["decision"] == "allow"]
+        self.assertTrue(any(re.search(r"egress dns api\.example\.test \(127\.77\.\d+\.\d+\)", o) for o in allowed), allowed)
+        self.assertTrue(any(f"egress transparent api.example.test:443 ({API_V4})" in o and " up, " in o for o in allowed), allowed)
+        # Refused, and audited: a name the world's DNS knows but the policy does not grant (the stub
+        # says it does not exist), and a granted name on a port granted only to another name.
+        code, out, err = self.node(pol, "https://big.example.test/echo")
+        self.assertNotEqual(code, 0)
+        self.assertEqual(out.strip(), "error ENOTFOUND", err)
+        code, out, err = self.node(pol, "https://other.example.test/echo")
+        self.assertNotEqual(code, 0)
+        self.assertEqual(out.strip(), "error ECONNRESET", err)
+        denied = [e["operation"] for e in self.egress_audit() if e["decision"] == "deny"]
+        self.assertTrue(any("egress dns big.example.test: no [egress] grant names it (A query)" in o for o in denied), denied)
+        self.assertTrue(any("egress transparent other.example.test:443: other.example.test is granted, but not port 443" in o
+                            for o in denied), denied)
+        # The control: the same fetch of the same name, granted, goes through.
+        granted = self.node_policy("node-big", allow=["big.example.test:443"])
+        code, out, err = self.node(granted, "https://big.example.test/echo")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("host=big.example.test\n", out)
+
+    def test_clients_that_ignore_the_proxy_are_held_to_the_grants(self):
+        pol = self.egress_policy("no-proxy", allow=["api.example.test:443"])
+        code, out, err = self.python(pol, NO_PROXY_CLIENT, str(self.world.ca_cert), "https://api.example.test/echo")
+        self.assertEqual(code, 0, out + err)
+        lines = dict(l.split(" ", 1) for l in out.splitlines() if " " in l)
+        self.assertRegex(lines["address"], r"^127\.77\.\d+\.\d+$")
+        self.assertIn("host=api.example.test\n", out)
+        self.assertEqual(lines["same-name"], "HTTP/1.1 200 OK")
+        self.assertTrue(lines["other-name"].startswith("refused"), out)
+        self.assertTrue(lines["never-given"].startswith("refused"), out)
+        denied = [e["operation"] for e in self.egress_audit() if e["decision"] == "deny"]
+        self.assertTrue(any('TLS server name "other.example.test" is not api.example.test' in o for o in denied), denied)
+        self.assertTrue(any("127.77.200.200 is not an address the gateway's DNS gave out" in o for o in denied), denied)
+
+    def test_dns_stub_survives_garbage(self):
+        code = textwrap.dedent("""
+            import os, socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            header = bytes.fromhex("abcd0100000100000000000000")  # a query header, then no name
+            for i in range(300):
+                s.sendto([os.urandom(i % 40), header[:i % 13], header + os.urandom(i % 300)][i % 3], ("127.0.0.1", 53))
+            s.sendto(bytes.fromhex("abcd8180"), ("127.0.0.1", 53))  # a response: never answered
+            print(socket.gethostbyname("api.example.test").rsplit(".", 2)[0])
+        """)
+        pol = self.egress_policy("dns-garbage", allow=["api.example.test:443"])
+        status, out, err = self.python(pol, code)
+        self.assertEqual(status, 0, out + err)
+        self.assertEqual(out.strip(), "127.77")
+
+    def test_resolv_conf_where_the_agent_sees_etc(self):
+        code = textwrap.dedent("""
+            import socket
+            print(open("/etc/resolv.conf").read().strip().splitlines()[-1])
+            print(socket.gethostbyname("api.example.test").rsplit(".", 2)[0])
+        """)
+        host = pathlib.Path("/etc/resolv.conf").read_text() if pathlib.Path("/etc/resolv.conf").exists() else ""
+        self.assertNotIn("agentos", host)  # the control: the host's own is not the agent's
+        pol = self.node_policy("resolv", allow=["api.example.test:443"], read=["/etc"])
+        status, out, err = self.python(pol, code)
+        self.assertEqual(status, 0, out + err)
+        self.assertEqual(out.split("\n")[:2], ["nameserver 127.0.0.1", "127.77"])
 
 
 class BrokerFetch(EgressTest):

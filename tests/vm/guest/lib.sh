@@ -15,6 +15,17 @@ require_daemon() {
     fail "agentosd is not running and does not start (see the journal; an earlier scenario?)"
 }
 
+# The probe (tests/cases/probe.cc), placed in the guest when the image was made.
+probe=/usr/lib/agentos-vm/agentos-probe
+require_probe() {
+  [[ -x $probe ]] || fail "no probe in the guest: build agentos-probe and set AGENTOS_PROBE for the image"
+}
+
+# For scenarios about what the LSM programs refuse: they must be loaded, not the fallback.
+require_bpf_lsm() {
+  agentctl doctor | grep -Eq '^bpf-lsm +yes' || fail "BPF LSM is not in force: $(agentctl doctor)"
+}
+
 # Files and agents a scenario creates, undone when it exits, pass or fail, so the next scenario
 # starts from a clean daemon.
 _cleanup_cmds=()
@@ -63,6 +74,20 @@ wait_output() {
   wait "$pid" 2>/dev/null || true
   rm -f "$fifo"
   ((rc == 0)) || fail "agent $id never printed /$re/ within $secs s; its log: $(agentctl logs "$id" 2>&1)"
+}
+
+# wait_audit REGEX [SECONDS]: follows the audit trail until an entry matches (what the daemon
+# records is the signal; the bound only turns a hang into a failure).
+wait_audit() {
+  local re=$1 secs=${2:-60} fifo rc pid
+  fifo=$(mktemp -u) && mkfifo "$fifo"
+  timeout "$secs" agentctl audit --follow >"$fifo" &
+  pid=$!
+  if grep -m1 -qE -- "$re" <"$fifo"; then rc=0; else rc=1; fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$fifo"
+  ((rc == 0)) || fail "no audit entry /$re/ within $secs s; the last ones: $(agentctl audit 2>&1 | tail -5)"
 }
 
 # start_detached ARGS...: `agentctl run ARGS --detach`; sets AGENT_ID to the new agent's id (not

@@ -5,9 +5,8 @@
 # so a connect is refused by the peer, never EPERM); ungranted, it gets EPERM from the hooks.
 source /usr/lib/agentos-vm/lib.sh
 require_daemon
-probe=/usr/lib/agentos-vm/agentos-probe
-[[ -x $probe ]] || fail "no probe in the guest: build agentos-probe and set AGENTOS_PROBE for the image"
-agentctl doctor | grep -Eq '^bpf-lsm +yes' || fail "BPF LSM is not in force: $(agentctl doctor)"
+require_probe
+require_bpf_lsm
 dir=$(mktemp -d)
 on_exit "rm -rf '$dir'"
 cat >"$dir/p.toml" <<TOML

@@ -5,7 +5,7 @@
 # get the same answers, before and after systemd restarts it.
 source /usr/lib/agentos-vm/lib.sh
 require_daemon
-agentctl doctor | grep -Eq '^bpf-lsm +yes' || fail "BPF LSM is not in force: $(agentctl doctor)"
+require_bpf_lsm
 base=$(mktemp -d)
 chmod 0755 "$base"
 on_exit "rm -rf '$base'"

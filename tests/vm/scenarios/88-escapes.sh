@@ -4,8 +4,7 @@
 # outside it, which shows the refusal is the sandbox's.
 source /usr/lib/agentos-vm/lib.sh
 require_daemon
-probe=/usr/lib/agentos-vm/agentos-probe
-[[ -x $probe ]] || fail "no probe in the guest: build agentos-probe and set AGENTOS_PROBE for the image"
+require_probe
 dir=$(mktemp -d)
 on_exit "rm -rf '$dir'"
 cat >"$dir/p.toml" <<TOML

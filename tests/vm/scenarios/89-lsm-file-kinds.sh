@@ -6,8 +6,7 @@
 # reopening, bind mounts, a symlink swapped while the agent reads, and files made after start.
 source /usr/lib/agentos-vm/lib.sh
 require_daemon
-probe=/usr/lib/agentos-vm/agentos-probe
-[[ -x $probe ]] || fail "no probe in the guest: build agentos-probe and set AGENTOS_PROBE for the image"
+require_probe
 id vmuser >/dev/null 2>&1 || useradd --create-home vmuser
 base=$(mktemp -d)
 chmod 0755 "$base"
