@@ -19,16 +19,6 @@
 namespace agentos::enforce {
 namespace {
 
-void drop_grants(int map, uint64_t cg, std::optional<uint32_t> gen) {
-  std::vector<agentos_fs_key> doomed;
-  agentos_fs_key k{}, next{};
-  for (void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &k) {
-    if (next.cgroup_id == cg && (!gen || next.generation == *gen)) doomed.push_back(next);
-    k = next;
-  }
-  for (auto& d : doomed) bpf_map_delete_elem(map, &d);
-}
-
 Status put_grants(int map, uint64_t cg, uint32_t gen, const std::vector<FsGrant>& grants) {
   for (const auto& g : grants) {
     struct stat st;
@@ -95,30 +85,22 @@ LsmGuard::~LsmGuard() {
 
 Status LsmGuard::add(uint64_t cg, const std::vector<FsGrant>& grants, bool host_network, bool audit) {
   int map = bpf_map__fd(skel_->maps.fs_grants);
-  drop_grants(map, cg, std::nullopt);  // a reused cgroup id inherits nothing
-  if (auto s = put_grants(map, cg, 0, grants); !s) {
-    drop_grants(map, cg, std::nullopt);
-    return s;
-  }
-  agentos_agent a{0, (host_network ? uint32_t{AGENTOS_AGENT_HOST_NET} : 0) | (audit ? uint32_t{AGENTOS_AGENT_AUDIT} : 0)};
-  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.lsm_agents), &cg, &a, BPF_ANY) != 0) {
-    auto e = sys_error("govern cgroup");
-    drop_grants(map, cg, std::nullopt);
-    return e;
-  }
-  return {};
+  return govern(
+      bpf_map__fd(skel_->maps.lsm_agents), cg,
+      (host_network ? uint32_t{AGENTOS_AGENT_HOST_NET} : 0) | (audit ? uint32_t{AGENTOS_AGENT_AUDIT} : 0),
+      [&] { return put_grants(map, cg, 0, grants); }, [&] { drop_rules<agentos_fs_key>(map, cg, std::nullopt); });
 }
 
 Status LsmGuard::replace(uint64_t cg, const std::vector<FsGrant>& grants) {
   int map = bpf_map__fd(skel_->maps.fs_grants);
   return flip_generation(
       bpf_map__fd(skel_->maps.lsm_agents), cg, [&](uint32_t gen) { return put_grants(map, cg, gen, grants); },
-      [&](uint32_t gen) { drop_grants(map, cg, gen); });
+      [&](uint32_t gen) { drop_rules<agentos_fs_key>(map, cg, gen); });
 }
 
 void LsmGuard::remove(uint64_t cg) {
   bpf_map_delete_elem(bpf_map__fd(skel_->maps.lsm_agents), &cg);
-  drop_grants(bpf_map__fd(skel_->maps.fs_grants), cg, std::nullopt);
+  drop_rules<agentos_fs_key>(bpf_map__fd(skel_->maps.fs_grants), cg, std::nullopt);
 }
 
 int LsmGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }

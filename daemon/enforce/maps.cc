@@ -29,6 +29,22 @@ Status ensure_pin_dir(const std::string& pin_dir) {
   return {};
 }
 
+Status govern(int agents_fd, uint64_t cg, uint32_t flags, const std::function<Status()>& put,
+              const std::function<void()>& drop_all) {
+  drop_all();  // a reused cgroup id inherits nothing
+  if (auto s = put(); !s) {
+    drop_all();
+    return s;
+  }
+  agentos_agent a{0, flags};
+  if (bpf_map_update_elem(agents_fd, &cg, &a, BPF_ANY) != 0) {
+    auto e = sys_error("govern cgroup");
+    drop_all();
+    return e;
+  }
+  return {};
+}
+
 Status flip_generation(int agents_fd, uint64_t cg, const std::function<Status(uint32_t)>& put,
                        const std::function<void(uint32_t)>& drop) {
   agentos_agent a{};

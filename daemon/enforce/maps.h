@@ -2,12 +2,15 @@
 // read a drop counter.
 #pragma once
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -16,6 +19,25 @@ namespace agentos::enforce {
 // Mounts the bpffs on /sys/fs/bpf if nothing has (systemd does at boot; this host has none) and
 // creates pin_dir, which must lie beneath it.
 [[nodiscard]] Status ensure_pin_dir(const std::string& pin_dir);
+
+// Deletes an agent's rules (of one generation, or of all) from a map whose Key has cgroup_id and
+// generation: the map, not a copy of the policy, says what is in force.
+template <class Key>
+void drop_rules(int map, uint64_t cgroup_id, std::optional<uint32_t> generation) {
+  std::vector<Key> doomed;
+  Key k{}, next{};
+  for (void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &k) {
+    if (next.cgroup_id == cgroup_id && (!generation || next.generation == *generation)) doomed.push_back(next);
+    k = next;
+  }
+  for (auto& d : doomed) bpf_map_delete_elem(map, &d);
+}
+
+// Starts governing an agent: `put` writes its rules under generation 0, then its entry in
+// `agents_fd` (an agentos_agent with `flags`) makes the programs look at them. `drop_all` clears
+// what an earlier agent with the same cgroup id left, first, and what this one wrote if it fails.
+[[nodiscard]] Status govern(int agents_fd, uint64_t cgroup_id, uint32_t flags, const std::function<Status()>& put,
+                            const std::function<void()>& drop_all);
 
 // Replaces an agent's rules atomically: `put(next)` writes the new rules under the next
 // generation, one update of the agent's entry in `agents_fd` (an agentos_agent) switches to it,

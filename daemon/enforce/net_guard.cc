@@ -133,46 +133,25 @@ Status put_rules(int map, uint64_t cg, uint32_t gen, const policy::Policy& p) {
   return {};
 }
 
-// Deletes the agent's rules (of one generation, or of all): the map, not a copy of the policy,
-// says what is in force.
-void drop_rules(int map, uint64_t cg, std::optional<uint32_t> gen) {
-  std::vector<agentos_net_key> doomed;
-  agentos_net_key k{}, next{};
-  for (void* prev = nullptr; bpf_map_get_next_key(map, prev, &next) == 0; prev = &k) {
-    if (next.cgroup_id == cg && (!gen || next.generation == *gen)) doomed.push_back(next);
-    k = next;
-  }
-  for (auto& d : doomed) bpf_map_delete_elem(map, &d);
-}
-
 }  // namespace
 
 Status NetGuard::add(uint64_t cg, const policy::Policy& p) {
   int rules = bpf_map__fd(skel_->maps.net_rules);
-  drop_rules(rules, cg, std::nullopt);  // a reused cgroup id must not inherit anything
-  if (auto s = put_rules(rules, cg, 0, p); !s) {
-    drop_rules(rules, cg, std::nullopt);
-    return s;
-  }
-  agentos_agent a{0, p.audit_mode ? uint32_t{AGENTOS_AGENT_AUDIT} : 0};
-  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.agents), &cg, &a, BPF_ANY) != 0) {
-    auto e = sys_error("govern cgroup");
-    drop_rules(rules, cg, std::nullopt);
-    return e;
-  }
-  return {};
+  return govern(
+      bpf_map__fd(skel_->maps.agents), cg, p.audit_mode ? uint32_t{AGENTOS_AGENT_AUDIT} : 0,
+      [&] { return put_rules(rules, cg, 0, p); }, [&] { drop_rules<agentos_net_key>(rules, cg, std::nullopt); });
 }
 
 Status NetGuard::replace(uint64_t cg, const policy::Policy& p) {
   int rules = bpf_map__fd(skel_->maps.net_rules);
   return flip_generation(
       bpf_map__fd(skel_->maps.agents), cg, [&](uint32_t gen) { return put_rules(rules, cg, gen, p); },
-      [&](uint32_t gen) { drop_rules(rules, cg, gen); });
+      [&](uint32_t gen) { drop_rules<agentos_net_key>(rules, cg, gen); });
 }
 
 void NetGuard::remove(uint64_t cg) {
   bpf_map_delete_elem(bpf_map__fd(skel_->maps.agents), &cg);
-  drop_rules(bpf_map__fd(skel_->maps.net_rules), cg, std::nullopt);
+  drop_rules<agentos_net_key>(bpf_map__fd(skel_->maps.net_rules), cg, std::nullopt);
 }
 
 int NetGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }

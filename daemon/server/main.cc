@@ -1,5 +1,4 @@
 // agentosd: the trusted daemon that runs each agent confined to its policy.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -18,8 +17,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "enforce/lsm_guard.h"
-#include "enforce/net_guard.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/helper.h"
 #include "sandbox/probe.h"
@@ -40,6 +37,7 @@
 #include "server/secret_store.h"
 #include "common/event_loop.h"
 #include "server/identity.h"
+#include "server/kernel_guards.h"
 #include "common/log.h"
 #include "server/mcp_servers.h"
 #include "server/policy_store.h"
@@ -71,37 +69,6 @@ std::string helper_binary(const std::string& name) {
 }
 
 std::string gateway_binary(const Options& o) { return o.gateway.empty() ? helper_binary("agentos-gateway") : o.gateway; }
-
-std::string describe(const agentos_lsm_event& e) {
-  static const char* const kOps[] = {"?", "open", "exec", "mmap exec", "modify", "mount", "ptrace", "signal", "bpf",
-                                     "connect to a unix socket outside the agent",
-                                     "listen on a port the kernel picked (bind a granted port first)",
-                                     "create a user namespace"};
-  std::string what = e.op < std::size(kOps) ? kOps[e.op] : "?";
-  if (e.want) {
-    what += " (";
-    if (e.want & AGENTOS_FS_READ) what += "r";
-    if (e.want & AGENTOS_FS_WRITE) what += "w";
-    if (e.want & AGENTOS_FS_EXEC) what += "x";
-    what += ")";
-  }
-  if (e.ino)
-    what += " of inode " + std::to_string(e.ino) + " on device " + std::to_string(e.dev >> 20) + ":" +
-            std::to_string(e.dev & 0xfffff);
-  return what;
-}
-
-std::string describe(const agentos_net_event& e) {
-  char addr[INET6_ADDRSTRLEN] = "?";
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(e.addr, kMapped, 12) == 0) ::inet_ntop(AF_INET, e.addr + 12, addr, sizeof addr);
-  else ::inet_ntop(AF_INET6, e.addr, addr, sizeof addr);
-  std::string proto = e.proto == AGENTOS_PROTO_TCP ? "tcp" : e.proto == AGENTOS_PROTO_UDP ? "udp" : "proto " + std::to_string(e.proto);
-  if (e.op == AGENTOS_OP_CREATE)
-    return "socket(family " + std::to_string(e.family) + ", type " + std::to_string(e.type) + ", " + proto + ")";
-  return std::string(e.op == AGENTOS_OP_BIND ? "bind " : "connect ") + proto + " " + addr + ":" +
-         std::to_string(ntohs(e.port));
-}
 
 Result<UniqueFd> listen_on(const std::string& path) {
   // Socket activation: systemd hands us the listener and queues clients while we restart.
@@ -182,52 +149,22 @@ int run(const Options& o) {
   PolicyStore policies(o.policy_dir);
   for (const auto& d : policies.reload()) log::warning("policy not applied: " + d);
 
-  // The socket hooks, for agents that share the host's network. Without them such policies are
-  // refused; every other agent is unaffected.
   AuditLog audit(o.state_dir + "/audit.log");
   AgentManager* manager = nullptr;
-  std::string net_missing;
-  auto net = enforce::NetGuard::load(
-      cgroups->mount() + cgroups->base() + "/agents", o.bpf_dir + "/net", [&](const agentos_net_event& e) {
-        const AgentRecord* r = manager ? manager->find_by_cgroup(e.cgroup_id) : nullptr;
-        audit.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0,
-                   describe(e), "cgroup-bpf", e.audit != 0);
-      });
-  if (!net) net_missing = net.error().str();
-  probe.layers.push_back({"cgroup-bpf socket hooks", net.ok(),
-                          net ? "connect, sendmsg, bind and socket() of agents on the host network, pinned in " + o.bpf_dir
-                              : "unavailable (" + net_missing + "): policies with [network] namespace = \"host\" are refused"});
-  log::info(std::string("layer cgroup-bpf socket hooks: ") + (net ? "available" : "unavailable: " + net_missing));
-  if (net)
-    (void)loop->add((*net)->events_fd(), EPOLLIN, [&](uint32_t) { (*net)->drain_events(); });
-
-  // BPF LSM: every agent's files, exec, mounts, ptrace and signals, in the kernel itself. Where it
-  // cannot load, the layers above (Landlock, seccomp, namespaces) hold alone.
-  auto lsm = enforce::LsmGuard::load(o.bpf_dir + "/lsm", [&](const agentos_lsm_event& e) {
-    const AgentRecord* r = manager ? manager->find_by_cgroup(e.cgroup_id) : nullptr;
-    audit.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0,
-               describe(e), "bpf-lsm", e.audit != 0);
-  });
-  for (auto& l : probe.layers)
-    if (l.name == "bpf-lsm") {
-      l.available = lsm.ok();
-      l.detail = lsm ? "files, exec, mmap, mounts, ptrace and signals of every agent, pinned in " + o.bpf_dir
-                     : "cannot load (" + lsm.error().str() + "): " + l.detail + "; the other layers hold alone";
-    }
-  log::info(std::string("layer bpf-lsm: ") + (lsm ? "available" : "unavailable: " + lsm.error().str()));
-  if (lsm)
-    (void)loop->add((*lsm)->events_fd(), EPOLLIN, [&](uint32_t) { (*lsm)->drain_events(); });
+  KernelGuards guards(*loop, cgroups->mount() + cgroups->base() + "/agents", o.bpf_dir, audit,
+                      [&](uint64_t cgroup_id) { return manager ? manager->find_by_cgroup(cgroup_id) : nullptr; }, probe);
+  const bool lsm = guards.lsm() != nullptr;
 
   // The agents' seccomp filters: where the LSM checks every exec and listen, they leave those to
   // it; under the fallback they hold them themselves.
   SeccompFilters filters;
   for (bool host_net : {false, true}) {
-    auto f = sandbox::build_baseline_filter({.executable_memfds = lsm.ok(), .listen = lsm.ok() || !host_net});
+    auto f = sandbox::build_baseline_filter({.executable_memfds = lsm, .listen = lsm || !host_net});
     if (!f) return log::error("cannot build the seccomp filter: " + f.error().str()), 1;
     (host_net ? filters.host_network : filters.own_network) = std::move(*f);
   }
   AgentManager agents(*loop, *cgroups, std::move(filters), {o.runtime_dir, o.state_dir}, users,
-                      net ? net->get() : nullptr, net_missing, lsm ? lsm->get() : nullptr, !o.without_landlock);
+                      guards.net(), guards.net_missing(), guards.lsm(), !o.without_landlock);
   for (auto& l : probe.layers)
     if (l.name.starts_with("landlock") && lsm && l.available)
       l.detail += "; the fallback: not applied while BPF LSM governs files";
@@ -405,8 +342,7 @@ int run(const Options& o) {
     if (accounts) accounts->tick();
     mcp_servers.tick();
     delegates->tick();
-    if (net) audit.lost((*net)->take_lost(), "cgroup-bpf");
-    if (lsm) audit.lost((*lsm)->take_lost(), "bpf-lsm");
+    guards.tick();
     audit.flush_dropped();
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   });

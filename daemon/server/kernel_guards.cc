@@ -1,0 +1,92 @@
+#include "server/kernel_guards.h"
+
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+
+#include <cstring>
+
+#include "common/log.h"
+
+namespace agentos {
+namespace {
+
+std::string describe(const agentos_lsm_event& e) {
+  static const char* const kOps[] = {"?", "open", "exec", "mmap exec", "modify", "mount", "ptrace", "signal", "bpf",
+                                     "connect to a unix socket outside the agent",
+                                     "listen on a port the kernel picked (bind a granted port first)",
+                                     "create a user namespace"};
+  std::string what = e.op < std::size(kOps) ? kOps[e.op] : "?";
+  if (e.want) {
+    what += " (";
+    if (e.want & AGENTOS_FS_READ) what += "r";
+    if (e.want & AGENTOS_FS_WRITE) what += "w";
+    if (e.want & AGENTOS_FS_EXEC) what += "x";
+    what += ")";
+  }
+  if (e.ino)
+    what += " of inode " + std::to_string(e.ino) + " on device " + std::to_string(e.dev >> 20) + ":" +
+            std::to_string(e.dev & 0xfffff);
+  return what;
+}
+
+std::string describe(const agentos_net_event& e) {
+  char addr[INET6_ADDRSTRLEN] = "?";
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(e.addr, kMapped, 12) == 0) ::inet_ntop(AF_INET, e.addr + 12, addr, sizeof addr);
+  else ::inet_ntop(AF_INET6, e.addr, addr, sizeof addr);
+  std::string proto = e.proto == AGENTOS_PROTO_TCP ? "tcp" : e.proto == AGENTOS_PROTO_UDP ? "udp" : "proto " + std::to_string(e.proto);
+  if (e.op == AGENTOS_OP_CREATE)
+    return "socket(family " + std::to_string(e.family) + ", type " + std::to_string(e.type) + ", " + proto + ")";
+  return std::string(e.op == AGENTOS_OP_BIND ? "bind " : "connect ") + proto + " " + addr + ":" +
+         std::to_string(ntohs(e.port));
+}
+
+sandbox::LayerState* layer(sandbox::ProbeResult& probe, const std::string& name) {
+  for (auto& l : probe.layers)
+    if (l.name == name) return &l;
+  return &probe.layers.emplace_back(sandbox::LayerState{name, false, ""});
+}
+
+}  // namespace
+
+template <typename Event>
+void KernelGuards::deny(const Event& e, const char* layer) {
+  const AgentRecord* r = find_(e.cgroup_id);
+  audit_.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0, describe(e),
+              layer, e.audit != 0);
+}
+
+KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, const std::string& bpf_dir,
+                           AuditLog& audit, FindAgent find, sandbox::ProbeResult& probe)
+    : audit_(audit), find_(std::move(find)) {
+  // The socket hooks, for agents that share the host's network. Without them such policies are
+  // refused; every other agent is unaffected.
+  auto net = enforce::NetGuard::load(agents_cgroup, bpf_dir + "/net",
+                                     [this](const agentos_net_event& e) { deny(e, "cgroup-bpf"); });
+  if (net) net_ = std::move(*net);
+  else net_missing_ = net.error().str();
+  *layer(probe, "cgroup-bpf socket hooks") = {
+      "cgroup-bpf socket hooks", net_ != nullptr,
+      net_ ? "connect, sendmsg, bind and socket() of agents on the host network, pinned in " + bpf_dir
+           : "unavailable (" + net_missing_ + "): policies with [network] namespace = \"host\" are refused"};
+  log::info(std::string("layer cgroup-bpf socket hooks: ") + (net_ ? "available" : "unavailable: " + net_missing_));
+  if (net_) (void)loop.add(net_->events_fd(), EPOLLIN, [this](uint32_t) { net_->drain_events(); });
+
+  // BPF LSM: every agent's files, exec, mounts, ptrace and signals, in the kernel itself. Where it
+  // cannot load, the other layers (Landlock, seccomp, namespaces) hold alone.
+  auto lsm = enforce::LsmGuard::load(bpf_dir + "/lsm", [this](const agentos_lsm_event& e) { deny(e, "bpf-lsm"); });
+  if (lsm) lsm_ = std::move(*lsm);
+  sandbox::LayerState* l = layer(probe, "bpf-lsm");
+  l->available = lsm_ != nullptr;
+  l->detail = lsm_ ? "files, exec, mmap, mounts, ptrace and signals of every agent, pinned in " + bpf_dir
+                   : "cannot load (" + lsm.error().str() + "): " + l->detail + "; the other layers hold alone";
+  log::info(std::string("layer bpf-lsm: ") + (lsm_ ? "available" : "unavailable: " + lsm.error().str()));
+  if (lsm_) (void)loop.add(lsm_->events_fd(), EPOLLIN, [this](uint32_t) { lsm_->drain_events(); });
+}
+
+void KernelGuards::tick() {
+  if (net_) audit_.lost(net_->take_lost(), "cgroup-bpf");
+  if (lsm_) audit_.lost(lsm_->take_lost(), "bpf-lsm");
+}
+
+}  // namespace agentos
