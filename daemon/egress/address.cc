@@ -99,6 +99,18 @@ Address from_sockaddr(const struct sockaddr* sa) {
   return normalized(a);
 }
 
+std::optional<Endpoint> local_endpoint(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+      (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+    return std::nullopt;
+  auto* sa = reinterpret_cast<const sockaddr*>(&ss);
+  uint16_t port = ss.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(sa)->sin_port
+                                          : reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port;
+  return Endpoint{from_sockaddr(sa), ntohs(port)};
+}
+
 Scope scope_of(const Address& in) {
   Address a = normalized(in);
   if (a.family == AF_INET) {

@@ -28,6 +28,13 @@ struct Address {
 [[nodiscard]] std::optional<Address> parse_address(std::string_view text);
 [[nodiscard]] Address from_sockaddr(const sockaddr* sa);
 
+// Where a socket is bound (getsockname): nullopt if that fails.
+struct Endpoint {
+  Address address;
+  uint16_t port = 0;
+};
+[[nodiscard]] std::optional<Endpoint> local_endpoint(int fd);
+
 // Where an address lies, for the rule that a granted name must resolve to the public Internet
 // unless the range it resolves to is granted too (DNS rebinding, cloud metadata services).
 enum class Scope : uint8_t {

@@ -1,6 +1,5 @@
 #include "egress/connection.h"
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -94,18 +93,13 @@ Status Connection::start() {
 // that address was given for, and what follows is a tunnel to it, held to the grants like CONNECT.
 void Connection::transparent() {
   mode_ = Mode::kTransparent;
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(client_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return fail(sys_error("getsockname").str());
-  Address local = from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
-  port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  uint32_t v4;
-  std::memcpy(&v4, local.bytes.data(), 4);
-  const std::string* name = local.family == AF_INET ? agent_->names.name_at(ntohl(v4)) : nullptr;
+  auto local = local_endpoint(client_.get());
+  if (!local) return fail(sys_error("getsockname").str());
+  port_ = local->port;
+  const std::string* name = agent_->names.name_at(local->address);
   if (!name) {
-    host_ = Host{"", local};
-    return refuse(local.str() + " is not an address the gateway's DNS gave out (the agent may connect to granted names only)");
+    host_ = Host{"", local->address};
+    return refuse(local->address.str() + " is not an address the gateway's DNS gave out (the agent may connect to granted names only)");
   }
   decide(*name, port_);
 }

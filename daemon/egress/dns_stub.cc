@@ -1,9 +1,8 @@
 #include "egress/dns_stub.h"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include <cstring>
+#include <algorithm>
 
 #include "egress/decision.h"
 #include "egress/dns_message.h"
@@ -58,14 +57,10 @@ std::string answer(Gateway& gw, AgentEgress& agent, const DnsQuery& q) {
     record(gw, agent, host->name, "", "the agent has asked for " + std::to_string(kMaxSyntheticNames) + " names already");
     return dns_reply(q, kDnsServFail);
   }
-  uint32_t net = htonl(*address);
-  std::array<uint8_t, 4> bytes;
-  std::memcpy(bytes.data(), &net, 4);
-  if (fresh) {  // the first answer for a name is its decision; later ones repeat it
-    char text[INET_ADDRSTRLEN];
-    record(gw, agent, host->name, ::inet_ntop(AF_INET, &net, text, sizeof text), "");
-  }
-  return dns_reply(q, kDnsNoError, bytes, kTtl);
+  if (fresh) record(gw, agent, host->name, address->str(), "");  // the first answer is the decision; later ones repeat it
+  std::array<uint8_t, 4> v4;
+  std::copy_n(address->bytes.begin(), 4, v4.begin());
+  return dns_reply(q, kDnsNoError, v4, kTtl);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "egress/gateway.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -29,12 +28,8 @@ std::optional<Entry> entry_of(int fd) {
   int type = 0;
   socklen_t len = sizeof type;
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type == SOCK_DGRAM) return std::nullopt;
-  sockaddr_storage ss{};
-  len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return Entry::kProxy;
-  uint16_t port = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                                 : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  return port == sandbox::kGatewayPort ? Entry::kProxy : Entry::kTransparent;
+  auto at = local_endpoint(fd);
+  return !at || at->port == sandbox::kGatewayPort ? Entry::kProxy : Entry::kTransparent;
 }
 
 // The value of each secret the daemon passed, read from its descriptor; a value that could break

@@ -1,22 +1,39 @@
 #include "egress/synthetic_names.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 
 namespace agentos::egress {
+namespace {
 
-std::optional<uint32_t> SyntheticNames::address_for(const std::string& name, bool* fresh) {
+Address ipv4(uint32_t host_order) {
+  Address a;
+  uint32_t net = htonl(host_order);
+  std::memcpy(a.bytes.data(), &net, 4);
+  return a;
+}
+
+}  // namespace
+
+std::optional<Address> SyntheticNames::address_for(const std::string& name, bool* fresh) {
   if (fresh) *fresh = false;
-  if (auto it = by_name_.find(name); it != by_name_.end()) return it->second;
+  if (auto it = by_name_.find(name); it != by_name_.end()) return ipv4(it->second);
   // .0 and .255.255 of the block stay unused.
   if (names_.size() >= std::min<size_t>(capacity_, ~kSyntheticMask - 1)) return std::nullopt;
   auto address = kSyntheticNet + 1 + static_cast<uint32_t>(names_.size());
   names_.push_back(name);
   by_name_.emplace(name, address);
   if (fresh) *fresh = true;
-  return address;
+  return ipv4(address);
 }
 
-const std::string* SyntheticNames::name_at(uint32_t address) const {
+const std::string* SyntheticNames::name_at(const Address& a) const {
+  if (a.family != AF_INET) return nullptr;
+  uint32_t net;
+  std::memcpy(&net, a.bytes.data(), 4);
+  uint32_t address = ntohl(net);
   if ((address & kSyntheticMask) != kSyntheticNet) return nullptr;
   uint32_t i = (address & ~kSyntheticMask) - 1;  // .0 wraps to a huge index
   return i < names_.size() ? &names_[i] : nullptr;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "egress/address.h"
+
 namespace agentos::egress {
 
 inline constexpr uint32_t kSyntheticNet = 0x7f4d0000;  // 127.77.0.0/16, host order
@@ -20,15 +22,15 @@ class SyntheticNames {
  public:
   explicit SyntheticNames(size_t capacity = kMaxSyntheticNames) : capacity_(capacity) {}
 
-  // The name's address (host order), the same each time it is asked; nullopt once `capacity`
-  // names hold one. `fresh` says whether this call gave it out.
-  [[nodiscard]] std::optional<uint32_t> address_for(const std::string& name, bool* fresh = nullptr);
+  // The name's address, the same each time it is asked; nullopt once `capacity` names hold one.
+  // `fresh` says whether this call gave it out.
+  [[nodiscard]] std::optional<Address> address_for(const std::string& name, bool* fresh = nullptr);
   // The name an address was given out for, or null.
-  [[nodiscard]] const std::string* name_at(uint32_t address) const;
+  [[nodiscard]] const std::string* name_at(const Address& address) const;
 
  private:
   size_t capacity_;
-  std::map<std::string, uint32_t> by_name_;
+  std::map<std::string, uint32_t> by_name_;  // host order
   std::vector<std::string> names_;  // names_[i] holds kSyntheticNet + 1 + i
 };
 

@@ -73,10 +73,12 @@ class EgressTest(DaemonTest):
         finally:
             cls.world.stop()
 
-    def egress_policy(self, name, allow=(), routes="", limits="", command=None, write=()):
+    def egress_policy(self, name, allow=(), routes="", limits="", command=None, write=(), read=(), env=None):
         ca_dir = str(pathlib.Path(self.world.ca_cert).parent)
         extra = f"[egress]\nallow = {json.dumps(list(allow))}\n{limits}\n{routes}"
-        return self.policy(name, command=command or ["/usr/bin/true"], read=[ca_dir], write=write,
+        if env:
+            extra += "\n[agent.env]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in env.items())
+        return self.policy(name, command=command or ["/usr/bin/true"], read=[ca_dir, *read], write=write,
                            exec=["/usr/bin"], extra=extra)
 
     def agent(self, pol, *cmd, user=OWNER):
@@ -264,11 +266,8 @@ class Transparent(EgressTest):
     loopback, where the gateway listens on the granted ports and holds the connection to that name."""
 
     def node_policy(self, name, allow, read=()):
-        ca_dir = str(pathlib.Path(self.world.ca_cert).parent)
         # NODE_EXTRA_CA_CERTS trusts the test CA, as an agent calling a private service would.
-        extra = (f"[egress]\nallow = {json.dumps(list(allow))}\n"
-                 f"[agent.env]\nNODE_EXTRA_CA_CERTS = {json.dumps(str(self.world.ca_cert))}\n")
-        return self.policy(name, command=["/usr/bin/true"], read=[ca_dir, *read], exec=["/usr/bin"], extra=extra)
+        return self.egress_policy(name, allow=allow, read=read, env={"NODE_EXTRA_CA_CERTS": str(self.world.ca_cert)})
 
     def node(self, pol, url):
         return self.agent(pol, NODE, "-e", NODE_FETCH, url)
@@ -298,11 +297,12 @@ class Transparent(EgressTest):
         self.assertTrue(any("egress dns big.example.test: no [egress] grant names it (A query)" in o for o in denied), denied)
         self.assertTrue(any("egress transparent other.example.test:443: other.example.test is granted, but not port 443" in o
                             for o in denied), denied)
-        # The control: the same fetch of the same name, granted, goes through.
-        granted = self.node_policy("node-big", allow=["big.example.test:443"])
-        code, out, err = self.node(granted, "https://big.example.test/echo")
-        self.assertEqual(code, 0, out + err)
-        self.assertIn("host=big.example.test\n", out)
+        # The controls: the same fetches, with the name and the port granted, go through.
+        granted = self.node_policy("node-granted", allow=["big.example.test:443", "other.example.test:443"])
+        for host in ("big.example.test", "other.example.test"):
+            code, out, err = self.node(granted, f"https://{host}/echo")
+            self.assertEqual(code, 0, out + err)
+            self.assertIn(f"host={host}\n", out)
 
     def test_clients_that_ignore_the_proxy_are_held_to_the_grants(self):
         pol = self.egress_policy("no-proxy", allow=["api.example.test:443"])

@@ -62,32 +62,34 @@ install_policy() {
   on_exit "rm -f '$file'; agentctl policy apply >/dev/null"
 }
 
-# wait_output ID REGEX [SECONDS]: follows the agent's output until a line matches. The agent's
-# own output is the readiness signal; the bound only turns a hang into a failure.
-wait_output() {
-  local id=$1 re=$2 secs=${3:-120} fifo rc pid
+# follow_until SECONDS REGEX CMD...: runs CMD, which follows a stream, until a line it prints
+# matches REGEX (what is followed is the signal; the bound only turns a hang into a failure).
+follow_until() {
+  local secs=$1 re=$2 fifo rc pid
+  shift 2
   fifo=$(mktemp -u) && mkfifo "$fifo"
-  timeout "$secs" agentctl logs --follow "$id" >"$fifo" &
+  timeout "$secs" "$@" >"$fifo" &
   pid=$!
   if grep -m1 -qE -- "$re" <"$fifo"; then rc=0; else rc=1; fi
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   rm -f "$fifo"
-  ((rc == 0)) || fail "agent $id never printed /$re/ within $secs s; its log: $(agentctl logs "$id" 2>&1)"
+  return "$rc"
 }
 
-# wait_audit REGEX [SECONDS]: follows the audit trail until an entry matches (what the daemon
-# records is the signal; the bound only turns a hang into a failure).
+# wait_output ID REGEX [SECONDS]: follows the agent's output until a line matches: the agent's
+# own output is the readiness signal.
+wait_output() {
+  local id=$1 re=$2 secs=${3:-120}
+  follow_until "$secs" "$re" agentctl logs --follow "$id" ||
+    fail "agent $id never printed /$re/ within $secs s; its log: $(agentctl logs "$id" 2>&1)"
+}
+
+# wait_audit REGEX [SECONDS]: follows the audit trail until an entry matches.
 wait_audit() {
-  local re=$1 secs=${2:-60} fifo rc pid
-  fifo=$(mktemp -u) && mkfifo "$fifo"
-  timeout "$secs" agentctl audit --follow >"$fifo" &
-  pid=$!
-  if grep -m1 -qE -- "$re" <"$fifo"; then rc=0; else rc=1; fi
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  rm -f "$fifo"
-  ((rc == 0)) || fail "no audit entry /$re/ within $secs s; the last ones: $(agentctl audit 2>&1 | tail -5)"
+  local re=$1 secs=${2:-60}
+  follow_until "$secs" "$re" agentctl audit --follow ||
+    fail "no audit entry /$re/ within $secs s; the last ones: $(agentctl audit 2>&1 | tail -5)"
 }
 
 # start_detached ARGS...: `agentctl run ARGS --detach`; sets AGENT_ID to the new agent's id (not
