@@ -318,6 +318,38 @@ class Transparent(EgressTest):
         self.assertTrue(any('TLS server name "other.example.test" is not api.example.test' in o for o in denied), denied)
         self.assertTrue(any("127.77.200.200 is not an address the gateway's DNS gave out" in o for o in denied), denied)
 
+    def test_garbage_and_stalls_on_a_granted_port(self):
+        code = textwrap.dedent("""
+            import socket, ssl, sys
+            address = socket.gethostbyname("api.example.test")
+
+            def outcome(s):
+                try:
+                    return "answered" if s.recv(4096) else "closed"
+                except OSError as e:
+                    return type(e).__name__
+
+            s = socket.create_connection((address, 443), timeout=30)
+            s.sendall(bytes(range(256)))  # not TLS: relayed to the granted name's address, as in a tunnel
+            print("garbage", outcome(s))
+            s = socket.create_connection((address, 443), timeout=30)  # sends nothing
+            print("stall", outcome(s))
+            ctx = ssl.create_default_context(cafile=sys.argv[1])
+            t = ctx.wrap_socket(socket.create_connection((address, 443), timeout=30), server_hostname="api.example.test")
+            t.sendall(b"GET /echo HTTP/1.1\\r\\nHost: api.example.test\\r\\nConnection: close\\r\\n\\r\\n")
+            print("after", t.recv(4096).decode().splitlines()[0])
+        """)
+        pol = self.egress_policy("transparent-garbage", allow=["api.example.test:443"])
+        status, out, err = self.python(pol, code, str(self.world.ca_cert))
+        self.assertEqual(status, 0, out + err)
+        lines = dict(l.split(" ", 1) for l in out.splitlines())
+        self.assertIn(lines["garbage"], ("answered", "closed", "ConnectionResetError"))  # ended, not hung
+        # The stall is cut at the handshake timeout (5 s for this daemon) with a reset, and audited.
+        self.assertEqual(lines["stall"], "ConnectionResetError")
+        self.assertTrue(any("egress transparent api.example.test:443" in e["operation"] and
+                            "no complete request within 5000 ms" in e["operation"] for e in self.egress_audit()))
+        self.assertEqual(lines["after"], "HTTP/1.1 200 OK")  # and the gateway still serves
+
     def test_dns_stub_survives_garbage(self):
         code = textwrap.dedent("""
             import os, socket
