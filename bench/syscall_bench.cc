@@ -79,7 +79,9 @@ int apply_layer(const std::string& layer) {
   auto spec = sandbox::make_launch_spec(*p.policy, "bench", 65534, 65534, {});
   if (!spec || spec->landlock.abi == 0) return ENOSYS;
   const char* what = "";
-  return sandbox::apply_landlock(spec->landlock, &what);
+  int ruleset = -1;
+  if (int e = sandbox::prepare_landlock(spec->landlock, &ruleset, &what)) return e;
+  return sandbox::enforce_landlock(ruleset, &what);
 }
 
 int main(int argc, char** argv) {

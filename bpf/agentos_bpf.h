@@ -86,7 +86,24 @@ struct agentos_net_event {
 	__u32 pad;
 };
 
+/* Unix sockets for agents that see the host's filesystem where BPF LSM is missing (bpf/unix.bpf.c):
+ * a connect or send to a path is refused unless it is the agent's own broker socket; abstract
+ * addresses are left to Landlock's scoping. */
+#define AGENTOS_UNIX_CONNECT 1
+#define AGENTOS_UNIX_SENDMSG 2
+#define AGENTOS_UNIX_PATH_MAX 108 /* sun_path */
+#define AGENTOS_BROKER_SOCKET "/run/agentos/broker.sock" /* == sandbox::kBrokerSocket */
+
+struct agentos_unix_event {
+	__u64 cgroup_id;
+	__u32 op; /* AGENTOS_UNIX_* */
+	__u32 len; /* of the path, as given */
+	char path[AGENTOS_UNIX_PATH_MAX];
+	__u32 pad;
+};
+
 #ifdef __cplusplus
+static_assert(sizeof(struct agentos_unix_event) == 128, "agentos_unix_event layout");
 static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
 static_assert(sizeof(struct agentos_lsm_event) == 40, "agentos_lsm_event layout");
 static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");
@@ -95,6 +112,7 @@ static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_n
 static_assert(sizeof(struct agentos_agent) == 8, "agentos_agent layout");
 static_assert(sizeof(struct agentos_net_event) == 40, "agentos_net_event layout");
 #else
+_Static_assert(sizeof(struct agentos_unix_event) == 128, "agentos_unix_event layout");
 _Static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
 _Static_assert(sizeof(struct agentos_lsm_event) == 40, "agentos_lsm_event layout");
 _Static_assert(sizeof(struct agentos_net_key) == 40, "agentos_net_key layout");

@@ -119,4 +119,13 @@ struct sockaddr {
 	char sa_data[14];
 };
 
+/* The kernel's side of a cgroup sock_addr program's context (bpf_cast_to_kern_ctx). */
+struct bpf_sock_addr_kern {
+	struct sock *sk;
+	struct sockaddr *uaddr;
+	__u64 tmp_reg;
+	void *t_ctx;
+	__u32 uaddrlen;
+} CORE;
+
 #endif

@@ -21,9 +21,7 @@ namespace {
 
 Status put_grants(int map, uint64_t cg, uint32_t gen, const std::vector<FsGrant>& grants) {
   for (const auto& g : grants) {
-    struct stat st;
-    if (::stat(g.path.c_str(), &st) != 0) return sys_error("grant " + g.path);
-    agentos_fs_key k{cg, kernel_dev(st.st_dev), st.st_ino, gen, 0};
+    agentos_fs_key k{cg, kernel_dev(g.dev), g.ino, gen, 0};
     uint32_t rights = g.rights;
     uint32_t existing = 0;
     if (bpf_map_lookup_elem(map, &k, &existing) == 0) rights |= existing;  // two paths, one inode

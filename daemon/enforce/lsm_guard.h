@@ -17,9 +17,12 @@ struct agentos_lsm;
 
 namespace agentos::enforce {
 
-// One granted path, as the launcher resolved it.
+// One granted object, as the launcher resolved it (sandbox/grant_object.h): known by device and
+// inode, never looked up by its path again.
 struct FsGrant {
-  std::string path;  // real path on the host
+  std::string path;  // real path on the host, for messages
+  uint64_t dev = 0;  // st_dev
+  uint64_t ino = 0;
   uint32_t rights = 0;  // AGENTOS_FS_*
 };
 

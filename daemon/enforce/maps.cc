@@ -7,6 +7,9 @@
 #include <sys/statfs.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "common/unique_fd.h"
 
 #include "agentos_bpf.h"
 
@@ -63,6 +66,38 @@ Status flip_generation(int agents_fd, uint64_t cg, const std::function<Status(ui
     return e;
   }
   drop(a.generation);
+  return {};
+}
+
+namespace {
+
+// Ids of the programs called `name` attached to the cgroup for `type`: an earlier daemon's.
+std::vector<uint32_t> attached(int cg, bpf_attach_type type, const char* name) {
+  uint32_t ids[64];
+  uint32_t count = 64, flags = 0;
+  std::vector<uint32_t> out;
+  if (bpf_prog_query(cg, type, 0, &flags, ids, &count) != 0) return out;
+  for (uint32_t i = 0; i < count; ++i) {
+    UniqueFd fd(bpf_prog_get_fd_by_id(ids[i]));
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && std::strcmp(info.name, name) == 0)
+      out.push_back(ids[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status attach_replacing(bpf_program* prog, int cg) {
+  bpf_attach_type type = bpf_program__expected_attach_type(prog);
+  std::vector<uint32_t> before = attached(cg, type, bpf_program__name(prog));
+  if (bpf_prog_attach(bpf_program__fd(prog), cg, type, BPF_F_ALLOW_MULTI) != 0)
+    return sys_error(std::string("attach ") + bpf_program__name(prog));
+  for (uint32_t id : before) {
+    UniqueFd old(bpf_prog_get_fd_by_id(id));
+    if (old.valid()) bpf_prog_detach2(old.get(), cg, type);
+  }
   return {};
 }
 

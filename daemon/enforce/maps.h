@@ -68,6 +68,12 @@ struct EventDrain {
   }
 };
 
+// Attaches `prog` to the cgroup directory `cg` for its expected attach type (BPF_F_ALLOW_MULTI,
+// not through a link, so it outlives this process: a daemon that dies leaves every agent
+// governed), then detaches an earlier daemon's program of the same name. There is no unguarded
+// instant.
+[[nodiscard]] Status attach_replacing(bpf_program* prog, int cg);
+
 // The growth of a one-slot u64 counter map since the last call (`seen` keeps the last value).
 [[nodiscard]] uint64_t take_counter(int counter_fd, uint64_t* seen);
 

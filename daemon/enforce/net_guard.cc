@@ -35,22 +35,6 @@ int forward_libbpf(libbpf_print_level level, const char* fmt, va_list args) {
 }
 
 
-// Ids of the programs called `name` attached to the cgroup for `type`: an earlier daemon's.
-std::vector<uint32_t> attached(int cg, bpf_attach_type type, const char* name) {
-  uint32_t ids[64];
-  uint32_t count = 64, flags = 0;
-  std::vector<uint32_t> out;
-  if (bpf_prog_query(cg, type, 0, &flags, ids, &count) != 0) return out;
-  for (uint32_t i = 0; i < count; ++i) {
-    UniqueFd fd(bpf_prog_get_fd_by_id(ids[i]));
-    bpf_prog_info info{};
-    uint32_t len = sizeof info;
-    if (fd.valid() && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && std::strcmp(info.name, name) == 0)
-      out.push_back(ids[i]);
-  }
-  return out;
-}
-
 }  // namespace
 
 agentos_net_key net_key(uint8_t op, uint64_t cg, uint32_t gen, const policy::NetRule& r) {
@@ -100,16 +84,8 @@ Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgrou
   // daemon that dies leaves every agent governed. A previous daemon's copies are detached only
   // once ours are attached, so there is no unguarded instant.
   bpf_program* prog;
-  bpf_object__for_each_program(prog, g->skel_->obj) {
-    bpf_attach_type type = bpf_program__expected_attach_type(prog);
-    std::vector<uint32_t> before = attached(cg.get(), type, bpf_program__name(prog));
-    if (bpf_prog_attach(bpf_program__fd(prog), cg.get(), type, BPF_F_ALLOW_MULTI) != 0)
-      return sys_error(std::string("attach ") + bpf_program__name(prog));
-    for (uint32_t id : before) {
-      UniqueFd old(bpf_prog_get_fd_by_id(id));
-      if (old.valid()) bpf_prog_detach2(old.get(), cg.get(), type);
-    }
-  }
+  bpf_object__for_each_program(prog, g->skel_->obj)
+    if (auto s = attach_replacing(prog, cg.get()); !s) return s.error();
 
   g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.events), EventDrain<agentos_net_event>::sample, &g->drain_, nullptr);
   if (!g->events_) return sys_error("ring buffer");

@@ -143,6 +143,8 @@ Policy narrow(const Policy& d, const Policy& by) {
   out.limits.memory_bytes = smaller(d.limits.memory_bytes, by.limits.memory_bytes);
   out.limits.cpu_percent = smaller(d.limits.cpu_percent, by.limits.cpu_percent);
   out.limits.pids = smaller(d.limits.pids, by.limits.pids);
+  out.limits.tmp_bytes = smaller(d.limits.tmp_bytes, by.limits.tmp_bytes);
+  out.limits.shm_bytes = smaller(d.limits.shm_bytes, by.limits.shm_bytes);
   return out;
 }
 

@@ -307,7 +307,16 @@ void Walker::rule_list(const toml::table& t, std::string_view key, std::vector<N
 }
 
 void Walker::limits(const toml::table& t) {
-  check_keys(t, {"memory", "cpu", "pids"}, "limits");
+  check_keys(t, {"memory", "cpu", "pids", "tmp", "shm"}, "limits");
+  for (auto [key, dest] : {std::pair{"tmp", &out_.limits.tmp_bytes}, {"shm", &out_.limits.shm_bytes}})
+    if (const toml::node* n = t.get(key)) {
+      if (const toml::value<std::string>* s = n->as_string()) {
+        if (Result<uint64_t> bytes = parse_memory(s->get())) *dest = *bytes;
+        else error(*n, std::string("limits.") + key + ": " + bytes.error().what);
+      } else {
+        error(*n, std::string("limits.") + key + " must be a string such as \"256M\", not " + type_name(*n));
+      }
+    }
   if (const toml::node* n = t.get("memory")) {
     Result<uint64_t> bytes = agentos::error("");
     if (const toml::value<int64_t>* i = n->as_integer()) {

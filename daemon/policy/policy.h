@@ -119,7 +119,9 @@ struct Serve {
 struct Limits {
   std::optional<uint64_t> memory_bytes;  // "512M", "2G", "1048576"
   std::optional<uint32_t> cpu_percent;  // "50%" of one CPU; "150%" is one and a half
-  std::optional<uint32_t> pids;
+  std::optional<uint32_t> pids;  // default kDefaultPids: every agent is bounded
+  std::optional<uint64_t> tmp_bytes;  // its private /tmp; default kDefaultTmpBytes
+  std::optional<uint64_t> shm_bytes;  // its /dev/shm; default kDefaultShmBytes
 };
 
 struct Policy {
@@ -154,7 +156,8 @@ struct Policy {
 
   Limits limits;
 
-  std::string source_path;  // file it came from
+  std::string source_path;  // file it came from (as the sender claimed, for a policy a client sent)
+  bool from_policy_dir = false;  // loaded by the daemon from its policy directory (PolicyStore)
   std::string source_text;  // the file as written, kept for inspect and restarts
   Location name_location;  // where the name was set (or 1:1 when defaulted), for duplicates
 };

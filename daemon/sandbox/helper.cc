@@ -59,7 +59,8 @@ Result<Helper> spawn_helper(const HelperSpec& spec) {
     if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(126);
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(126);
     const char* what = nullptr;
-    if (plan.abi > 0 && apply_landlock(plan, &what) != 0) ::_exit(126);
+    int ruleset = -1;
+    if (prepare_landlock(plan, &ruleset, &what) != 0 || enforce_landlock(ruleset, &what) != 0) ::_exit(126);
     if (install_filter(*spec.seccomp) != 0) ::_exit(126);
     ::execve(argv[0], argv.data(), envp);
     ::_exit(127);

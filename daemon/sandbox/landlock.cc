@@ -87,32 +87,39 @@ void add_sandbox_rules(LandlockPlan& plan, bool host_view) {
   plan.rules.push_back({"/dev/shm", landlock_write_access()});
 }
 
-int apply_landlock(const LandlockPlan& plan, const char** what) {
+int prepare_landlock(const LandlockPlan& plan, int* ruleset, const char** what) {
+  *ruleset = -1;
   if (plan.abi < 1) return 0;
   RulesetAttr attr{plan.handled_fs, 0, plan.scoped};
   size_t size = plan.abi >= 6 ? sizeof attr : plan.abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
   *what = "landlock_create_ruleset";
-  int ruleset = static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, size, 0));
-  if (ruleset < 0) return errno;
+  int rs = static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, size, 0));
+  if (rs < 0) return errno;
   for (const auto& r : plan.rules) {
     *what = r.path.c_str();
-    int fd = ::open(r.path.c_str(), O_PATH | O_CLOEXEC);
+    int fd = r.fd >= 0 ? r.fd : ::open(r.path.c_str(), O_PATH | O_CLOEXEC);
     if (fd < 0) {
       int e = errno;
-      ::close(ruleset);
+      ::close(rs);
       return e;
     }
     struct stat st;
     landlock_path_beneath_attr rule{r.access, fd};
     if (::fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) rule.allowed_access &= kFileOnly;
-    long rc = rule.allowed_access ? ::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) : 0;
+    long rc = rule.allowed_access ? ::syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) : 0;
     int e = errno;
-    ::close(fd);
+    if (fd != r.fd) ::close(fd);
     if (rc != 0) {
-      ::close(ruleset);
+      ::close(rs);
       return e;
     }
   }
+  *ruleset = rs;
+  return 0;
+}
+
+int enforce_landlock(int ruleset, const char** what) {
+  if (ruleset < 0) return 0;
   *what = "landlock_restrict_self";
   long rc = ::syscall(SYS_landlock_restrict_self, ruleset, 0);
   int e = errno;

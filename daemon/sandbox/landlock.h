@@ -9,8 +9,9 @@
 namespace agentos::sandbox {
 
 struct LandlockRule {
-  std::string path;  // as seen inside the sandbox
+  std::string path;  // as seen inside the sandbox, opened there when `fd` is not set
   uint64_t access = 0;  // LANDLOCK_ACCESS_FS_* (directory rights are dropped for files)
+  int fd = -1;  // the grant object itself (O_PATH), resolved by the daemon: Landlock keys on it
 };
 
 struct LandlockPlan {
@@ -32,7 +33,10 @@ uint64_t landlock_exec_access();
 // "/" and writing its private /tmp and /dev/shm. In the host's view those would be the host's.
 void add_sandbox_rules(LandlockPlan& plan, bool host_view);
 
-// Child side, async-signal-safe; needs no_new_privs. Returns 0 or an errno, with *what set.
-int apply_landlock(const LandlockPlan& plan, const char** what);
+// Child side, async-signal-safe. Builds the ruleset while the grant objects are still open
+// (*ruleset is -1 where the kernel offers no Landlock); enforcing it later needs no_new_privs.
+// Each returns 0 or an errno, with *what set.
+int prepare_landlock(const LandlockPlan& plan, int* ruleset, const char** what);
+int enforce_landlock(int ruleset, const char** what);
 
 }  // namespace agentos::sandbox

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <map>
 
+#include "policy/limit_values.h"
 #include "policy/paths.h"
 #include "sandbox/elf.h"
 
@@ -22,29 +23,6 @@ Result<std::string> read_link(const std::string& path) {
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
   if (n < 0) return sys_error("readlink " + path);
   return std::string(buf, static_cast<size_t>(n));
-}
-
-Result<std::string> real_path(const std::string& path) {
-  char buf[PATH_MAX];
-  if (!::realpath(path.c_str(), buf)) return sys_error("filesystem grant " + path);
-  return std::string(buf);
-}
-
-// The first symlink on the way to `path`, recreated in the root so the path still resolves
-// there (the grant itself is mounted at its real location).
-Result<std::optional<Symlink>> first_symlink(const std::string& path) {
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    std::string prefix = path.substr(0, pos);
-    struct stat st;
-    if (::lstat(prefix.c_str(), &st) != 0) return sys_error("filesystem grant " + path);
-    if (S_ISLNK(st.st_mode)) {
-      auto to = read_link(prefix);
-      if (!to) return to.error();
-      return std::optional<Symlink>{Symlink{kStagingRoot + prefix, *to}};
-    }
-  }
-  return std::optional<Symlink>{};
 }
 
 // Top-level symlinks such as merged-/usr's /lib -> usr/lib. They carry no data and resolve only
@@ -77,60 +55,79 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   s.gid = gid;
   s.groups = std::move(groups);
   s.workdir = p.workdir.empty() ? "/" : p.workdir;
-
-  // One mount per real location; write wins where grants overlap. Landlock gets each kind of
-  // access on the real path, which is where the grant appears inside the sandbox too.
-  std::map<std::string, bool> writable;
-  std::map<std::string, uint64_t> access;
-  auto add = [&](const std::vector<std::string>& paths, bool w, uint64_t ll, uint32_t fs) -> Status {
-    for (const auto& path : paths) {
-      auto real = real_path(path);
-      if (!real) return real.error();
-      // The parser checked the text; a symlink could still lead into /proc, /sys or /dev.
-      if (auto ok = policy::check_grant_path(*real); !ok)
-        return error("filesystem grant " + path + " resolves to " + *real + ": " + ok.error().str());
-      auto link = first_symlink(path);
-      if (!link) return link.error();
-      if (*link) s.symlinks.push_back(**link);
-      writable[*real] = writable[*real] || w;
-      access[*real] |= ll;
-      s.fs_rights[*real] |= fs;
-    }
-    return {};
+  s.max_tasks = p.limits.pids.value_or(policy::kDefaultPids);
+  auto tmpfs = [](uint64_t bytes) {
+    return "mode=1777,size=" + std::to_string(bytes) + ",nr_inodes=" + std::to_string(bytes / policy::kBytesPerTmpfsInode + 1);
   };
-  if (auto st = add(p.read, false, landlock_read_access(), kFsRead); !st) return st.error();
-  if (auto st = add(p.exec, false, landlock_exec_access(), kFsRead | kFsExec); !st) return st.error();
-  if (auto st = add(p.write, true, landlock_write_access(), kFsRead | kFsWrite); !st) return st.error();
-  for (auto& [src, w] : writable) {  // std::map order puts each parent before its children
-    struct stat st;
-    if (::stat(src.c_str(), &st) != 0) return sys_error("filesystem grant " + src);
-    s.grants.push_back({src, kStagingRoot + src, w, false, S_ISDIR(st.st_mode), -1});
-  }
-  add_sandbox_rules(s.landlock, s.host_view);
-  for (auto& [path, a] : access) s.landlock.rules.push_back({path, a});
-  // The dynamic loader runs every dynamically linked program: executable wherever it is visible.
-  if (!p.command.empty())
-    if (auto interp = elf_interpreter(p.command[0]))
-      if (char buf[PATH_MAX]; ::realpath(interp->c_str(), buf))
-        if (std::any_of(writable.begin(), writable.end(), [&](auto& g) { return policy::path_covers(g.first, buf); })) {
-          s.landlock.rules.push_back({buf, landlock_exec_access()});
-          s.fs_rights[buf] |= kFsRead | kFsExec;
+  s.tmp_options = tmpfs(p.limits.tmp_bytes.value_or(policy::kDefaultTmpBytes));
+  s.shm_options = tmpfs(p.limits.shm_bytes.value_or(policy::kDefaultShmBytes));
+
+  // One mount per object; write wins where grants overlap. Landlock gets each kind of access on
+  // the object itself, which is also what the agent sees where the grant is mounted.
+  struct Entry {
+    size_t object = 0;
+    bool writable = false;
+    uint64_t landlock = 0;
+    bool is_dir = true;
+  };
+  std::map<std::string, Entry> entries;  // by real path: std::map puts each parent before its children
+  auto add_object = [&](GrantObject& obj, bool w, uint64_t ll, uint32_t fs) {
+    auto [it, fresh] = entries.try_emplace(obj.real, Entry{s.objects.size(), false, 0, obj.is_dir});
+    if (fresh) {
+      s.fs_rights[obj.real] = {0, obj.dev, obj.ino};
+      s.objects.push_back(std::move(obj.fd));
+    }
+    it->second.writable = it->second.writable || w;
+    it->second.landlock |= ll;
+    s.fs_rights[obj.real].rights |= fs;
+  };
+  {
+    // Every path is resolved once, with the owner's permissions, into the object it names.
+    auto owner = OwnerIdentity::become(uid, gid, s.groups);
+    if (!owner) return owner.error();
+    auto add = [&](const std::vector<std::string>& paths, bool w, uint64_t ll, uint32_t fs) -> Status {
+      for (const auto& path : paths) {
+        auto obj = resolve_grant(path);
+        if (!obj) return obj.error();
+        if (obj->first_link && std::none_of(s.symlinks.begin(), s.symlinks.end(),
+                                            [&](auto& l) { return l.at == kStagingRoot + obj->first_link->first; }))
+          s.symlinks.push_back({kStagingRoot + obj->first_link->first, obj->first_link->second});
+        add_object(*obj, w, ll, fs);
+      }
+      return {};
+    };
+    if (auto st = add(p.read, false, landlock_read_access(), kFsRead); !st) return st.error();
+    if (auto st = add(p.exec, false, landlock_exec_access(), kFsRead | kFsExec); !st) return st.error();
+    if (auto st = add(p.write, true, landlock_write_access(), kFsRead | kFsWrite); !st) return st.error();
+    // The dynamic loader runs every dynamically linked program: executable wherever a grant shows it.
+    if (!p.command.empty())
+      if (auto interp = elf_interpreter(p.command[0]))
+        if (auto obj = resolve_grant(*interp);
+            obj && std::any_of(entries.begin(), entries.end(), [&](auto& e) { return policy::path_covers(e.first, obj->real); })) {
+          s.landlock.rules.push_back({obj->real, landlock_exec_access(), obj->fd.get()});
+          s.fs_rights[obj->real] = {s.fs_rights[obj->real].rights | kFsRead | kFsExec, obj->dev, obj->ino};
+          s.objects.push_back(std::move(obj->fd));
         }
+  }
+  for (auto& [real, e] : entries)
+    s.grants.push_back({real, kStagingRoot + real, e.writable, false, e.is_dir, s.objects[e.object].get(), -1});
+  add_sandbox_rules(s.landlock, s.host_view);
+  for (auto& [real, e] : entries) s.landlock.rules.push_back({real, e.landlock, s.objects[e.object].get()});
   for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"})
-    s.fs_rights[node] |= kFsRead | kFsWrite;
+    if (struct stat st; ::stat(node, &st) == 0) s.fs_rights[node] = {kFsRead | kFsWrite, st.st_dev, st.st_ino};
   // A grant covers everything beneath it: fold each ancestor's rights into its descendants, so
   // the nearest granted inode the kernel finds carries the union.
-  for (auto& [path, rights] : s.fs_rights)
+  for (auto& [path, right] : s.fs_rights)
     for (const auto& [above, more] : s.fs_rights)
-      if (above != path && policy::path_covers(above, path)) rights |= more;
+      if (above != path && policy::path_covers(above, path)) right.rights |= more.rights;
   // A grant beneath a write grant is writable too. Where the agent may write but not execute,
   // the mount says so: that is what stops mmap with PROT_EXEC under the fallback, which Landlock
   // does not govern. Exec paths that are not mounts of their own (the loader) keep theirs exec.
   for (auto& g : s.grants) {
-    for (const auto& [src, w] : writable) g.writable = g.writable || (w && policy::path_covers(src, g.source));
+    for (const auto& [src, e] : entries) g.writable = g.writable || (e.writable && policy::path_covers(src, g.source));
     g.noexec = g.writable && std::none_of(s.fs_rights.begin(), s.fs_rights.end(), [&](auto& r) {
-                 return (r.second & kFsExec) && policy::path_covers(g.source, r.first) &&
-                        (r.first == g.source || !writable.contains(r.first));
+                 return (r.second.rights & kFsExec) && policy::path_covers(g.source, r.first) &&
+                        (r.first == g.source || !entries.contains(r.first));
                });
   }
 
@@ -169,9 +166,43 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   return s;
 }
 
+Status objects_within(const LaunchSpec& spec, const policy::Policy& outer) {
+  auto owner = OwnerIdentity::become(spec.uid, spec.gid, spec.groups);
+  if (!owner) return owner.error();
+  std::vector<ObjectId> by_kind[3];  // read, write, exec: writing and running imply reading
+  auto add = [&](const std::vector<std::string>& paths, std::initializer_list<int> kinds) -> Status {
+    for (const auto& path : paths) {
+      auto obj = resolve_grant(path);
+      if (!obj) return error("the delegator's " + obj.error().str());
+      for (int k : kinds) by_kind[k].push_back({obj->dev, obj->ino});
+    }
+    return {};
+  };
+  if (auto s = add(outer.read, {0}); !s) return s;
+  if (auto s = add(outer.write, {0, 1}); !s) return s;
+  if (auto s = add(outer.exec, {0, 2}); !s) return s;
+  static const char* const kKinds[] = {"read", "write", "exec"};
+  static const uint32_t kRights[] = {kFsRead, kFsWrite, kFsExec};
+  for (const auto& g : spec.grants) {
+    uint32_t rights = spec.fs_rights.at(g.source).rights;
+    for (int k = 0; k < 3; ++k) {
+      if (!(rights & kRights[k])) continue;
+      auto within = object_within(g.object_fd, g.source, g.is_dir, by_kind[k]);
+      if (!within) return within.error();
+      if (!*within)
+        return error("filesystem grant " + g.source + " (" + kKinds[k] + ") is outside every " + kKinds[k] +
+                     " grant of the delegating agent, by the objects they reach");
+    }
+  }
+  return {};
+}
+
 void add_bridge(LaunchSpec& spec, const std::string& source) {
+  struct stat st;
+  if (::stat(source.c_str(), &st) != 0) return;  // the daemon's own binary; without it, no bridge
   spec.bridge_source = source;
-  spec.fs_rights[source] |= kFsRead | kFsExec;  // the LSM judges the object: the binary itself
+  auto& right = spec.fs_rights[source];  // the LSM judges the object: the binary itself
+  right = {right.rights | kFsRead | kFsExec, st.st_dev, st.st_ino};
   spec.landlock.rules.push_back({kBridgePath, landlock_exec_access()});  // Landlock, the path
 }
 

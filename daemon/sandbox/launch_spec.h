@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "sandbox/grant_object.h"
 #include "sandbox/landlock.h"
 #include "policy/policy.h"
 
@@ -27,13 +28,22 @@ inline constexpr char kBrokerDir[] = "/run/agentos";
 inline constexpr char kBrokerSocket[] = "/run/agentos/broker.sock";
 inline constexpr char kBridgePath[] = "/run/agentos/agentos-mcp";
 
+// One resolved grant (sandbox/grant_object.h), mounted where it really is on the host.
 struct MountGrant {
-  std::string source;  // realpath on the host
+  std::string source;  // its real path on the host: for messages, order, and where it goes
   std::string target;  // kStagingRoot + source
   bool writable = false;
   bool noexec = false;  // writable without exec: nothing written there runs or maps executable
   bool is_dir = true;
-  int tree_fd = -1;  // set by the child: open_tree() clone of source
+  int object_fd = -1;  // the resolved object (O_PATH), owned by LaunchSpec::objects
+  int tree_fd = -1;  // set by the monitor: a detached clone of the object, its attributes applied
+};
+
+// What the BPF LSM is told of a grant: its rights on the object, known by device and inode.
+struct FsRight {
+  uint32_t rights = 0;  // kFsRead | kFsWrite | kFsExec
+  uint64_t dev = 0;  // st_dev
+  uint64_t ino = 0;
 };
 
 // A symlink recreated inside the root, e.g. merged-/usr's /lib -> usr/lib.
@@ -66,10 +76,11 @@ struct LaunchSpec {
   std::vector<MountGrant> grants;  // sorted so that a parent is mounted before its children
   std::vector<Symlink> symlinks;
 
-  LandlockPlan landlock;  // read/write/exec per grant, where the kernel offers Landlock
-  // The same grants for the BPF LSM: rights (kFsRead|kFsWrite|kFsExec) by real host path, each
-  // including the rights of the grants above it, plus the /dev nodes and the dynamic loader.
-  std::map<std::string, uint32_t> fs_rights;
+  LandlockPlan landlock;  // read/write/exec per grant object, where the kernel offers Landlock
+  // The same grants for the BPF LSM, by real host path, each including the rights of the grants
+  // above it, plus the /dev nodes, the dynamic loader and the MCP bridge.
+  std::map<std::string, FsRight> fs_rights;
+  std::vector<UniqueFd> objects;  // every resolved grant object (O_PATH); the spec owns them
   std::vector<sock_filter> seccomp;  // baseline filter, compiled by the daemon
 
   // Owned by the caller; the child dup2()s them.
@@ -78,14 +89,26 @@ struct LaunchSpec {
   int stderr_fd = -1;  // -1: stdout's; an MCP server's stdout is its protocol, its stderr the log
   int cgroup_fd = -1;  // the agent's cgroup v2 directory, for CLONE_INTO_CGROUP
 
+  // Bounds that hold without any cgroup controller: processes and threads of the agent's uid in
+  // its own user namespace (RLIMIT_NPROC, counted per user namespace), and its tmpfs mounts.
+  uint32_t max_tasks = 0;
+  std::string tmp_options;  // mount options of its private /tmp, size and file count included
+  std::string shm_options;  // of its /dev/shm
+
   std::string exit_path;  // where the monitor records the exit status
   std::vector<int> keep_fds;  // the monitor holds these open for the agent's lifetime (BPF links)
 };
 
+// A delegate's grants must name objects its delegator's grants reach, kind by kind (read, write,
+// exec), whatever their spelling: each of the spec's objects is walked up to one of `outer`'s,
+// resolved now with the same owner's permissions.
+[[nodiscard]] Status objects_within(const LaunchSpec& spec, const policy::Policy& outer);
+
 // Shows the MCP stdio bridge (`source` on the host) at kBridgePath, executable there.
 void add_bridge(LaunchSpec& spec, const std::string& source);
 
-// Resolves the policy's grants on the host and fills a spec. Fails if a granted path is missing.
+// Resolves the policy's grants on the host, as the agent's owner (uid, gid, groups), into objects
+// (grant_object.h) and fills a spec. Fails if a granted path is missing or may not be granted.
 [[nodiscard]] Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& id,
                                                    uid_t uid, gid_t gid,
                                                    std::vector<gid_t> groups);

@@ -1,6 +1,7 @@
 #include "sandbox/launcher.h"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -78,6 +79,26 @@ void write_exit_file(const std::string& path, int status) {
   if (ok) ::rename(tmp.c_str(), path.c_str());
 }
 
+// The mounts the sandbox will show, cloned here from the daemon's grant objects while the monitor
+// still sees the host's mount namespace (a clone made inside the sandbox's own namespace could
+// only come from a path). Private root: every grant; host view: the write grants that go back on
+// top of the read-only tree (only where Landlock is the file layer; under the LSM nothing is
+// remounted). Returns 0, or an errno with *what set.
+int clone_grants(LaunchSpec& spec, const char** what) {
+  for (auto& g : spec.grants) {
+    if (spec.host_view && !(spec.landlock.abi > 0 && g.writable)) continue;
+    *what = g.source.c_str();
+    g.tree_fd = static_cast<int>(::syscall(SYS_open_tree, g.object_fd, "",
+                                           AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (g.tree_fd < 0) return errno;
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (g.writable ? 0 : MOUNT_ATTR_RDONLY) |
+                    (g.noexec ? MOUNT_ATTR_NOEXEC : 0);
+    if (::syscall(SYS_mount_setattr, g.tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) return errno;
+  }
+  return 0;
+}
+
 // The monitor: a fork of the single-threaded daemon, so allocation is still safe here.
 [[noreturn]] void run_monitor(LaunchSpec& spec, int report_fd) {
   ::setsid();
@@ -88,7 +109,9 @@ void write_exit_file(const std::string& path, int status) {
   ::sigprocmask(SIG_SETMASK, &set, nullptr);
   std::vector<int> keep = spec.keep_fds;
   keep.insert(keep.end(), {report_fd, spec.stdout_fd, spec.stdin_fd, spec.stderr_fd, spec.cgroup_fd});
+  for (const auto& o : spec.objects) keep.push_back(o.get());
   close_all_except(std::move(keep));
+  if (const char* what = ""; int e = clone_grants(spec, &what)) monitor_fail(report_fd, Stage::kMounts, e, what);
 
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0)
@@ -109,6 +132,10 @@ void write_exit_file(const std::string& path, int status) {
   }
   ::close(sync[1]);
   auto child = static_cast<pid_t>(pid);
+  // The sandbox has its own copies of the grants; the monitor outlives them all.
+  for (auto& g : spec.grants)
+    if (g.tree_fd >= 0) ::close(std::exchange(g.tree_fd, -1));
+  for (auto& o : spec.objects) o.reset();
 
   if (auto s = write_id_maps(child, spec.uid, spec.gid, spec.groups); !s) {
     ::kill(child, SIGKILL);

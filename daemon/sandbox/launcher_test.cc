@@ -48,16 +48,16 @@ TEST(LaunchSpec, GrantsCarryTheRightsOfGrantsAboveThem) {
   p.write = {"/tmp"};
   auto s = make_launch_spec(p, "id", 1000, 1000, {});
   ASSERT_TRUE(s.ok()) << s.error().str();
-  EXPECT_EQ(s->fs_rights.at("/usr"), kFsRead);
-  EXPECT_EQ(s->fs_rights.at("/usr/bin"), kFsRead | kFsExec);
-  EXPECT_EQ(s->fs_rights.at("/tmp"), kFsRead | kFsWrite);
-  EXPECT_EQ(s->fs_rights.at("/dev/null"), kFsRead | kFsWrite);
+  EXPECT_EQ(s->fs_rights.at("/usr").rights, kFsRead);
+  EXPECT_EQ(s->fs_rights.at("/usr/bin").rights, kFsRead | kFsExec);
+  EXPECT_EQ(s->fs_rights.at("/tmp").rights, kFsRead | kFsWrite);
+  EXPECT_EQ(s->fs_rights.at("/dev/null").rights, kFsRead | kFsWrite);
   // /bin/sh's loader, beneath the /usr grant, is executable: nothing runs without it.
   auto interp = elf_interpreter("/bin/sh");
   ASSERT_TRUE(interp);
   char real[PATH_MAX];
   ASSERT_TRUE(::realpath(interp->c_str(), real));
-  EXPECT_EQ(s->fs_rights.at(real), kFsRead | kFsExec);
+  EXPECT_EQ(s->fs_rights.at(real).rights, kFsRead | kFsExec);
 }
 
 TEST(LaunchSpec, RefusesUid0AndGrantsThatResolveIntoProc) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "policy/paths.h"
+#include "sandbox/grant_object.h"
 
 namespace agentos::sandbox {
 namespace {
@@ -25,7 +26,7 @@ std::string unescape(const std::string& s) {
 
 }  // namespace
 
-std::optional<BindBeneath> bind_mount_beneath(const std::string& mountinfo, const std::map<std::string, uint32_t>& grants) {
+std::optional<BindBeneath> bind_mount_beneath(const std::string& mountinfo, const std::vector<std::string>& grants) {
   std::istringstream in(mountinfo);
   for (std::string line; std::getline(in, line);) {
     // id parent major:minor root mount-point ...
@@ -35,8 +36,24 @@ std::optional<BindBeneath> bind_mount_beneath(const std::string& mountinfo, cons
     root = unescape(root);
     point = unescape(point);
     if (root == "/") continue;  // a filesystem shown from its root: both layers agree
-    for (const auto& [grant, rights] : grants)
+    for (const auto& grant : grants)
       if (point != grant && policy::path_covers(grant, point)) return BindBeneath{grant, point, root};
+  }
+  return std::nullopt;
+}
+
+std::optional<PseudoMount> pseudo_mount_beneath(const std::string& mountinfo, const std::string& dir) {
+  std::istringstream in(mountinfo);
+  for (std::string line; std::getline(in, line);) {
+    // id parent major:minor root mount-point options [optional fields...] - fstype source ...
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, word, fstype;
+    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
+    while (fields >> word && word != "-") {
+    }
+    if (!(fields >> fstype)) continue;
+    point = unescape(point);
+    if (point != dir && policy::path_covers(dir, point) && pseudo_filesystem_name(fstype)) return PseudoMount{point, fstype};
   }
   return std::nullopt;
 }

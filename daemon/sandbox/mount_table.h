@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -21,6 +22,14 @@ struct BindBeneath {
 // The first bind mount of a subdirectory strictly beneath one of `grants` (real paths), in
 // /proc/self/mountinfo form (`mountinfo` is its text).
 [[nodiscard]] std::optional<BindBeneath> bind_mount_beneath(const std::string& mountinfo,
-                                                            const std::map<std::string, uint32_t>& grants);
+                                                            const std::vector<std::string>& grants);
+
+// A kernel pseudo-filesystem (procfs, sysfs, devtmpfs, ...) mounted strictly beneath `dir`: a
+// grant of `dir` is cloned with its submounts, so it would show that one too.
+struct PseudoMount {
+  std::string mount_point;
+  std::string fstype;
+};
+[[nodiscard]] std::optional<PseudoMount> pseudo_mount_beneath(const std::string& mountinfo, const std::string& dir);
 
 }  // namespace agentos::sandbox

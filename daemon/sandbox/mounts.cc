@@ -28,55 +28,110 @@ int mount_setattr_(int dfd, const char* path, unsigned flags, mount_attr* attr) 
   return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr));
 }
 
-// mkdir -p for a path inside the staging root, in place on a stack copy.
-int mkdirs(const char* path) {
+
+
+// Opens the mount point `rel` (relative) beneath `root`, making what is missing on the way, and
+// never following a symlink: a grant mounted earlier holds content an agent may change, so a link
+// planted there must not carry a later mount, or a directory made by us, anywhere else. With
+// `dir` false the last component is a file. Returns 0 and *out (O_PATH), or an errno.
+int open_mount_point(int root, const char* rel, bool dir, int* out) {
   char buf[PATH_MAX];
-  if (std::snprintf(buf, sizeof buf, "%s", path) >= static_cast<int>(sizeof buf)) return ENAMETOOLONG;
-  for (char* p = buf + 1; *p; ++p) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
-    *p = '/';
+  if (std::snprintf(buf, sizeof buf, "%s", rel) >= static_cast<int>(sizeof buf)) return ENAMETOOLONG;
+  int cur = ::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (cur < 0) return errno;
+  char* part = buf;
+  while (*part == '/') ++part;
+  while (*part) {
+    char* slash = std::strchr(part, '/');
+    bool last = !slash;
+    if (slash) *slash = '\0';
+    int next;
+    if (!last || dir) {
+      if (::mkdirat(cur, part, 0755) != 0 && errno != EEXIST && errno != EROFS) {
+        int e = errno;
+        ::close(cur);
+        return e;
+      }
+      next = ::openat(cur, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);  // a link: ENOTDIR
+    } else {
+      int f = ::openat(cur, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (f >= 0) ::close(f);
+      next = ::openat(cur, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      struct stat st;
+      if (next >= 0 && (::fstat(next, &st) != 0 || S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode))) {
+        ::close(next);
+        next = -1;
+        errno = ELOOP;
+      }
+    }
+    int e = errno;
+    ::close(cur);
+    if (next < 0) return e;
+    cur = next;
+    if (last) break;
+    part = slash + 1;
+    while (*part == '/') ++part;
   }
-  if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
+  *out = cur;
   return 0;
 }
 
-int parent_dirs(const char* path) {
-  char buf[PATH_MAX];
-  if (std::snprintf(buf, sizeof buf, "%s", path) >= static_cast<int>(sizeof buf)) return ENAMETOOLONG;
-  char* slash = std::strrchr(buf, '/');
-  if (!slash || slash == buf) return 0;
-  *slash = '\0';
-  return mkdirs(buf);
+int open_staged(const char* path, bool dir, int* out) {
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return errno;
+  int e = open_mount_point(root, path, dir, out);
+  ::close(root);
+  return e;
 }
 
-// A mount point for a file grant: an empty file, unless an outer grant already provides it.
-int touch(const char* path) {
-  if (int e = parent_dirs(path)) return e;
-  int fd = ::open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return errno == EEXIST || errno == EROFS ? 0 : errno;
+// mkdir -p, never through a symlink.
+int mkdirs(const char* path) {
+  int fd;
+  if (int e = open_staged(path, true, &fd)) return e;
   ::close(fd);
   return 0;
 }
 
+// A file a mount goes on: an empty one, unless an outer grant already provides it.
+int touch(const char* path) {
+  int fd;
+  if (int e = open_staged(path, false, &fd)) return e;
+  ::close(fd);
+  return 0;
+}
+
+// The monitor cloned the grant's object and set the mount's attributes; this puts the clone at
+// `target`, reached without following links.
 int mount_grant(MountGrant& g, const char* target) {
-  int e = g.is_dir ? mkdirs(target) : touch(target);
-  if (e == EROFS) e = 0;  // inside a read-only outer grant, the mount point already exists
-  if (e) return e;
-  mount_attr attr{};
-  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (g.writable ? 0 : MOUNT_ATTR_RDONLY) |
-                  (g.noexec ? MOUNT_ATTR_NOEXEC : 0);
-  if (mount_setattr_(g.tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) return errno;
-  if (move_mount_(g.tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) != 0) return errno;
+  int at;
+  if (int e = open_staged(target, g.is_dir, &at)) return e;
+  int rc = move_mount_(g.tree_fd, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  int e = errno;
+  ::close(at);
+  if (rc != 0) return e;
   ::close(g.tree_fd);
   g.tree_fd = -1;
   return 0;
 }
 
+// A symlink the agent's root shows, e.g. merged-/usr's /lib -> usr/lib.
+int make_symlink(const Symlink& l) {
+  char dir[PATH_MAX];
+  if (std::snprintf(dir, sizeof dir, "%s", l.at.c_str()) >= static_cast<int>(sizeof dir)) return ENAMETOOLONG;
+  char* slash = std::strrchr(dir, '/');
+  if (!slash) return EINVAL;
+  *slash = '\0';
+  int fd;
+  if (int e = open_staged(dir[0] ? dir : "/", true, &fd)) return e;
+  int rc = ::symlinkat(l.to.c_str(), fd, slash + 1);
+  int e = errno;
+  ::close(fd);
+  return rc == 0 || e == EEXIST || e == EROFS ? 0 : e;
+}
+
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
 
-int build_dev(char* buf, size_t len) {
+int build_dev(const LaunchSpec& spec, char* buf, size_t len) {
   std::snprintf(buf, len, "%s/dev", kStagingRoot);
   if (int e = mkdirs(buf)) return e;
   if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0) return errno;
@@ -95,7 +150,7 @@ int build_dev(char* buf, size_t len) {
   }
   std::snprintf(buf, len, "%s/dev/shm", kStagingRoot);
   if (int e = mkdirs(buf)) return e;
-  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") != 0) return errno;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, spec.shm_options.c_str()) != 0) return errno;
   return 0;
 }
 
@@ -182,13 +237,9 @@ int build_root(LaunchSpec& spec, int* broker, const char** what) {
   *what = "make / private";
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
 
-  // Capture every grant before the staging tmpfs covers anything.
+  // The grants are clones the monitor made of the daemon's objects; only the bridge, the daemon's
+  // own binary, is captured here, before the staging tmpfs covers anything.
   if (int e = capture_bridge(spec, what)) return e;
-  for (auto& g : spec.grants) {
-    *what = g.source.c_str();
-    g.tree_fd = open_tree_(AT_FDCWD, g.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-    if (g.tree_fd < 0) return errno;
-  }
 
   *what = "staging tmpfs";
   if (::mount("tmpfs", kStagingRoot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) return errno;
@@ -197,7 +248,7 @@ int build_root(LaunchSpec& spec, int* broker, const char** what) {
   *what = "/tmp";
   std::snprintf(buf, sizeof buf, "%s/tmp", kStagingRoot);
   if (int e = mkdirs(buf)) return e;
-  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") != 0) return errno;
+  if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, spec.tmp_options.c_str()) != 0) return errno;
 
   for (auto& g : spec.grants) {
     *what = g.source.c_str();
@@ -205,8 +256,7 @@ int build_root(LaunchSpec& spec, int* broker, const char** what) {
   }
   for (auto& l : spec.symlinks) {
     *what = l.at.c_str();
-    if (int e = parent_dirs(l.at.c_str())) return e;
-    if (::symlink(l.to.c_str(), l.at.c_str()) != 0 && errno != EEXIST) return errno;
+    if (int e = make_symlink(l)) return e;
   }
 
   *what = "/proc";
@@ -215,7 +265,7 @@ int build_root(LaunchSpec& spec, int* broker, const char** what) {
   if (::mount("proc", buf, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
 
   *what = "/dev";
-  if (int e = build_dev(buf, sizeof buf)) return e;
+  if (int e = build_dev(spec, buf, sizeof buf)) return e;
   if (int e = build_broker_dir(spec, kStagingRoot, broker, what)) return e;
 
   *what = "pivot_root";
@@ -238,13 +288,7 @@ int build_host_view(LaunchSpec& spec, bool read_only, int* broker, const char** 
   if (int e = capture_bridge(spec, what)) return e;
   if (read_only) {
     // Landlock does not govern chmod, chown, setxattr or utimes: a read-only tree does, with
-    // writable clones of the write grants put back on top.
-    for (auto& g : spec.grants) {
-      if (!g.writable) continue;
-      *what = g.source.c_str();
-      g.tree_fd = open_tree_(AT_FDCWD, g.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-      if (g.tree_fd < 0) return errno;
-    }
+    // writable clones of the write grants (made by the monitor) put back on top.
     *what = "read-only host tree";
     mount_attr ro{};
     ro.attr_set = MOUNT_ATTR_RDONLY;  // device nodes stay usable; Landlock decides which

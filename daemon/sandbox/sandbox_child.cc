@@ -30,9 +30,17 @@ namespace {
   ::_exit(127);
 }
 
-void close_other_fds(int keep) {
-  ::syscall(SYS_close_range, 3, keep - 1, 0);
-  ::syscall(SYS_close_range, keep + 1, ~0U, 0);
+// Closes every descriptor from 3 on but `a` and `b` (-1 for none).
+void close_other_fds(int a, int b) {
+  int lo = a < b ? a : b, hi = a < b ? b : a;
+  if (lo < 0) lo = hi;
+  unsigned from = 3;
+  for (int keep : {lo, hi}) {
+    if (keep < 3 || static_cast<unsigned>(keep) < from) continue;
+    if (static_cast<unsigned>(keep) > from) ::syscall(SYS_close_range, from, keep - 1, 0);
+    from = static_cast<unsigned>(keep) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0U, 0);
 }
 
 // pid 1 of the agent's pid namespace: forwards signals to the agent, reaps orphans, and exits
@@ -94,6 +102,9 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
   int broker = -1;
   if (int e = spec.host_view ? build_host_view(spec, spec.landlock.abi > 0, &broker, &what) : build_root(spec, &broker, &what))
     fail(sync_fd, Stage::kMounts, e, what);
+  // Landlock's rules name the grant objects the daemon resolved: build them while those are open.
+  int ruleset = -1;
+  if (int e = prepare_landlock(spec.landlock, &ruleset, &what)) fail(sync_fd, Stage::kLandlock, e, what);
   if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     fail(sync_fd, Stage::kHostname, errno);
   if (!spec.host_network)
@@ -106,7 +117,7 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
   if (::dup2(spec.stdin_fd, 0) < 0 || ::dup2(spec.stdout_fd, 1) < 0 ||
       ::dup2(spec.stderr_fd >= 0 ? spec.stderr_fd : spec.stdout_fd, 2) < 0)
     fail(sync_fd, Stage::kWorkdir, errno, "stdio");
-  close_other_fds(sync_fd);
+  close_other_fds(sync_fd, ruleset);
   // The daemon raised its soft limit on descriptors (it holds a few per agent); the agent gets
   // the conventional 1024 back, as systemd gives services (select() cannot go past it), and may
   // raise it up to the hard limit itself.
@@ -114,11 +125,15 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
     nofile.rlim_cur = kAgentFdSoftLimit;
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  // Its processes and threads, counted in its own user namespace: a bound with or without a
+  // cgroup pids controller.
+  if (rlimit tasks{spec.max_tasks, spec.max_tasks}; spec.max_tasks && ::setrlimit(RLIMIT_NPROC, &tasks) != 0)
+    fail(sync_fd, Stage::kCapabilities, errno, "RLIMIT_NPROC");
   if (::setsid() < 0) fail(sync_fd, Stage::kCapabilities, errno, "setsid");
 
   if (int e = drop_all_caps()) fail(sync_fd, Stage::kCapabilities, e);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(sync_fd, Stage::kNoNewPrivs, errno);
-  if (int e = apply_landlock(spec.landlock, &what)) fail(sync_fd, Stage::kLandlock, e, what);
+  if (int e = enforce_landlock(ruleset, &what)) fail(sync_fd, Stage::kLandlock, e, what);
   if (int e = install_filter(spec.seccomp)) fail(sync_fd, Stage::kSeccomp, e);
 
   sigset_t all, none;

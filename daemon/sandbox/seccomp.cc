@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/mman.h>
@@ -84,12 +85,26 @@ Result<std::vector<sock_filter>> build_baseline_filter(FilterOptions options) {
   // Socket families: Unix, IPv4, IPv6, and routing netlink (read-only without capabilities, and
   // libc's getaddrinfo uses it). No packet, other netlink, vsock, alg, bluetooth... (the
   // cgroup-BPF socket hooks see only IPv4 and IPv6 sockets, so this is where the rest is held).
+  // socketpair() makes sockets too: Unix ones only.
   const int sock = seccomp_syscall_resolve_name("socket");
+  const int pair = seccomp_syscall_resolve_name("socketpair");
   for (int family = 0; family < AF_MAX; ++family) {
-    if (family == AF_UNIX || family == AF_INET || family == AF_INET6 || family == AF_NETLINK) continue;
     scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, static_cast<unsigned long>(family));
-    if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPERM), sock, 1, &cmp); rc < 0)
-      return Error{-rc, "seccomp_rule_add(socket)"};
+    if (family != AF_UNIX && family != AF_INET && family != AF_INET6 && family != AF_NETLINK)
+      if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPERM), sock, 1, &cmp); rc < 0)
+        return Error{-rc, "seccomp_rule_add(socket)"};
+    if (family != AF_UNIX)
+      if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPERM), pair, 1, &cmp); rc < 0)
+        return Error{-rc, "seccomp_rule_add(socketpair)"};
+  }
+  // IPv4 and IPv6: TCP, UDP and ping (ICMP) sockets, no other protocol (UDP-Lite 136, SCTP 132,
+  // MPTCP 262, L2TP 115, ...: kernel code agents have no use for). The protocol is compared over
+  // all 64 bits, so garbage in the upper half is refused too.
+  for (int family : {AF_INET, AF_INET6}) {
+    scmp_arg_cmp other[] = {SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffUL, static_cast<unsigned long>(family)),
+                            SCMP_A2(SCMP_CMP_GT, static_cast<unsigned long>(IPPROTO_ICMPV6))};
+    if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPROTONOSUPPORT), sock, 2, other); rc < 0)
+      return Error{-rc, "seccomp_rule_add(socket protocol)"};
   }
   // NETLINK_ROUTE is 0, so "any other protocol" is "protocol > 0" over all 64 bits: garbage in the
   // upper half is refused too, never read past.
@@ -98,6 +113,24 @@ Result<std::vector<sock_filter>> build_baseline_filter(FilterOptions options) {
                             SCMP_A2(SCMP_CMP_GT, 0UL)};
   if (int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(EPERM), sock, 2, netlink); rc < 0)
     return Error{-rc, "seccomp_rule_add(netlink)"};
+
+  // READ_IMPLIES_EXEC would make every readable mapping executable, past the noexec mounts and
+  // the LSM's mmap checks. libseccomp compares an argument once per rule, so: the bit set and some
+  // other bit clear, one rule per other bit; only the query 0xffffffff (every bit set) passes.
+  constexpr unsigned long kReadImpliesExec = 0x0400000;
+  for (unsigned bit = 0; bit < 32; ++bit) {
+    if ((1UL << bit) == kReadImpliesExec) continue;
+    scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, kReadImpliesExec | (1UL << bit), kReadImpliesExec);
+    if (auto s = deny(ctx.get(), seccomp_syscall_resolve_name("personality"), 1, &cmp); !s) return s.error();
+  }
+  // Secret memory is hidden from the kernel's own checks and from the daemon; nothing needs it.
+  int secret_nr = seccomp_syscall_resolve_name("memfd_secret");
+#ifdef __NR_memfd_secret
+  if (secret_nr == __NR_SCMP_ERROR) secret_nr = __NR_memfd_secret;  // newer than this libseccomp
+#endif
+  if (secret_nr != __NR_SCMP_ERROR)
+    if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), secret_nr, 0); rc < 0)
+      return Error{-rc, "seccomp_rule_add(memfd_secret)"};
 
   if (!options.executable_memfds) {
     constexpr unsigned kMfdNoexecSeal = 0x8;  // MFD_NOEXEC_SEAL (Linux 6.3; newer than our headers)

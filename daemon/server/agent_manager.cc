@@ -10,12 +10,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <linux/falloc.h>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/atomic_file.h"
+#include "policy/limit_values.h"
+#include "policy/paths.h"
 #include "common/random_id.h"
 #include "sandbox/landlock.h"
 #include "sandbox/launcher.h"
@@ -47,25 +51,38 @@ std::string read_all(const std::string& path) {
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
+std::vector<enforce::FsGrant> fs_grants(const sandbox::LaunchSpec& spec) {
+  std::vector<enforce::FsGrant> out;
+  for (const auto& [path, r] : spec.fs_rights) out.push_back({path, r.dev, r.ino, r.rights});
+  return out;
+}
+
 }  // namespace
 
 Status AgentManager::prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t gid) const {
   // A root-owned agent runs as a fresh dynamic uid that owns nothing yet: create its writable
-  // directories under <state>/agents, as systemd's StateDirectory= does.
-  const std::string base = paths_.state_dir + "/agents/";
+  // directories under <state>/agents, as systemd's StateDirectory= does. An agent owns what is
+  // there from earlier runs and may have planted links in it, so everything goes through
+  // directory descriptors and never follows a link.
+  const std::string base = paths_.state_dir + "/agents";
   for (const auto& w : p.write) {
-    if (!w.starts_with(base) || fs::exists(w)) continue;
-    // Each new directory on the way is root's but traversable; only the last is the agent's.
-    for (size_t pos = base.size(); pos != std::string::npos;) {
-      pos = w.find('/', pos + 1);
-      std::string dir = w.substr(0, pos);
-      if (::mkdir(dir.c_str(), 0755) == 0) {
-        if (::chmod(dir.c_str(), 0755) != 0) return sys_error("chmod " + dir);  // despite the umask
-      } else if (errno != EEXIST) {
-        return sys_error("mkdir " + dir);
-      }
+    if (w == base || !policy::path_covers(base, w)) continue;
+    UniqueFd dir(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir.valid()) return sys_error("open " + base);
+    std::stringstream rest(w.substr(base.size() + 1));
+    std::vector<std::string> parts;
+    for (std::string part; std::getline(rest, part, '/');) parts.push_back(part);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      bool last = i + 1 == parts.size();
+      // Each new directory on the way is root's but traversable; only the last is the agent's.
+      bool made = ::mkdirat(dir.get(), parts[i].c_str(), 0700) == 0;
+      if (!made && errno != EEXIST) return sys_error("mkdir " + w);
+      UniqueFd next(::openat(dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!next.valid()) return sys_error("state directory " + w + ": " + parts[i] + " is not a directory of its own");
+      if (made && (::fchmod(next.get(), last ? 0700 : 0755) != 0 || (last && ::fchown(next.get(), uid, gid) != 0)))
+        return sys_error("chown " + w);
+      dir = std::move(next);
     }
-    if (::chown(w.c_str(), uid, gid) != 0 || ::chmod(w.c_str(), 0700) != 0) return sys_error("chown " + w);
   }
   return {};
 }
@@ -104,6 +121,12 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
     return error("agent \"" + p.name + "\" needs [filesystem] view = \"host\", which only BPF LSM or "
                  "Landlock can confine, and neither is available");
   }
+  if (p.host_filesystem && !lsm_ && !unix_) {
+    *why = RunError::kCannotConfine;
+    return error("agent \"" + p.name + "\" needs [filesystem] view = \"host\": there it would reach every Unix socket "
+                 "its owner can (ssh-agent, D-Bus, ...), since Landlock does not govern connect(), and neither BPF LSM "
+                 "nor the cgroup unix socket hooks (Linux 6.7) are available to");
+  }
   if (p.audit_mode && !lsm_) {
     *why = RunError::kCannotConfine;
     return error("agent \"" + p.name + "\" is in audit mode, which needs BPF LSM to log and allow file "
@@ -137,7 +160,9 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   }
   std::vector<sandbox::LimitState> limits;
   *why = RunError::kInternal;
-  auto cg = cgroups_.create(id, p.limits, &limits);
+  policy::Limits bounds = p.limits;  // every agent is bounded, whatever its policy says
+  if (!bounds.pids) bounds.pids = policy::kDefaultPids;
+  auto cg = cgroups_.create(id, bounds, &limits);
   if (!cg) return cg.error();
 
   *why = RunError::kCannotConfine;
@@ -147,9 +172,19 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
     return spec.error();
   }
 
+  if (delegate && delegate->delegator)
+    if (auto within = sandbox::objects_within(*spec, *delegate->delegator); !within) {
+      (void)cgroups_.remove(id);
+      *why = RunError::kInvalid;
+      return error("agent \"" + p.name + "\" as a delegate: " + within.error().str());
+    }
+  if (!bridge_.empty() && ::access(bridge_.c_str(), X_OK) == 0) sandbox::add_bridge(*spec, bridge_);
+
   if (!lsm_) {
     // Landlock judges paths: refuse what it would grant that the object rule would not.
-    if (auto b = sandbox::bind_mount_beneath(read_all("/proc/self/mountinfo"), spec->fs_rights)) {
+    std::vector<std::string> paths;
+    for (const auto& [path, right] : spec->fs_rights) paths.push_back(path);
+    if (auto b = sandbox::bind_mount_beneath(read_all("/proc/self/mountinfo"), paths)) {
       (void)cgroups_.remove(id);
       return error("agent \"" + p.name + "\": " + b->mount_point + " is a bind mount of " + b->source +
                    " inside the grant " + b->grant + "; Landlock, the file layer here without BPF LSM, would grant it "
@@ -164,17 +199,18 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
     (void)cgroups_.remove(id);
     return cg_id.error();
   }
+  const bool govern_unix = p.host_filesystem && !lsm_;
   auto undo_enforce = [&] {
     if (lsm_) lsm_->remove(*cg_id);
     if (p.host_network) net_->remove(*cg_id);
+    if (govern_unix) unix_->remove(*cg_id);
   };
   Status enforced;
   if (lsm_) {
-    std::vector<enforce::FsGrant> grants;
-    for (const auto& [path, rights] : spec->fs_rights) grants.push_back({path, rights});
-    enforced = lsm_->add(*cg_id, grants, p.host_network, p.audit_mode);
+    enforced = lsm_->add(*cg_id, fs_grants(*spec), p.host_network, p.audit_mode);
   }
   if (enforced && p.host_network) enforced = net_->add(*cg_id, p);
+  if (enforced && govern_unix) enforced = unix_->add(*cg_id);
   if (!enforced) {
     undo_enforce();
     (void)cgroups_.remove(id);
@@ -192,7 +228,6 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
 
   // Landlock is the fallback: where the LSM governs files it is left out, so that file grants can
   // also be replaced live (a Landlock domain can only ever narrow).
-  if (!bridge_.empty() && ::access(bridge_.c_str(), X_OK) == 0) sandbox::add_bridge(*spec, bridge_);
   if (!landlock_ || lsm_) spec->landlock = {};
   spec->seccomp = p.host_network ? seccomp_.host_network : seccomp_.own_network;
   if (lsm_) spec->keep_fds = lsm_->link_fds();
@@ -213,16 +248,26 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
     return error("cannot start agent \"" + p.name + "\": " + failure.str());
   }
   *why = RunError::kNone;
+  limits.push_back({"tasks", true, "RLIMIT_NPROC = " + std::to_string(spec->max_tasks) +
+                                       " processes and threads in the agent's own user namespace"});
+  limits.push_back({"tmp", !p.host_filesystem,
+                    p.host_filesystem ? "the host's /tmp (host view)" : "/tmp: tmpfs " + spec->tmp_options.substr(10)});
+  limits.push_back({"shm", !p.host_filesystem,
+                    p.host_filesystem ? "the host's /dev/shm (host view)" : "/dev/shm: tmpfs " + spec->shm_options.substr(10)});
+  limits.push_back({"log", true, "the last " + std::to_string(log_max_) + " bytes of output are kept"});
 
   Agent a;
+  a.log = std::move(log);
   AgentRecord& r = a.record;
   r.id = id;
   r.name = p.name;
   r.owner_uid = owner.uid;
   r.uid = uid;
   r.gid = gid;
+  r.groups = groups;
   r.command = p.command;
   r.policy_path = p.source_path;
+  r.from_policy_dir = p.from_policy_dir;
   r.policy_text = p.source_text;
   if (delegate) {
     r.delegator_policies = delegate->delegator_policies;
@@ -292,9 +337,11 @@ void AgentManager::finish(const std::string& id) {
   (void)cgroups_.remove(id);
   if (r.host_network && net_) net_->remove(r.cgroup_id);
   if (lsm_) lsm_->remove(r.cgroup_id);
+  if (unix_) unix_->remove(r.cgroup_id);
   if (egress_) egress_->detach(id);
   if (broker_) broker_->detach(id);
   a.kill_at.reset();
+  a.log.reset();
   save(r);
   log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",
             {{"AGENT_ID", id}, {"AGENT_NAME", r.name}, {"EXIT_CODE", std::to_string(r.exit_code)}});
@@ -332,7 +379,7 @@ bool same_network(const policy::Policy& a, const policy::Policy& b) {
 }
 // What only a new start can change: the sandbox itself.
 bool same_sandbox(const policy::Policy& a, const policy::Policy& b) {
-  auto limits = [](const policy::Limits& l) { return std::tuple(l.memory_bytes, l.cpu_percent, l.pids); };
+  auto limits = [](const policy::Limits& l) { return std::tuple(l.memory_bytes, l.cpu_percent, l.pids, l.tmp_bytes, l.shm_bytes); };
   return a.command == b.command && a.workdir == b.workdir && a.env == b.env &&
          a.host_filesystem == b.host_filesystem && a.host_network == b.host_network &&
          limits(a.limits) == limits(b.limits);
@@ -368,11 +415,9 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
       }
     }
     if (!same_files(now, next)) {
-      auto spec = lsm_ ? sandbox::make_launch_spec(next, id, r.uid, r.gid, {}) : Result<sandbox::LaunchSpec>(error(""));
+      auto spec = lsm_ ? sandbox::make_launch_spec(next, id, r.uid, r.gid, r.groups) : Result<sandbox::LaunchSpec>(error(""));
       if (lsm_ && spec) {
-        std::vector<enforce::FsGrant> grants;
-        for (const auto& [path, rights] : spec->fs_rights) grants.push_back({path, rights});
-        if (auto s = lsm_->replace(r.cgroup_id, grants); !s) {
+        if (auto s = lsm_->replace(r.cgroup_id, fs_grants(*spec)); !s) {
           out.push_back(who + ": file grants NOT replaced: " + s.error().str());
           continue;
         }
@@ -439,6 +484,25 @@ void AgentManager::set_trace(const std::string& id, const std::string& trace) {
   save(it->second.record);
 }
 
+void AgentManager::log_grew(const std::string& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end() || !it->second.log.valid()) return;
+  Agent& a = it->second;
+  struct stat st;
+  // A little slack, so that a steady writer costs one punch per megabyte, not one per write.
+  if (::fstat(a.log.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) <= log_max_ + (1 << 20)) return;
+  off_t cut = (st.st_size - static_cast<off_t>(log_max_)) & ~off_t{4095};
+  if (cut <= a.log_dropped) return;
+  if (::fallocate(a.log.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, a.log_dropped, cut - a.log_dropped) != 0) {
+    log::warning("agent " + a.record.name + ": cannot keep its log within " + std::to_string(log_max_) + " bytes: " +
+                     std::strerror(errno),
+                 {{"AGENT_ID", id}});
+    a.log.reset();  // said once
+    return;
+  }
+  a.log_dropped = cut;
+}
+
 void AgentManager::tick() {
   auto now = Clock::now();
   for (auto& [id, a] : agents_) {
@@ -498,6 +562,8 @@ void AgentManager::recover() {
       }
       if (a.monitor_pidfd.valid()) {
         log::info("adopted running agent " + a.record.name, {{"AGENT_ID", id}});
+        a.log.reset(::open(a.record.log_path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
+        if (off_t data = a.log.valid() ? ::lseek(a.log.get(), 0, SEEK_DATA) : 0; data > 0) a.log_dropped = data;
         if (auto s = readopt_egress(a); !s)
           log::error("agent " + id + ": no egress after the daemon's restart: " + s.error().str(), {{"AGENT_ID", id}});
         auto p = policy_of(a.record);

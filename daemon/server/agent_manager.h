@@ -14,6 +14,7 @@
 #include "common/unique_fd.h"
 #include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
+#include "enforce/unix_guard.h"
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
 #include "server/agent_record.h"
@@ -41,6 +42,7 @@ struct DelegateStart {
   std::string delegated_by;  // the delegator's agent id
   std::vector<std::string> delegator_policies;  // AgentRecord::delegator_policies
   std::vector<std::string> chain;  // the delegators' names, outermost first
+  const policy::Policy* delegator = nullptr;  // its effective policy: the delegate's objects must lie within it
 };
 
 // An MCP server's stdio: one end of a socketpair as its stdin and stdout (its stderr goes to the log).
@@ -62,11 +64,12 @@ class AgentManager {
 
   // `net` is null where the socket hooks could not be loaded (`net_missing` says why), `lsm`
   // where BPF LSM could not.
+  // `unix` (the Unix socket hooks) governs host-view agents where `lsm` is null.
   AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, SeccompFilters seccomp,
                DaemonPaths paths, DynamicUsers& users, enforce::NetGuard* net, std::string net_missing,
-               enforce::LsmGuard* lsm, bool landlock)
+               enforce::LsmGuard* lsm, enforce::UnixGuard* unix, bool landlock)
       : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users),
-        net_(net), net_missing_(std::move(net_missing)), lsm_(lsm), landlock_(landlock) {}
+        net_(net), net_missing_(std::move(net_missing)), lsm_(lsm), unix_(unix), landlock_(landlock) {}
 
   // Reads the records a previous daemon left and adopts the agents that still run.
   void recover();
@@ -78,6 +81,11 @@ class AgentManager {
   // SIGTERM now (forwarded by the monitor to the agent), SIGKILL to the cgroup after kStopGrace.
   [[nodiscard]] Status stop(const std::string& id);
   void tick();  // enforces stop deadlines
+
+  // Its log grew: keep only its last `log_max` bytes (set_log_max). The agent appends through its
+  // own descriptor, so the older bytes are punched out (a sparse file) rather than rotated.
+  void log_grew(const std::string& id);
+  void set_log_max(uint64_t bytes) { log_max_ = bytes; }
 
   // Brings running agents in line with the policies now loaded: socket grants are replaced live
   // and atomically; what cannot change under a running agent (its filesystem view, limits,
@@ -113,6 +121,8 @@ class AgentManager {
   struct Agent {
     AgentRecord record;
     UniqueFd monitor_pidfd;
+    UniqueFd log;  // its output, for keeping it within the log cap
+    off_t log_dropped = 0;  // bytes at the log's start given back to the filesystem
     std::optional<Clock::time_point> kill_at;
   };
 
@@ -131,10 +141,12 @@ class AgentManager {
   enforce::NetGuard* net_;
   std::string net_missing_;
   enforce::LsmGuard* lsm_;
+  enforce::UnixGuard* unix_;
   EgressGateway* egress_ = nullptr;
   broker::Broker* broker_ = nullptr;
   std::string bridge_;
   std::string egress_missing_ = "not started";
+  uint64_t log_max_ = 64ull << 20;
   bool landlock_;  // apply Landlock where the kernel offers it (off only to test the LSM alone)
   std::map<std::string, Agent> agents_;
   // Every agent by its cgroup's id, which the kernel does not reuse within a boot: each kernel

@@ -19,7 +19,9 @@ std::string to_json(const AgentRecord& r) {
             {"owner_uid", r.owner_uid},
             {"uid", r.uid},
             {"gid", r.gid},
+            {"groups", r.groups},
             {"command", r.command},
+            {"from_policy_dir", r.from_policy_dir},
             {"policy_path", r.policy_path},
             {"policy_text", r.policy_text},
             {"monitor_pid", r.monitor_pid},
@@ -56,7 +58,9 @@ Result<AgentRecord> record_from_json(const std::string& text) {
     r.owner_uid = j.at("owner_uid").get<uid_t>();
     r.uid = j.at("uid").get<uid_t>();
     r.gid = j.at("gid").get<gid_t>();
+    r.groups = j.value("groups", std::vector<gid_t>{});
     r.command = j.at("command").get<std::vector<std::string>>();
+    r.from_policy_dir = j.value("from_policy_dir", false);
     r.policy_path = j.at("policy_path").get<std::string>();
     r.policy_text = j.at("policy_text").get<std::string>();
     r.monitor_pid = j.at("monitor_pid").get<pid_t>();

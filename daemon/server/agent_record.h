@@ -23,8 +23,13 @@ struct AgentRecord {
   uid_t owner_uid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary, as the agent holds them
   std::vector<std::string> command;
   std::string policy_path;
+  // Started by name from the daemon's policy directory (or as a [serve] server): only then is
+  // policy_path the daemon's own file, which consent ("always") and revoke may edit. A policy a
+  // client sent names whatever path the client claimed.
+  bool from_policy_dir = false;
   std::string policy_text;
   pid_t monitor_pid = -1;
   uint64_t monitor_start = 0;  // start time in clock ticks, to tell a reused pid apart

@@ -41,6 +41,7 @@ void ApiServer::accept_clients() {
     c->fd.reset(fd);
     c->deadline = Clock::now() + kRequestDeadline;
     auto peer = peer_of(fd, admin_gid_);
+    if (peer) c->refused = refuse_agent(fd, *peer);
     if (!peer || conns_.size() >= kMaxConnections) {
       // Best effort: a full daemon says so rather than hanging the client.
       std::string msg = error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
@@ -53,6 +54,24 @@ void ApiServer::accept_clients() {
     if (auto s = loop_.add(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t ev) { on_event(fd, ev); }); !s) continue;
     conns_.emplace(fd, std::move(c));
   }
+}
+
+// An agent runs as its owner, with the owner's groups: by credentials alone it would have its
+// owner's rights here (an admin's, for an admin's agent). Agents reach the platform through the
+// broker; a request from inside one, or from a caller whose cgroup cannot be known, is refused.
+std::string ApiServer::refuse_agent(int fd, const Peer& peer) {
+  auto cgroup = peer_cgroup(fd, peer.pid);
+  if (cgroup && !cgroup->starts_with(agents_cgroup_)) return "";
+  std::string why = cgroup ? "requests from inside an agent are refused: agents reach the platform through the broker"
+                           : "cannot tell where the caller runs: " + cgroup.error().str();
+  if (cgroup) {
+    std::string id = cgroup->substr(agents_cgroup_.size());
+    id = id.substr(0, id.find('/'));
+    const AgentRecord* r = agents_.find(id);
+    audit_.deny(id, r ? r->name : "", r ? r->owner_uid : peer.uid, "API request from inside the agent (pid " +
+                std::to_string(peer.pid) + ")", "api");
+  }
+  return why;
 }
 
 void ApiServer::on_event(int fd, uint32_t events) {
@@ -101,6 +120,7 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
   v1::Response resp;
   resp.set_final(true);
   const Peer& p = c.peer;
+  if (!c.refused.empty()) return send(c, error_response(v1::Error::PERMISSION_DENIED, c.refused));
   switch (req.kind_case()) {
     case v1::Request::kStatus: do_status(p, resp); break;
     case v1::Request::kPolicyList: do_policy_list(resp); break;
@@ -161,6 +181,16 @@ void ApiServer::pump(Conn& c) {
   if (s.log.valid()) {
     std::string buf(kLogChunk, '\0');
     for (;;) {
+      // The log cap punches out what is older than the agent's last output (AgentManager::log_grew):
+      // skip the hole and say so, rather than stream zeros.
+      if (off_t data = ::lseek(s.log.get(), s.offset, SEEK_DATA); data > s.offset) {
+        v1::Response note;
+        note.mutable_log()->set_data("[agentos: " + std::to_string(data - s.offset) +
+                                     " bytes of older output were dropped (agentosd --agent-log-max)]\n");
+        s.offset = data;
+        send(c, note);
+        if (c.dead || !c.stream) return;
+      }
       ssize_t n = ::pread(s.log.get(), buf.data(), buf.size(), s.offset);
       if (n <= 0) break;
       s.offset += n;

@@ -35,10 +35,11 @@ class ApiServer {
   static constexpr size_t kMaxConnections = 1024;
   static constexpr std::chrono::seconds kRequestDeadline{10};
 
+  // `agents_cgroup`: the cgroup every agent's lies beneath ("/agentos/agents/").
   ApiServer(EventLoop& loop, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
-            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit)
+            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit, std::string agents_cgroup)
       : loop_(loop), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe), admin_gid_(admin_gid),
-        audit_(audit) {}
+        audit_(audit), agents_cgroup_(std::move(agents_cgroup)) {}
 
   [[nodiscard]] Status serve(UniqueFd listener);
   void agent_output(const std::string& id);  // its log grew
@@ -71,10 +72,13 @@ class ApiServer {
     std::optional<Stream> stream;
     std::optional<AuditFollow> audit;
     bool pending = false;  // following calls that wait for consent
+    std::string refused;  // why its request will be refused, whatever it is (set at accept)
     Clock::time_point deadline;
   };
 
   void accept_clients();
+  // Why a request from this peer is refused whatever it asks (it runs inside an agent), or "".
+  [[nodiscard]] std::string refuse_agent(int fd, const Peer& peer);
   void on_event(int fd, uint32_t events);
   void read_request(Conn& c);
   void dispatch(Conn& c, const v1::Request& req);
@@ -116,6 +120,7 @@ class ApiServer {
   const sandbox::ProbeResult& probe_;
   gid_t admin_gid_;
   AuditLog& audit_;
+  std::string agents_cgroup_;
   UniqueFd listener_;
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::vector<int> doomed_;

@@ -35,6 +35,11 @@ void ApiServer::do_answer(const Peer& p, const v1::AnswerRequest& req, v1::Respo
   for (const auto& call : broker_->pending()) {
     if (call.id != req.id()) continue;
     if (!may_answer(p, call)) return void(resp = error_response(v1::Error::PERMISSION_DENIED, "call " + req.id() + " is another user's agent's"));
+    // "always" writes the grant into a policy file: that is applying a policy.
+    if (req.approve() && req.scope() == v1::AnswerRequest::ALWAYS && !p.admin)
+      return void(resp = error_response(v1::Error::PERMISSION_DENIED,
+                                        "approving with --scope always edits the agent's policy file, which needs root or the "
+                                        "admin group (who may apply policies); approve it --scope session instead"));
     auto scope = req.scope() == v1::AnswerRequest::ALWAYS    ? broker::Scope::kAlways
                  : req.scope() == v1::AnswerRequest::SESSION ? broker::Scope::kSession
                                                              : broker::Scope::kOnce;
@@ -52,8 +57,9 @@ void ApiServer::do_revoke(const Peer& p, const v1::RevokeRequest& req, v1::Respo
   auto* out = resp.mutable_revoke();
   if (broker_) broker_->revoke(r->id, req.tool());
   out->add_changed("agent " + r->name + " (" + r->id + "): " + req.tool() + " approvals for this run taken back");
-  // The grant in its file too, if the file is the daemon's to change.
-  auto edited = edit_agent_policy(policies_, agents_, *r, policy::revoke_tool, req.tool());
+  // The grant in its file too, if the file is the daemon's to change and the caller may apply policies.
+  auto edited = p.admin ? edit_agent_policy(policies_, agents_, *r, policy::revoke_tool, req.tool())
+                        : Result<std::vector<std::string>>(error("changing a policy file needs root or the admin group"));
   if (edited) {
     for (auto& line : *edited) out->add_changed(line);
   } else {

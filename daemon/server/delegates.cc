@@ -42,6 +42,7 @@ Result<broker::Delegation::Started> start_delegate(AgentManager& agents, const P
   d.delegator_policies = caller->delegator_policies;
   d.delegator_policies.push_back(caller->policy_text);
   d.chain = chain;
+  d.delegator = &*mine;
 
   // The delegate runs for the delegator's owner, as the owner's own agents do.
   Peer owner;

@@ -3,6 +3,8 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
+#include "common/unique_fd.h"
 
 namespace agentos {
 
@@ -33,6 +36,23 @@ Result<Peer> peer_of(int fd, gid_t admin_gid) {
                            (p.gid == admin_gid ||
                             std::find(p.groups.begin(), p.groups.end(), admin_gid) != p.groups.end()));
   return p;
+}
+
+Result<std::string> peer_cgroup(int fd, pid_t pid) {
+  constexpr int kSoPeerPidfd = 77;  // SO_PEERPIDFD: newer than our headers
+  int raw = -1;
+  socklen_t len = sizeof raw;
+  if (::getsockopt(fd, SOL_SOCKET, kSoPeerPidfd, &raw, &len) != 0) raw = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  UniqueFd pidfd(raw);
+  if (!pidfd.valid()) return sys_error("the caller's pidfd");
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string cgroup;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("0::")) cgroup = line.substr(3);
+  // Still alive after the read: the pid named that process all along.
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) return sys_error("the caller exited");
+  if (cgroup.empty()) return error("the caller's cgroup is unknown");
+  return cgroup;
 }
 
 Status DynamicUsers::load() {

@@ -22,6 +22,11 @@ struct Peer {
 // SO_PEERCRED and SO_PEERGROUPS of a connected Unix socket.
 [[nodiscard]] Result<Peer> peer_of(int fd, gid_t admin_gid);
 
+// The cgroup v2 path ("/agentos/agents/<id>") of the process that connected `fd` (its SO_PEERCRED
+// pid), read while that process is known to be the one: through the socket's own pidfd where the
+// kernel offers it (SO_PEERPIDFD, Linux 6.5), else one opened by pid. Fails if it has exited.
+[[nodiscard]] Result<std::string> peer_cgroup(int fd, pid_t pid);
+
 // Agents that root owns run as a dedicated unprivileged uid, like systemd's DynamicUser: one
 // stable uid per agent name, kept in a file so files an agent wrote stay its own.
 class DynamicUsers {

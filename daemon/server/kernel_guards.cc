@@ -41,6 +41,12 @@ std::string describe(const agentos_net_event& e) {
          std::to_string(ntohs(e.port));
 }
 
+std::string describe(const agentos_unix_event& e) {
+  std::string path(e.path, strnlen(e.path, std::min<size_t>(e.len, sizeof e.path)));
+  return std::string(e.op == AGENTOS_UNIX_SENDMSG ? "send to" : "connect to") + " the unix socket \"" + path +
+         "\" (only the agent's broker socket is reachable by path in the host's view without BPF LSM)";
+}
+
 sandbox::LayerState* layer(sandbox::ProbeResult& probe, const std::string& name) {
   for (auto& l : probe.layers)
     if (l.name == name) return &l;
@@ -52,8 +58,10 @@ sandbox::LayerState* layer(sandbox::ProbeResult& probe, const std::string& name)
 template <typename Event>
 void KernelGuards::deny(const Event& e, const char* layer) {
   const AgentRecord* r = find_(e.cgroup_id);
+  bool audit_mode = false;
+  if constexpr (requires { e.audit; }) audit_mode = e.audit != 0;
   audit_.deny(r ? r->id : "cgroup " + std::to_string(e.cgroup_id), r ? r->name : "", r ? r->owner_uid : 0, describe(e),
-              layer, e.audit != 0);
+              layer, audit_mode);
 }
 
 KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, const std::string& bpf_dir,
@@ -82,11 +90,29 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
                    : "cannot load (" + lsm.error().str() + "): " + l->detail + "; the other layers hold alone";
   log::info(std::string("layer bpf-lsm: ") + (lsm_ ? "available" : "unavailable: " + lsm.error().str()));
   if (lsm_) (void)loop.add(lsm_->events_fd(), EPOLLIN, [this](uint32_t) { lsm_->drain_events(); });
+
+  // Unix sockets by path, for agents in the host's view: Landlock does not govern connect(), so
+  // without BPF LSM these hooks are what keeps such an agent from the host's sockets. Where
+  // neither loads, such policies are refused.
+  std::string unix_missing = "not needed: BPF LSM governs unix sockets";
+  if (!lsm_) {
+    auto unix = enforce::UnixGuard::load(agents_cgroup, bpf_dir + "/unix",
+                                         [this](const agentos_unix_event& e) { deny(e, "cgroup-bpf"); });
+    if (unix) unix_ = std::move(*unix);
+    else unix_missing = unix.error().str();
+  }
+  *layer(probe, "cgroup-bpf unix socket hooks") = {
+      "cgroup-bpf unix socket hooks", unix_ != nullptr,
+      unix_ ? "connect and send to socket files by agents in the host's view (only their broker's), pinned in " + bpf_dir
+            : unix_missing + (lsm_ ? "" : ": policies with [filesystem] view = \"host\" are refused")};
+  log::info(std::string("layer cgroup-bpf unix socket hooks: ") + (unix_ ? "available" : unix_missing));
+  if (unix_) (void)loop.add(unix_->events_fd(), EPOLLIN, [this](uint32_t) { unix_->drain_events(); });
 }
 
 void KernelGuards::tick() {
   if (net_) audit_.lost(net_->take_lost(), "cgroup-bpf");
   if (lsm_) audit_.lost(lsm_->take_lost(), "bpf-lsm");
+  if (unix_) audit_.lost(unix_->take_lost(), "cgroup-bpf");
 }
 
 }  // namespace agentos

@@ -13,6 +13,7 @@
 #include "common/event_loop.h"
 #include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
+#include "enforce/unix_guard.h"
 #include "sandbox/probe.h"
 #include "server/agent_record.h"
 #include "server/audit.h"
@@ -33,6 +34,8 @@ class KernelGuards {
   [[nodiscard]] enforce::NetGuard* net() const { return net_.get(); }
   [[nodiscard]] const std::string& net_missing() const { return net_missing_; }
   [[nodiscard]] enforce::LsmGuard* lsm() const { return lsm_.get(); }
+  // The Unix socket hooks, loaded only where BPF LSM is missing (it governs those sockets itself).
+  [[nodiscard]] enforce::UnixGuard* unix_sockets() const { return unix_.get(); }
 
   // Once a second: what the kernel could not queue, into the audit trail.
   void tick();
@@ -46,6 +49,7 @@ class KernelGuards {
   std::unique_ptr<enforce::NetGuard> net_;
   std::string net_missing_;
   std::unique_ptr<enforce::LsmGuard> lsm_;
+  std::unique_ptr<enforce::UnixGuard> unix_;
 };
 
 }  // namespace agentos

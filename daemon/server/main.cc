@@ -30,6 +30,7 @@
 #include "broker/http_fetch.h"
 #include "broker/kv_store.h"
 #include "broker/workspace.h"
+#include "policy/limit_values.h"
 #include "policy/policy_edit.h"
 #include "server/delegates.h"
 #include "server/egress_gateway.h"
@@ -58,6 +59,7 @@ struct Options {
   std::string egress_dns;
   std::string egress_ca;
   int egress_handshake_ms = 10'000;
+  std::string agent_log_max = "64M";
 };
 
 // One of our helper programs: beside agentosd (a build tree), else where the package puts them.
@@ -164,7 +166,10 @@ int run(const Options& o) {
     (host_net ? filters.host_network : filters.own_network) = std::move(*f);
   }
   AgentManager agents(*loop, *cgroups, std::move(filters), {o.runtime_dir, o.state_dir}, users,
-                      guards.net(), guards.net_missing(), guards.lsm(), !o.without_landlock);
+                      guards.net(), guards.net_missing(), guards.lsm(), guards.unix_sockets(), !o.without_landlock);
+  auto log_max = policy::parse_size(o.agent_log_max);
+  if (!log_max) return log::error("--agent-log-max: " + log_max.error().str()), 2;
+  agents.set_log_max(*log_max);
   for (auto& l : probe.layers)
     if (l.name.starts_with("landlock") && lsm && l.available)
       l.detail += "; the fallback: not applied while BPF LSM governs files";
@@ -201,7 +206,7 @@ int run(const Options& o) {
                                  : "unavailable (" + egress_missing + "): policies with [egress] are refused"});
   log::info(std::string("layer egress gateway: ") + (egress ? "available" : "unavailable: " + egress_missing));
 
-  ApiServer api(*loop, agents, policies, secrets, probe, admin_gid, audit);
+  ApiServer api(*loop, agents, policies, secrets, probe, admin_gid, audit, cgroups->base() + "/agents/");
 
   // The broker: every agent's platform tools, over MCP at /run/agentos/broker.sock in its view.
   std::vector<std::unique_ptr<broker::Provider>> providers;
@@ -293,9 +298,12 @@ int run(const Options& o) {
     while ((n = ::read(inotify.get(), buf, sizeof buf)) > 0) {
       for (char* p = buf; p < buf + n;) {
         auto* ev = reinterpret_cast<inotify_event*>(p);
-        std::string name = ev->len ? ev->name : "";
-        if (name.ends_with(".log")) api.agent_output(name.substr(0, name.size() - 4));
         p += sizeof(inotify_event) + ev->len;
+        std::string name = ev->len ? ev->name : "";
+        if (!name.ends_with(".log")) continue;
+        std::string id = name.substr(0, name.size() - 4);
+        agents.log_grew(id);
+        api.agent_output(id);
       }
     }
   });
@@ -377,6 +385,8 @@ int main(int argc, char** argv) {
   app.add_option("--egress-ca", o.egress_ca, "PEM file of CAs the gateway trusts for route upstreams, besides the system's");
   app.add_option("--egress-handshake-timeout-ms", o.egress_handshake_ms,
                  "Time an agent's connection to the gateway has to make its request");
+  app.add_option("--agent-log-max", o.agent_log_max,
+                 "Output kept per agent: the log holds its last SIZE bytes, older ones are dropped (default 64M)");
   app.set_version_flag("--version", "agentosd 0.1.0");
   try {
     app.parse(argc, argv);

@@ -13,8 +13,11 @@ namespace agentos {
 Result<std::vector<std::string>> edit_agent_policy(PolicyStore& store, AgentManager& agents, const AgentRecord& r,
                                                    const PolicyChange& change, const std::string& tool) {
   const std::string& path = r.policy_path;
+  // Only a file the daemon itself loaded for this agent, by name: a client's `run --policy FILE`
+  // may claim any path, one in the policy directory included.
+  const policy::Policy* loaded = store.find(r.name);
   struct stat st;
-  if (!path.starts_with(store.dir() + "/") || path.find("/..") != std::string::npos || ::lstat(path.c_str(), &st) != 0 ||
+  if (!r.from_policy_dir || !loaded || loaded->source_path != path || ::lstat(path.c_str(), &st) != 0 ||
       !S_ISREG(st.st_mode))
     return error("agent " + r.name + "'s policy did not come from the policy directory " + store.dir() +
                  ": only this run of it changes");

@@ -35,6 +35,7 @@ std::vector<std::string> PolicyStore::reload(const std::vector<policy::Policy>& 
   for (const auto& d : dups) diags.push_back(d.str());
   for (auto& p : loaded) {
     bool dup = std::any_of(dups.begin(), dups.end(), [&](const auto& d) { return d.where.file == p.source_path; });
+    p.from_policy_dir = true;
     if (!dup) next.emplace(p.name, std::move(p));
   }
   // A file that no longer parses keeps its last good version in force.

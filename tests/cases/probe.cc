@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -212,9 +213,53 @@ int do_socket(const std::string& kind) {
   else if (kind == "uevent") fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 15 /* NETLINK_KOBJECT_UEVENT */);
   else if (kind == "route") fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 0 /* NETLINK_ROUTE */);
   else if (kind == "unix") fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  else return 2;
+  else if (kind == "tcp") fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  else if (kind == "udp") fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  else if (kind == "udplite") fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 136 /* IPPROTO_UDPLITE */);
+  else if (kind == "mptcp") fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 262 /* IPPROTO_MPTCP */);
+  else if (kind.starts_with("pair-")) {  // socketpair(): unix, vsock, netlink-audit
+    int sv[2];
+    int rc = kind == "pair-unix"      ? ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)
+             : kind == "pair-vsock"   ? ::socketpair(40 /* AF_VSOCK */, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)
+             : kind == "pair-netlink" ? ::socketpair(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 9 /* NETLINK_AUDIT */, sv)
+                                      : (errno = EINVAL, -1);
+    return result(rc);
+  } else return 2;
   return result(fd);
 }
+
+// personality(READ_IMPLIES_EXEC) would make readable memory executable; the query (0xffffffff)
+// is harmless. memfd_secret hides memory from the kernel's checks.
+int do_personality(const std::string& what) {
+  unsigned long persona = what == "query" ? 0xffffffffUL : what == "linux" ? 0UL : 0x0400000UL;
+  return result(::syscall(SYS_personality, persona));
+}
+
+// Swaps two paths (RENAME_EXCHANGE) as fast as it can until STOP exists: a race against a check.
+int do_flip(const char* a, const char* b, const char* stop) {
+  struct stat st;
+  while (::stat(stop, &st) != 0)
+    for (int i = 0; i < 1000; ++i) ::syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+  return result(0);
+}
+
+// One JSON-RPC line to the agent's broker; prints the answer line.
+int do_mcp(const char* line) {
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, "/run/agentos/broker.sock");
+  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return result(-1);
+  std::string out = std::string(line) + "\n";
+  if (::send(s, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return result(-1);
+  std::string answer;
+  char c;
+  while (::read(s, &c, 1) == 1 && c != '\n') answer += c;
+  std::printf("%s\n", answer.c_str());
+  return answer.empty() ? 1 : 0;
+}
+
+int do_memfd_secret() { return result(::syscall(447 /* memfd_secret */, 0)); }
 
 int do_ifaces() {
   struct if_nameindex* ifs = ::if_nameindex();
@@ -392,6 +437,16 @@ int main(int argc, char** argv) {
       {"pause", [&] { return do_pause(); }},
       {"net", [&] { return do_net(arg(2), arg(3), arg(4)); }},
       {"socket", [&] { return do_socket(arg(2)); }},
+      {"personality", [&] { return do_personality(arg(2)); }},
+      {"memfd_secret", [&] { return do_memfd_secret(); }},
+      {"flip", [&] { return do_flip(arg(2), arg(3), arg(4)); }},
+      {"cat", [&] {  // prints the file's text
+         std::ifstream in(arg(2));
+         if (!in) return result(-1);
+         std::cout << in.rdbuf() << std::flush;
+         return 0;
+       }},
+      {"mcp", [&] { return do_mcp(arg(2)); }},
       {"connect-each", [&] { return do_connect_each(arg(2), arg(3), arg(4)); }},
       {"hold", [&] { return do_hold(arg(2), arg(3), arg(4)); }},
       {"flood", [&] {  // N connects in a row; prints how many were refused
