@@ -273,7 +273,7 @@ void Connection::on_resolved(Result<std::vector<Address>> r) {
   // A route's upstream is named by the admin; an address it names outright is its grant.
   std::string refused;
   for (const Address& a : *r) {
-    Verdict v = check_resolved(agent_->rules, a, port_);
+    Verdict v = check_resolved(agent_->rules, a, port_, gw_.host_addresses().holds(a));
     if (v.allowed) candidates_.push_back(a);
     else if (refused.empty()) refused = v.reason;
   }
