@@ -9,6 +9,7 @@
 
 #include "egress/client_hello.h"
 #include "egress/gateway.h"
+#include "egress/route.h"
 #include "egress/socks5.h"
 
 namespace agentos::egress {
@@ -25,17 +26,6 @@ const char* status_text(int status) {
     case 502: return "Bad Gateway";
     default: return "Error";
   }
-}
-
-// The longest route whose path is the request's path or a parent of it.
-const policy::EgressRoute* route_for(const policy::Egress& e, std::string_view target) {
-  const policy::EgressRoute* best = nullptr;
-  std::string_view path = target.substr(0, target.find('?'));
-  for (const auto& r : e.routes) {
-    bool match = path == r.path || (path.starts_with(r.path) && path[r.path.size()] == '/');
-    if (match && (!best || r.path.size() > best->path.size())) best = &r;
-  }
-  return best;
 }
 
 }  // namespace
@@ -219,11 +209,12 @@ void Connection::request_head() {
     mode_ = Mode::kRoute;
     route_ = route_for(agent_->rules, h.target);
     if (!route_) return respond_error(404, "no [[egress.route]] for " + h.target.substr(0, h.target.find('?')));
-    upstream_target_ = route_->base_path + h.target.substr(route_->path.size());
-    if (!upstream_target_.starts_with('/')) upstream_target_.insert(0, "/");
     host_ = parse_host(route_->host);
     port_ = route_->port;
     if (!host_) return fail("route upstream " + route_->host + " is not a host");
+    auto target = upstream_target(*route_, h.target);
+    if (!target) return refuse(target.error().what, 400);
+    upstream_target_ = std::move(*target);
     allowed_ = true;  // the route grants its own upstream
     if (host_->literal) {
       candidates_ = {*host_->literal};
