@@ -382,16 +382,21 @@ void Connection::tls_step() {
        (verify != X509_V_OK ? std::string("certificate ") + X509_verify_cert_error_string(verify) : tls_error()));
 }
 
+std::optional<size_t> Connection::request_bytes(std::span<const char> data) {
+  if (mode_ != Mode::kForward && mode_ != Mode::kRoute) return data.size();
+  size_t used = parser_.feed(data);
+  if (parser_.state() == RequestParser::State::kBad) return std::nullopt;
+  request_done_ = parser_.state() == RequestParser::State::kDone;
+  return used;
+}
+
 // Bytes that arrived with the request belong to what follows it.
 void Connection::relay_early() {
   std::string early = std::move(early_);
   early_.clear();
-  if (mode_ == Mode::kForward || mode_ == Mode::kRoute) {
-    if (parser_.state() == RequestParser::State::kDone) request_done_ = true;
-    size_t used = request_done_ ? 0 : parser_.feed(early);
-    early.resize(used);
-    if (parser_.state() == RequestParser::State::kDone) request_done_ = true;
-  }
+  auto keep = request_bytes(early);
+  if (!keep) return respond_error(400, "malformed request body: " + parser_.error());
+  early.resize(*keep);
   if (early.size() > up_.space()) return fail("request larger than the gateway's buffer");
   up_.append(early);
   bytes_up_ += early.size();
@@ -471,14 +476,10 @@ void Connection::pump() {
         paused_ = true;
       } else if (n > 0) {
         agent_->up.consume(static_cast<size_t>(n));
-        size_t keep = static_cast<size_t>(n);
-        if (mode_ == Mode::kForward || mode_ == Mode::kRoute) {
-          keep = parser_.feed({up_.tail(), static_cast<size_t>(n)});
-          if (parser_.state() == RequestParser::State::kBad) return respond_error(400, "malformed request body: " + parser_.error());
-          request_done_ = parser_.state() == RequestParser::State::kDone;
-        }
-        up_.end += keep;
-        bytes_up_ += keep;
+        auto keep = request_bytes({up_.tail(), static_cast<size_t>(n)});
+        if (!keep) return respond_error(400, "malformed request body: " + parser_.error());
+        up_.end += *keep;
+        bytes_up_ += *keep;
         progress = true;
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         client_eof_ = true;

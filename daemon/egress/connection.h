@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,9 @@ class Connection {
   void start_tls();
   void tls_step();
   void check_hello();
+  // How much of what the agent sent belongs to its request: all of it in a tunnel; relayed as
+  // HTTP, up to the end of its one message (request_done_), and nullopt for a malformed body.
+  [[nodiscard]] std::optional<size_t> request_bytes(std::span<const char> data);
   void relay_early();
   void pump();
   void watch();
