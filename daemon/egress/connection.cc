@@ -65,6 +65,7 @@ Connection::~Connection() {
   if (address_) r.set_address(address_->str());
   if (route_) r.set_route(route_->path);
   r.set_allowed(allowed_);
+  r.set_failed(failed_);
   r.set_reason(reason_);
   r.set_bytes_up(bytes_up_);
   r.set_bytes_down(bytes_down_);
@@ -111,7 +112,10 @@ void Connection::tick(Clock::time_point now) {
       reason_ = "idle for " + std::to_string(gw_.options().idle_timeout.count() / 1000) + " s";
       return finish();
     }
-    return refuse("no complete request within " + std::to_string(gw_.options().handshake_timeout.count()) + " ms", 408);
+    std::string ms = std::to_string(gw_.options().handshake_timeout.count()) + " ms";
+    if (phase_ == Phase::kResolving || phase_ == Phase::kConnecting || phase_ == Phase::kTls)
+      return fail("no connection to " + host_->str() + " port " + std::to_string(port_) + " within " + ms);
+    return refuse("no complete request within " + ms, 408);
   }
   if (paused_) pump();
 }
@@ -498,6 +502,7 @@ void Connection::pump() {
         progress = true;
       } else if (errno != EAGAIN && errno != EINTR) {
         reason_ = "upstream closed while sending";
+        failed_ = true;
         return finish();
       }
     }
@@ -569,6 +574,7 @@ void Connection::watch() {
 
 void Connection::respond_error(int status, const std::string& reason) {
   reason_ = reason;
+  failed_ = failed_ || allowed_;  // an answer other than the upstream's, to a request let through
   if (mode_ == Mode::kTransparent) {
     // Nothing to answer in: the agent speaks its own protocol (TLS, mostly). A reset, not an end
     // of stream, so that it cannot be taken for a server's answer.
@@ -592,6 +598,9 @@ void Connection::refuse(const std::string& reason, int http_status) {
   respond_error(http_status, reason);
 }
 
-void Connection::fail(const std::string& reason) { respond_error(502, reason); }
+void Connection::fail(const std::string& reason) {
+  failed_ = true;
+  respond_error(502, reason);
+}
 
 }  // namespace agentos::egress

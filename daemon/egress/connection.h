@@ -86,7 +86,7 @@ class Connection {
 
   // Refused by policy: a 403 (or SOCKS "not allowed"), then close.
   void refuse(const std::string& reason, int http_status = 403);
-  // Allowed, but it could not be done (DNS, connect, TLS): a 502 (or SOCKS failure), then close.
+  // It could not be done (DNS, connect, TLS): a 502 (or SOCKS failure), then close.
   void fail(const std::string& reason);
   void respond_error(int http_status, const std::string& reason);
   void finish();
@@ -121,7 +121,7 @@ class Connection {
   bool ssl_wants_write_ = false, paused_ = false;
   uint32_t client_events_ = 0, upstream_events_ = 0;
   uint64_t bytes_up_ = 0, bytes_down_ = 0;
-  bool allowed_ = false, recorded_ = false;
+  bool allowed_ = false, failed_ = false, recorded_ = false;
   std::string reason_;
 };
 

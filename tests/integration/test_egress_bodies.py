@@ -2,10 +2,12 @@
 requests and httpx (which send the body in a write of its own after the head) and curl, each
 POSTing over 1 MiB through a route and through the plain-HTTP proxy, again and again. The upstream
 (http_fixture.py digest, behind nginx) answers with the length and digest of what it received. A
-body that is malformed is answered 400, whether it comes with the head or after it."""
+body that is malformed is answered 400, whether it comes with the head or after it; and a request
+the gateway let through but could not carry out is audited as failed, with the reason."""
 import textwrap
 import unittest
 
+from egress_env import HOST_V4
 from test_egress import OWNER, SECRET, EgressTest
 
 ROUTE = textwrap.dedent("""
@@ -94,6 +96,40 @@ class Bodies(EgressTest):
         self.assertEqual((code, out), (0, "HTTP/1.1 400 Bad Request\n" * 2), err)
         self.assertEqual(self.python(pol, UPLOAD, "urllib", str(self.world.ca_cert), "1", PROXY_URL)[1],
                          f"{PROXY_URL} 1\n")  # the control: a body that is one
+
+    def test_a_request_that_failed_is_audited_as_failed(self):
+        pol = self.egress_policy("failing", allow=["other.example.test:80", "private.example.test:80", "10.1.2.3/32:80"])
+        code, out, err = self.python(pol, BROKEN)
+        self.assertEqual((code, out), (0, "HTTP/1.1 400 Bad Request\n" * 2), err)
+        # Allowed (the range is granted), but nothing routes there: the connect fails.
+        code, out, err = self.curl(pol, "http://private.example.test/")
+        self.assertIn("502", out + err)
+        code, out, err = self.curl(pol, "http://other.example.test/echo")  # the control
+        self.assertEqual(code, 0, err)
+        events = [(e["decision"], e["operation"]) for e in self.egress_audit() if e["agent_name"] == "failing"]
+        self.assertEqual([d for d, o in events if o.startswith("egress http other.example.test:80 (") and
+                          ": malformed request body: invalid character in chunk size header" in o], ["fail"] * 2, events)
+        self.assertEqual([d for d, o in events if o.startswith("egress http private.example.test:80: "
+                                                               "cannot connect to private.example.test port 80")],
+                         ["fail"], events)
+        self.assertEqual([d for d, o in events if o.startswith("egress http other.example.test:80 (") and
+                          "malformed" not in o], ["allow"], events)
+
+    def test_an_upstream_that_never_answers_fails_at_the_deadline(self):
+        # A listener on the host side that is never accepted from: the connect succeeds, and the
+        # gateway's TLS handshake waits for an answer that does not come.
+        with self.world.socket() as silent:
+            silent.bind((HOST_V4, 0))
+            silent.listen()
+            port = silent.getsockname()[1]
+            route = f'[[egress.route]]\npath = "/silent"\nupstream = "https://{HOST_V4}:{port}"\n'
+            pol = self.egress_policy("silent", routes=route)
+            code, out, err = self.curl(pol, "http://127.0.0.1:3128/silent/x")
+        reason = f"no connection to {HOST_V4} port {port} within 5000 ms"  # the daemon's handshake timeout
+        self.assertIn("502", out + err)
+        self.assertIn(reason, out)
+        events = [(e["decision"], e["operation"]) for e in self.egress_audit() if e["agent_name"] == "silent"]
+        self.assertEqual([d for d, o in events if reason in o], ["fail"], events)
 
 
 if __name__ == "__main__":
