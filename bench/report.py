@@ -395,8 +395,8 @@ print(f"- Spawn: hyperfine, 1000 runs per sandbox in {rounds} rounds with the sa
       "per round, percentiles from its raw times; "
       "`systemd-run` needs systemd as PID 1, which this host lacks, so it is compared in the VM section.")
 print("- Egress gateway: Google Benchmark (at least 0.5 s per case), the same rounds interleaved (direct, "
-      "proxy, tunnel, ...); nginx 1.22 and dnsmasq on 198.51.100.0/24 in a network namespace on this "
-      "machine, so no network is involved.")
+      "proxy, tunnel, ...); nginx 1.22 and dnsmasq on 93.184.216.0/24 in a network namespace on this "
+      "machine, reached from the daemon's over a veth pair, so no network is involved.")
 print(f"- Broker: each case ran {rounds} times; the agents of a case start together at one clock "
       "time, each for the same seconds; the daemon's CPU time (user + system, /proc) is sampled inside "
       "that window.")

@@ -193,13 +193,13 @@ done
 
 # The egress gateway: a request and a 16 MiB download from nginx, directly (outside any agent) and
 # through the gateway from inside an agent (as an HTTP proxy, and through a CONNECT tunnel), with
-# nginx, dnsmasq and a second daemon in a network namespace of their own.
+# nginx and dnsmasq in a network namespace of their own and a second daemon in the one joined to it.
 coproc WORLD { /usr/bin/python3 bench/egress_world.py; }
-read -r netns _ <&"${WORLD[0]}"
+read -r netns _ world_dns other_v4 <&"${WORLD[0]}"
 gsock=$work/gw.sock
 nsenter --net="$netns" "$build/daemon/server/agentosd" --policy-dir "$work/policy.d" --socket "$gsock" \
   --runtime-dir "$work/gw-run" --state-dir "$work/gw-state" --cgroup /agentos-bench-gw \
-  --bpf-dir /sys/fs/bpf/agentos-bench-gw --egress-dns 127.0.0.1:53 2>"$work/gw-agentosd.log" &
+  --bpf-dir /sys/fs/bpf/agentos-bench-gw --egress-dns "$world_dns" 2>"$work/gw-agentosd.log" &
 gdaemon=$!
 for _ in $(seq 100); do "$build/agentctl/agentctl" --socket "$gsock" status >/dev/null 2>&1 && break; sleep 0.1; done
 cat >"$work/gw.toml" <<TOML
@@ -215,7 +215,7 @@ max_connections = 1024
 TOML
 gw_args=(--benchmark_format=json --benchmark_min_time=0.5)
 for i in $(seq "$rounds"); do
-  nsenter --net="$netns" "$work/bin/gateway_bench" direct 198.51.100.20 other.example.test 80 "${gw_args[@]}" >"$work/gw-direct.$i.json"
+  nsenter --net="$netns" "$work/bin/gateway_bench" direct "$other_v4" other.example.test 80 "${gw_args[@]}" >"$work/gw-direct.$i.json"
   for mode in proxy tunnel transparent; do
     "$build/agentctl/agentctl" --socket "$gsock" run --policy "$work/gw.toml" -- \
       "$work/bin/gateway_bench" "$mode" other.example.test 80 "${gw_args[@]}" >"$work/gw-$mode.$i.json"

@@ -34,21 +34,40 @@ struct Range {
   Scope scope;
 };
 
+// The IANA special-purpose registries (RFC 6890 and later), less what is globally reachable
+// (AS112, AMT): none of it is the public Internet a name may resolve into.
 constexpr Range kV4[] = {
-    {{0}, 8, Scope::kUnspecified},          {{10}, 8, Scope::kPrivate},
-    {{100, 64}, 10, Scope::kSharedNat},     {{127}, 8, Scope::kLoopback},
-    {{169, 254}, 16, Scope::kLinkLocal},    {{172, 16}, 12, Scope::kPrivate},
-    {{192, 0, 0}, 24, Scope::kReserved},    {{192, 168}, 16, Scope::kPrivate},
-    {{198, 18}, 15, Scope::kReserved},      {{224}, 4, Scope::kMulticast},
+    {{0}, 8, Scope::kUnspecified},
+    {{10}, 8, Scope::kPrivate},
+    {{100, 64}, 10, Scope::kSharedNat},
+    {{127}, 8, Scope::kLoopback},
+    {{169, 254}, 16, Scope::kLinkLocal},
+    {{172, 16}, 12, Scope::kPrivate},
+    {{192, 0, 0}, 24, Scope::kReserved},  // IETF protocol assignments
+    {{192, 0, 2}, 24, Scope::kDocumentation},  // TEST-NET-1
+    {{192, 88, 99}, 24, Scope::kReserved},  // 6to4 relay anycast
+    {{192, 168}, 16, Scope::kPrivate},
+    {{198, 18}, 15, Scope::kReserved},  // benchmarking
+    {{198, 51, 100}, 24, Scope::kDocumentation},  // TEST-NET-2
+    {{203, 0, 113}, 24, Scope::kDocumentation},  // TEST-NET-3
+    {{224}, 4, Scope::kMulticast},
     {{240}, 4, Scope::kReserved},
 };
+// Outside 2000::/3 everything is kReserved anyway (scope_of); these name what it is.
 constexpr Range kV6[] = {
     {{0}, 128, Scope::kUnspecified},
     {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128, Scope::kLoopback},
+    {{0}, 96, Scope::kReserved},  // IPv4-compatible (deprecated): ::a.b.c.d
     {{0, 0x64, 0xff, 0x9b}, 96, Scope::kReserved},  // NAT64
+    {{0, 0x64, 0xff, 0x9b, 0, 1}, 48, Scope::kReserved},  // NAT64 for local use
+    {{0x01}, 64, Scope::kReserved},  // discard-only
+    {{0x20, 0x01}, 23, Scope::kReserved},  // IETF protocol assignments: Teredo (2001::/32), ...
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, Scope::kDocumentation},
     {{0x20, 0x02}, 16, Scope::kReserved},  // 6to4
+    {{0x3f, 0xff}, 20, Scope::kDocumentation},
     {{0xfc}, 7, Scope::kUniqueLocal},
     {{0xfe, 0x80}, 10, Scope::kLinkLocal},
+    {{0xfe, 0xc0}, 10, Scope::kReserved},  // site-local (deprecated)
     {{0xff}, 8, Scope::kMulticast},
 };
 
@@ -135,6 +154,7 @@ const char* scope_name(Scope s) {
     case Scope::kLinkLocal: return "link-local";
     case Scope::kUniqueLocal: return "unique local (fc00::/7)";
     case Scope::kMulticast: return "multicast";
+    case Scope::kDocumentation: return "documentation";
     case Scope::kReserved: return "reserved";
   }
   return "?";

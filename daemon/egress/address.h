@@ -46,8 +46,11 @@ enum class Scope : uint8_t {
   kLinkLocal,  // 169.254.0.0/16 (metadata services among them), fe80::/10
   kUniqueLocal,  // fc00::/7
   kMulticast,  // 224.0.0.0/4, ff00::/8
-  kReserved,  // 240.0.0.0/4 with broadcast; 192.0.0.0/24; 198.18.0.0/15; NAT64 and other
-              // translations of IPv4 (64:ff9b::/96, 2002::/16) whose IPv4 part is not judged
+  kDocumentation,  // 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32, 3fff::/20
+  kReserved,  // 240.0.0.0/4 with broadcast; 192.0.0.0/24; 198.18.0.0/15; 192.88.99.0/24; IPv6
+              // outside 2000::/3 (::/96 IPv4-compatible, 100::/64 discard, fec0::/10 site-local);
+              // 2001::/23 (IETF protocols, Teredo among them); NAT64 and other translations of
+              // IPv4 (64:ff9b::/96, 64:ff9b:1::/48, 2002::/16) whose IPv4 part is not judged
 };
 [[nodiscard]] Scope scope_of(const Address& a);
 [[nodiscard]] const char* scope_name(Scope s);

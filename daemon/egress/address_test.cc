@@ -46,6 +46,21 @@ TEST(Address, ScopesOfTheRangesThatAreNotTheInternet) {
   EXPECT_EQ(scope("2002:7f00:1::"), Scope::kReserved);  // 6to4 of 127.0.0.1
 }
 
+TEST(Address, SpecialPurposeRangesAreNotPublic) {
+  for (const char* doc : {"192.0.2.2", "198.51.100.10", "203.0.113.255", "2001:db8::10", "3fff:fff::1",
+                          "::ffff:192.0.2.2"})
+    EXPECT_EQ(scope(doc), Scope::kDocumentation) << doc;
+  for (const char* reserved : {"192.88.99.1", "192.0.0.8", "198.19.255.1", "100::1", "2001::1",
+                               "2001:0:4136:e378:8000:63bf:3fff:fdd2",  // Teredo
+                               "2001:1ff:ffff::1", "fec0::1", "::7f00:1", "::a00:1", "64:ff9b:1::a00:1"})
+    EXPECT_EQ(scope(reserved), Scope::kReserved) << reserved;
+  // Their neighbours are public.
+  for (const char* pub : {"192.0.3.1", "192.88.98.1", "198.51.101.1", "203.0.112.255", "2001:200::1",
+                          "2001:db9::1", "3fef::1", "93.184.216.10", "2606:2800:220:1::10"})
+    EXPECT_EQ(scope(pub), Scope::kPublic) << pub;
+  EXPECT_STREQ(scope_name(Scope::kDocumentation), "documentation");
+}
+
 TEST(Address, RangesHoldTheirAddressesInEitherSpelling) {
   auto net = policy::parse_net_rule("tcp://10.20.0.0/16:5432");
   ASSERT_TRUE(net);

@@ -9,6 +9,7 @@
 
 #include "egress/client_hello.h"
 #include "egress/gateway.h"
+#include "egress/route.h"
 #include "egress/socks5.h"
 
 namespace agentos::egress {
@@ -25,17 +26,6 @@ const char* status_text(int status) {
     case 502: return "Bad Gateway";
     default: return "Error";
   }
-}
-
-// The longest route whose path is the request's path or a parent of it.
-const policy::EgressRoute* route_for(const policy::Egress& e, std::string_view target) {
-  const policy::EgressRoute* best = nullptr;
-  std::string_view path = target.substr(0, target.find('?'));
-  for (const auto& r : e.routes) {
-    bool match = path == r.path || (path.starts_with(r.path) && path[r.path.size()] == '/');
-    if (match && (!best || r.path.size() > best->path.size())) best = &r;
-  }
-  return best;
 }
 
 }  // namespace
@@ -75,6 +65,7 @@ Connection::~Connection() {
   if (address_) r.set_address(address_->str());
   if (route_) r.set_route(route_->path);
   r.set_allowed(allowed_);
+  r.set_failed(failed_);
   r.set_reason(reason_);
   r.set_bytes_up(bytes_up_);
   r.set_bytes_down(bytes_down_);
@@ -121,7 +112,10 @@ void Connection::tick(Clock::time_point now) {
       reason_ = "idle for " + std::to_string(gw_.options().idle_timeout.count() / 1000) + " s";
       return finish();
     }
-    return refuse("no complete request within " + std::to_string(gw_.options().handshake_timeout.count()) + " ms", 408);
+    std::string ms = std::to_string(gw_.options().handshake_timeout.count()) + " ms";
+    if (phase_ == Phase::kResolving || phase_ == Phase::kConnecting || phase_ == Phase::kTls)
+      return fail("no connection to " + host_->str() + " port " + std::to_string(port_) + " within " + ms);
+    return refuse("no complete request within " + ms, 408);
   }
   if (paused_) pump();
 }
@@ -219,11 +213,12 @@ void Connection::request_head() {
     mode_ = Mode::kRoute;
     route_ = route_for(agent_->rules, h.target);
     if (!route_) return respond_error(404, "no [[egress.route]] for " + h.target.substr(0, h.target.find('?')));
-    upstream_target_ = route_->base_path + h.target.substr(route_->path.size());
-    if (!upstream_target_.starts_with('/')) upstream_target_.insert(0, "/");
     host_ = parse_host(route_->host);
     port_ = route_->port;
     if (!host_) return fail("route upstream " + route_->host + " is not a host");
+    auto target = upstream_target(*route_, h.target);
+    if (!target) return refuse(target.error().what, 400);
+    upstream_target_ = std::move(*target);
     allowed_ = true;  // the route grants its own upstream
     if (host_->literal) {
       candidates_ = {*host_->literal};
@@ -273,7 +268,7 @@ void Connection::on_resolved(Result<std::vector<Address>> r) {
   // A route's upstream is named by the admin; an address it names outright is its grant.
   std::string refused;
   for (const Address& a : *r) {
-    Verdict v = check_resolved(agent_->rules, a, port_);
+    Verdict v = check_resolved(agent_->rules, a, port_, gw_.host_addresses().holds(a));
     if (v.allowed) candidates_.push_back(a);
     else if (refused.empty()) refused = v.reason;
   }
@@ -391,16 +386,21 @@ void Connection::tls_step() {
        (verify != X509_V_OK ? std::string("certificate ") + X509_verify_cert_error_string(verify) : tls_error()));
 }
 
+std::optional<size_t> Connection::request_bytes(std::span<const char> data) {
+  if (mode_ != Mode::kForward && mode_ != Mode::kRoute) return data.size();
+  size_t used = parser_.feed(data);
+  if (parser_.state() == RequestParser::State::kBad) return std::nullopt;
+  request_done_ = parser_.state() == RequestParser::State::kDone;
+  return used;
+}
+
 // Bytes that arrived with the request belong to what follows it.
 void Connection::relay_early() {
   std::string early = std::move(early_);
   early_.clear();
-  if (mode_ == Mode::kForward || mode_ == Mode::kRoute) {
-    if (parser_.state() == RequestParser::State::kDone) request_done_ = true;
-    size_t used = request_done_ ? 0 : parser_.feed(early);
-    early.resize(used);
-    if (parser_.state() == RequestParser::State::kDone) request_done_ = true;
-  }
+  auto keep = request_bytes(early);
+  if (!keep) return respond_error(400, "malformed request body: " + parser_.error());
+  early.resize(*keep);
   if (early.size() > up_.space()) return fail("request larger than the gateway's buffer");
   up_.append(early);
   bytes_up_ += early.size();
@@ -480,14 +480,10 @@ void Connection::pump() {
         paused_ = true;
       } else if (n > 0) {
         agent_->up.consume(static_cast<size_t>(n));
-        size_t keep = static_cast<size_t>(n);
-        if (mode_ == Mode::kForward || mode_ == Mode::kRoute) {
-          keep = parser_.feed({up_.tail(), static_cast<size_t>(n)});
-          if (parser_.state() == RequestParser::State::kBad) return respond_error(400, "malformed request body: " + parser_.error());
-          request_done_ = parser_.state() == RequestParser::State::kDone;
-        }
-        up_.end += keep;
-        bytes_up_ += keep;
+        auto keep = request_bytes({up_.tail(), static_cast<size_t>(n)});
+        if (!keep) return respond_error(400, "malformed request body: " + parser_.error());
+        up_.end += *keep;
+        bytes_up_ += *keep;
         progress = true;
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         client_eof_ = true;
@@ -506,6 +502,7 @@ void Connection::pump() {
         progress = true;
       } else if (errno != EAGAIN && errno != EINTR) {
         reason_ = "upstream closed while sending";
+        failed_ = true;
         return finish();
       }
     }
@@ -577,6 +574,7 @@ void Connection::watch() {
 
 void Connection::respond_error(int status, const std::string& reason) {
   reason_ = reason;
+  failed_ = failed_ || allowed_;  // an answer other than the upstream's, to a request let through
   if (mode_ == Mode::kTransparent) {
     // Nothing to answer in: the agent speaks its own protocol (TLS, mostly). A reset, not an end
     // of stream, so that it cannot be taken for a server's answer.
@@ -600,6 +598,9 @@ void Connection::refuse(const std::string& reason, int http_status) {
   respond_error(http_status, reason);
 }
 
-void Connection::fail(const std::string& reason) { respond_error(502, reason); }
+void Connection::fail(const std::string& reason) {
+  failed_ = true;
+  respond_error(502, reason);
+}
 
 }  // namespace agentos::egress

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -76,13 +77,16 @@ class Connection {
   void start_tls();
   void tls_step();
   void check_hello();
+  // How much of what the agent sent belongs to its request: all of it in a tunnel; relayed as
+  // HTTP, up to the end of its one message (request_done_), and nullopt for a malformed body.
+  [[nodiscard]] std::optional<size_t> request_bytes(std::span<const char> data);
   void relay_early();
   void pump();
   void watch();
 
   // Refused by policy: a 403 (or SOCKS "not allowed"), then close.
   void refuse(const std::string& reason, int http_status = 403);
-  // Allowed, but it could not be done (DNS, connect, TLS): a 502 (or SOCKS failure), then close.
+  // It could not be done (DNS, connect, TLS): a 502 (or SOCKS failure), then close.
   void fail(const std::string& reason);
   void respond_error(int http_status, const std::string& reason);
   void finish();
@@ -117,7 +121,7 @@ class Connection {
   bool ssl_wants_write_ = false, paused_ = false;
   uint32_t client_events_ = 0, upstream_events_ = 0;
   uint64_t bytes_up_ = 0, bytes_down_ = 0;
-  bool allowed_ = false, recorded_ = false;
+  bool allowed_ = false, failed_ = false, recorded_ = false;
   std::string reason_;
 };
 

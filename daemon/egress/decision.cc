@@ -48,10 +48,13 @@ bool name_granted(const policy::Egress& e, const std::string& name) {
   return std::any_of(e.allow.begin(), e.allow.end(), [&](const auto& g) { return name_matches(g, name); });
 }
 
-Verdict check_resolved(const policy::Egress& e, const Address& a, uint16_t port) {
-  Scope s = scope_of(a);
-  if (s == Scope::kPublic || range_granted(e, a, port)) return {true, ""};
-  return {false, "it resolves to " + a.str() + ", a " + scope_name(s) + " address, which is not granted"};
+Verdict check_resolved(const policy::Egress& e, const Address& a, uint16_t port, std::optional<bool> host_own) {
+  if (range_granted(e, a, port)) return {true, ""};
+  const std::string what = "it resolves to " + a.str();
+  if (Scope s = scope_of(a); s != Scope::kPublic) return {false, what + ", a " + scope_name(s) + " address, which is not granted"};
+  if (!host_own) return {false, what + ", which may be this host's own (its addresses cannot be read now)"};
+  if (*host_own) return {false, what + ", one of this host's own addresses, which is not granted"};
+  return {true, ""};
 }
 
 }  // namespace agentos::egress

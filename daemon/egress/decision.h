@@ -32,9 +32,13 @@ struct Host {
 // gateway's DNS stub answers for.
 [[nodiscard]] bool name_granted(const policy::Egress& e, const std::string& name);
 
-// Step two, for each address a granted name resolved to: a public address is allowed; any other
-// (loopback, RFC 1918, link-local, ULA, ...) only inside a range granted for this port. This is
-// what stops a granted name from being pointed at 127.0.0.1 or 169.254.169.254 (DNS rebinding).
-[[nodiscard]] Verdict check_resolved(const policy::Egress& e, const Address& a, uint16_t port);
+// Step two, for each address a granted name resolved to: one inside a range granted for this port
+// is allowed; any other must be public (not loopback, RFC 1918, link-local, ULA, documentation,
+// ...) and not one of the host's own (`host_own`; nullopt when that cannot be told, which counts
+// as its own). This is what stops a granted name from being pointed at 127.0.0.1, at
+// 169.254.169.254 or at the host's public address (DNS rebinding). A name grant never grants an
+// address; only a range does.
+[[nodiscard]] Verdict check_resolved(const policy::Egress& e, const Address& a, uint16_t port,
+                                     std::optional<bool> host_own);
 
 }  // namespace agentos::egress

@@ -94,8 +94,14 @@ policy::Egress rules_of(const gateway::Agent& a, const std::map<std::string, std
 
 }  // namespace
 
-Gateway::Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, TlsClient tls, GatewayOptions options, UniqueFd control)
-    : loop_(loop), resolver_(std::move(resolver)), tls_(std::move(tls)), options_(std::move(options)), control_(std::move(control)) {}
+Gateway::Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, HostAddresses host, TlsClient tls,
+                 GatewayOptions options, UniqueFd control)
+    : loop_(loop),
+      resolver_(std::move(resolver)),
+      host_(std::move(host)),
+      tls_(std::move(tls)),
+      options_(std::move(options)),
+      control_(std::move(control)) {}
 
 Gateway::~Gateway() {
   connections_.clear();  // their records go nowhere now

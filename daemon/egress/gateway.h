@@ -14,6 +14,7 @@
 
 #include "common/event_loop.h"
 #include "common/unique_fd.h"
+#include "egress/host_addresses.h"
 #include "egress/resolver.h"
 #include "egress/synthetic_names.h"
 #include "egress/tls_client.h"
@@ -49,7 +50,8 @@ class Gateway {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, TlsClient tls, GatewayOptions options, UniqueFd control);
+  Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, HostAddresses host, TlsClient tls, GatewayOptions options,
+          UniqueFd control);
   ~Gateway();
 
   // Serves until the daemon closes the control channel.
@@ -59,6 +61,7 @@ class Gateway {
   // For connections.
   [[nodiscard]] EventLoop& loop() { return loop_; }
   [[nodiscard]] Resolver& resolver() { return *resolver_; }
+  [[nodiscard]] HostAddresses& host_addresses() { return host_; }
   [[nodiscard]] const TlsClient& tls() const { return tls_; }
   [[nodiscard]] const GatewayOptions& options() const { return options_; }
   [[nodiscard]] Connection* find(uint64_t id);
@@ -77,6 +80,7 @@ class Gateway {
 
   EventLoop& loop_;
   std::unique_ptr<Resolver> resolver_;
+  HostAddresses host_;
   TlsClient tls_;
   GatewayOptions options_;
   UniqueFd control_;

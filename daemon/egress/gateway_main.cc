@@ -44,9 +44,11 @@ int main(int argc, char** argv) {
   if (!loop) return fail(loop.error().str());
   auto resolver = Resolver::create(*loop, o.dns_servers);
   if (!resolver) return fail(resolver.error().str());
+  auto host = HostAddresses::open();
+  if (!host) return fail(host.error().str());
   auto tls = TlsClient::create(o.extra_ca);
   if (!tls) return fail(tls.error().str());
-  Gateway gw(*loop, std::move(*resolver), std::move(*tls), o, UniqueFd(control));
+  Gateway gw(*loop, std::move(*resolver), std::move(*host), std::move(*tls), o, UniqueFd(control));
   if (auto s = gw.start(); !s) return fail(s.error().str());
 
   // Deadlines, DNS retries and bandwidth budgets: ten times a second.

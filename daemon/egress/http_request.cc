@@ -77,7 +77,9 @@ int RequestParser::on_message_complete(http_parser* p) {
 }
 
 size_t RequestParser::feed(std::span<const char> data) {
-  if (state_ == State::kDone || state_ == State::kBad) return 0;
+  // http_parser takes zero bytes as the end of the stream, and a body cut short there as an error;
+  // but nothing read is not an end here (the body often comes in a later write).
+  if (state_ == State::kDone || state_ == State::kBad || data.empty()) return 0;
   size_t n = http_parser_execute(&parser_, &settings_, data.data(), data.size());
   auto err = HTTP_PARSER_ERRNO(&parser_);
   if (err != HPE_OK && err != HPE_PAUSED) {

@@ -42,7 +42,8 @@ class RequestParser {
 
   // Consumes bytes: in kHead until the head is whole (then kBody, or kDone without a body), in
   // kBody until the message ends (kDone). Returns how many bytes belong to this request; the
-  // rest, if any, is a pipelined request that is not relayed.
+  // rest, if any, is a pipelined request that is not relayed. No bytes are no news, never the
+  // end of the stream: a request's body is framed by its head, not by the connection's end.
   size_t feed(std::span<const char> data);
 
   [[nodiscard]] State state() const { return state_; }

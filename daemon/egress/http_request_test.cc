@@ -36,6 +36,29 @@ TEST(HttpRequest, HeadInPiecesThenABodyByLength) {
   EXPECT_EQ(p.state(), RequestParser::State::kDone);
 }
 
+TEST(HttpRequest, NothingReadBetweenHeadAndBodyIsNotTheEnd) {
+  // As Python's urllib, requests and httpx send: the head in one write, the body in the next, and
+  // the gateway's read between them finds nothing.
+  RequestParser p;
+  std::string head = "POST /x HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\n\r\n";
+  EXPECT_EQ(feed(p, head), head.size());
+  EXPECT_EQ(feed(p, ""), 0u);
+  EXPECT_EQ(p.state(), RequestParser::State::kBody);
+  EXPECT_EQ(feed(p, "hel"), 3u);
+  EXPECT_EQ(feed(p, ""), 0u);
+  EXPECT_EQ(feed(p, "lo"), 2u);
+  EXPECT_EQ(p.state(), RequestParser::State::kDone);
+  RequestParser chunked;
+  feed(chunked, "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(feed(chunked, ""), 0u);
+  feed(chunked, "3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.state(), RequestParser::State::kDone);
+  RequestParser head_only;
+  EXPECT_EQ(feed(head_only, "GET / HT"), 8u);
+  EXPECT_EQ(feed(head_only, ""), 0u);
+  EXPECT_EQ(head_only.state(), RequestParser::State::kHead);
+}
+
 TEST(HttpRequest, ChunkedBodyEndsAtItsLastChunk) {
   RequestParser p;
   std::string head = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";

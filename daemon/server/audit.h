@@ -29,7 +29,8 @@ class AuditLog {
             const std::string& operation, const std::string& layer, bool audit_mode = false) {
     event(agent_id, agent_name, owner_uid, operation, layer, audit_mode ? "audit" : "deny");
   }
-  // Any decision: "deny", "audit", or "allow" (the egress gateway records every connection).
+  // Any decision: "deny", "audit", "allow" or "fail" (the egress gateway records every connection,
+  // and those it let through but could not carry out as "fail").
   void event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
              const std::string& operation, const std::string& layer, const std::string& decision);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).

@@ -129,7 +129,8 @@ void EgressGateway::on_control(uint32_t events) {
       continue;
     }
     Who w = who_(r.agent_id());
-    audit_.event(r.agent_id(), w.name, w.owner, describe_record(r), "egress", r.allowed() ? "allow" : "deny");
+    const char* decision = r.failed() ? "fail" : r.allowed() ? "allow" : "deny";
+    audit_.event(r.agent_id(), w.name, w.owner, describe_record(r), "egress", decision);
   }
 }
 

@@ -1,10 +1,24 @@
 """A private little Internet for the egress gateway's tests: real nginx and dnsmasq from Debian's
-packages, in a network namespace of their own, with a throwaway CA.
+packages, with a throwaway CA, in two network namespaces of their own joined by a veth pair:
 
-Nothing here touches the host's network: the servers listen on documentation addresses
-(198.51.100.0/24, 2001:db8::/32) on the namespace's loopback. A process reaches them by switching
-only its network namespace (wrap(), nsenter --net); `ip netns exec` is avoided because it also
-remounts /sys, which would hide /sys/fs/cgroup and /sys/fs/bpf from the daemon.
+    "host" namespace (netns, wrap())            "Internet" namespace (servers_netns)
+    lo, up0: 93.184.217.1, 2606:2800:220:2::1 ── net0: 93.184.217.2, 2606:2800:220:2::2
+    routes to 93.184.216.0/24, 2606:2800:      lo: nginx on API_V4, OTHER_V4, BIG_V4, SERVER_V6;
+      220:1::/64 via net0                           dnsmasq on DNS_V4:53
+
+The daemon (and so its gateway) runs in the host namespace, which stands for the machine: its own
+addresses are those of up0 (HOST_V4, HOST_V6), as a server's public address would be. The servers
+are elsewhere, as on the Internet, so that the gateway's refusal of the host's own addresses does
+not hide them.
+
+The addresses are public unicast (93.184.216.0/23 and 2606:2800:220::/48, once example.com's),
+because the gateway treats every special-purpose range, documentation ranges included, as not the
+Internet. Neither namespace has any other link or route, so nothing sent to them can leave the
+machine, whoever holds them out there.
+
+A process reaches the servers by switching only its network namespace (wrap(), nsenter --net);
+`ip netns exec` is avoided because it also remounts /sys, which would hide /sys/fs/cgroup and
+/sys/fs/bpf from the daemon.
 
 Readiness is checked, never slept for: each wait retries a real probe (a TCP connect, a DNS query)
 until a deadline, paced by waiting on the server's own process so a crash fails at once, with its log.
@@ -16,6 +30,7 @@ import json
 import os
 import pathlib
 import random
+import select
 import shutil
 import signal
 import socket
@@ -28,11 +43,25 @@ import unittest
 
 NGINX = "/usr/sbin/nginx"
 DNSMASQ = "/usr/sbin/dnsmasq"
+PYTHON = "/usr/bin/python3"
+HTTP_FIXTURE = pathlib.Path(__file__).resolve().parent / "http_fixture.py"
 
-API_V4 = "198.51.100.10"
-OTHER_V4 = "198.51.100.20"
-BIG_V4 = "198.51.100.30"
-SERVER_V6 = "2001:db8::10"
+API_V4 = "93.184.216.10"
+OTHER_V4 = "93.184.216.20"
+BIG_V4 = "93.184.216.30"
+DNS_V4 = "93.184.216.53"
+SERVER_V6 = "2606:2800:220:1::10"
+INTERNET_V4 = "93.184.216.0/24"
+INTERNET_V6 = "2606:2800:220:1::/64"
+# The host namespace's end of the link: the machine's own public addresses.
+HOST_V4 = "93.184.217.1"
+HOST_V6 = "2606:2800:220:2::1"
+LINK_V4 = "93.184.217.2"
+LINK_V6 = "2606:2800:220:2::2"
+# A service of the host's own, on every interface of the host side (http_fixture.py hello).
+HOST_SERVICE_PORT = 8080
+# The upstream behind nginx's /digest (http_fixture.py digest), on the servers' loopback.
+DIGEST_PORT = 8081
 
 # The server certificate's names; other.example.test and the wiki hosts share a certificate with
 # api.example.test so that a redirect or a wildcard can be followed with one CA and one cert.
@@ -51,6 +80,10 @@ INITIAL_ANSWERS = {
     "metadata.example.test": "169.254.169.254",
     "private.example.test": "10.1.2.3",
     "flip.example.test": API_V4,  # tests change this one
+    "self.example.test": HOST_V4,
+    "self6.example.test": HOST_V6,
+    "doc.example.test": "192.0.2.10",
+    "doc6.example.test": "2001:db8::10",
 }
 
 BIG_SIZE = 16 * 1024 * 1024
@@ -113,11 +146,12 @@ class EgressWorld:
     Use as a context manager or call start()/stop(), e.g. from setUpClass/tearDownClass.
     """
 
-    dns_server = "127.0.0.1:53"
+    dns_server = f"{DNS_V4}:53"
 
     def __init__(self):
         self.netns = f"agentos-egress-{os.getpid()}"
         self.netns_path = f"/run/netns/{self.netns}"
+        self.servers_netns = f"{self.netns}-net"
         self.tmp = None
         self.ca_cert = None
         self.access_log = None
@@ -126,22 +160,27 @@ class EgressWorld:
         self.dns_log = None
         self.big_sha256 = None
         self.answers = dict(INITIAL_ANSWERS)
-        self._netns_added = False
+        self._netns_added = []
         self.nginx = None
         self.dnsmasq = None
+        self.host_service = None
+        self.digest = None
 
     # --- running things in the namespace ---
 
     def wrap(self, argv):
-        """argv, run with only its network namespace switched to the test network."""
+        """argv, run with only its network namespace switched to the test network's host side."""
         return ["nsenter", f"--net={self.netns_path}", *argv]
+
+    def _wrap_server(self, argv):
+        return ["nsenter", f"--net=/run/netns/{self.servers_netns}", *argv]
 
     def run(self, argv, **kw):
         """subprocess.run of wrap(argv), capturing text output, with a timeout against hangs."""
         return subprocess.run(self.wrap(argv), **{"capture_output": True, "text": True, "timeout": 60, **kw})
 
     def socket(self, family=socket.AF_INET, type=socket.SOCK_STREAM):
-        """A socket that lives in the test network, for probing it from this process.
+        """A socket that lives in the test network's host side, for probing it from this process.
 
         A socket belongs to the namespace of the thread that created it, so a throwaway thread
         switches namespace (setns applies to the calling thread only) and makes it: the test's own
@@ -236,8 +275,10 @@ class EgressWorld:
             os.chmod(self.tmp, 0o755)  # agents run as other users and must read the CA cert
             self._make_netns()
             self._make_certs()
+            self.digest = self._start_fixture(self._wrap_server, "digest", "127.0.0.1", DIGEST_PORT)
             self._start_nginx()
             self._start_dnsmasq()
+            self.host_service = self._start_fixture(self.wrap, "hello", "::", HOST_SERVICE_PORT)
         except BaseException:
             self.stop()
             raise
@@ -245,7 +286,7 @@ class EgressWorld:
 
     def stop(self):
         """Stops the servers and removes the namespace and the temporary directory; idempotent."""
-        for proc in (self.nginx, self.dnsmasq):
+        for proc in (self.nginx, self.dnsmasq, self.host_service, self.digest):
             if proc and proc.poll() is None:
                 proc.terminate()
                 try:
@@ -253,18 +294,20 @@ class EgressWorld:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        self.nginx = self.dnsmasq = None
-        if self._netns_added:
-            # Anything still in the namespace was started by us (an nginx worker orphaned by a
+            if proc and proc.stdout:
+                proc.stdout.close()
+        self.nginx = self.dnsmasq = self.host_service = self.digest = None
+        for netns in self._netns_added[::-1]:
+            # Anything still in a namespace was started by us (an nginx worker orphaned by a
             # killed master, a test's stray client): end it, or the namespace would stay alive.
-            pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True)
+            pids = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True)
             for pid in pids.stdout.split():
                 try:
                     os.kill(int(pid), signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            subprocess.run(["ip", "netns", "del", self.netns], check=True)
-            self._netns_added = False
+            subprocess.run(["ip", "netns", "del", netns], check=True)
+        self._netns_added = []
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
@@ -276,14 +319,23 @@ class EgressWorld:
         self.stop()
 
     def _make_netns(self):
-        subprocess.run(["ip", "netns", "add", self.netns], check=True)
-        self._netns_added = True
-        ip = ["ip", "-n", self.netns]
-        subprocess.run([*ip, "link", "set", "lo", "up"], check=True)
-        for addr in (API_V4, OTHER_V4, BIG_V4):
-            subprocess.run([*ip, "addr", "add", f"{addr}/32", "dev", "lo"], check=True)
-        # nodad: a tentative address (duplicate detection pending) cannot be bound yet.
-        subprocess.run([*ip, "-6", "addr", "add", f"{SERVER_V6}/128", "dev", "lo", "nodad"], check=True)
+        for netns in (self.netns, self.servers_netns):
+            subprocess.run(["ip", "netns", "add", netns], check=True)
+            self._netns_added.append(netns)
+            subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True)
+        host, net = ["ip", "-n", self.netns], ["ip", "-n", self.servers_netns]
+        subprocess.run([*host, "link", "add", "up0", "type", "veth", "peer", "name", "net0", "netns",
+                        self.servers_netns], check=True)
+        # nodad: a tentative address (duplicate detection pending) can be neither bound nor routed via.
+        for ip, dev, v4, v6 in ((host, "up0", HOST_V4, HOST_V6), (net, "net0", LINK_V4, LINK_V6)):
+            subprocess.run([*ip, "addr", "add", f"{v4}/24", "dev", dev], check=True)
+            subprocess.run([*ip, "-6", "addr", "add", f"{v6}/64", "dev", dev, "nodad"], check=True)
+            subprocess.run([*ip, "link", "set", dev, "up"], check=True)
+        subprocess.run([*host, "route", "add", INTERNET_V4, "via", LINK_V4], check=True)
+        subprocess.run([*host, "-6", "route", "add", INTERNET_V6, "via", LINK_V6], check=True)
+        for addr in (API_V4, OTHER_V4, BIG_V4, DNS_V4):
+            subprocess.run([*net, "addr", "add", f"{addr}/32", "dev", "lo"], check=True)
+        subprocess.run([*net, "-6", "addr", "add", f"{SERVER_V6}/128", "dev", "lo", "nodad"], check=True)
 
     def _make_certs(self):
         d = self.tmp
@@ -343,7 +395,8 @@ http {{
     # JSON lines, so that tests can parse which host got which Authorization header.
     log_format egress escape=json '{{"host":"$host","uri":"$request_uri","auth":"$http_authorization",'
         '"method":"$request_method","status":"$status","scheme":"$scheme","sni":"$ssl_server_name",'
-        '"server_addr":"$server_addr","remote_addr":"$remote_addr","bytes":"$body_bytes_sent"}}';
+        '"server_addr":"$server_addr","remote_addr":"$remote_addr","bytes":"$body_bytes_sent",'
+        '"path":"$uri"}}';
     access_log {self.access_log} egress;
     default_type text/plain;
     sendfile on;
@@ -360,6 +413,14 @@ http {{
         location = /redirect {{ return 302 https://other.example.test/echo; }}
         location = /redirect-same {{ return 302 /echo; }}
         location = /big {{ default_type application/octet-stream; }}
+        # A route's base path: what a route's requests may reach, and nothing beside it.
+        location /base/ {{
+            return 200 "base\\nhost=$host\\nauth=$http_authorization\\nuri=$request_uri\\n";
+        }}
+        location = /digest {{
+            client_max_body_size 64m;
+            proxy_pass http://127.0.0.1:{DIGEST_PORT};
+        }}
         location / {{ return 404; }}
     }}
 }}
@@ -367,7 +428,7 @@ http {{
         # -e: the error log before the config is read (Debian's default is /var/log/nginx).
         with open(d / "nginx.out", "ab") as out:
             self.nginx = subprocess.Popen(
-                self.wrap([NGINX, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(self.nginx_log)]),
+                self._wrap_server([NGINX, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(self.nginx_log)]),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
 
         def accepts():
@@ -384,7 +445,7 @@ http {{
         self.dns_log = d / "dnsmasq.log"
         self._write_hosts()
         argv = [DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--user=root", "--group=root",
-                "--listen-address=127.0.0.1", "--bind-interfaces", "--port=53",
+                f"--listen-address={DNS_V4}", "--bind-interfaces", "--port=53",
                 "--no-resolv", "--no-hosts", f"--addn-hosts={self.hosts_file}",
                 # Names under .test are ours alone: unknown ones get NXDOMAIN rather than REFUSED.
                 "--local=/test/",
@@ -392,10 +453,23 @@ http {{
                 "--local-ttl=0", "--no-negcache",
                 "--log-queries", f"--log-facility={self.dns_log}", f"--pid-file={d}/dnsmasq.pid"]
         with open(d / "dnsmasq.out", "ab") as out:
-            self.dnsmasq = subprocess.Popen(self.wrap(argv), stdin=subprocess.DEVNULL, stdout=out,
+            self.dnsmasq = subprocess.Popen(self._wrap_server(argv), stdin=subprocess.DEVNULL, stdout=out,
                                             stderr=subprocess.STDOUT)
         self._wait_until(lambda: self._answers_now("api.example.test", "A") == [API_V4], self.dnsmasq,
                          "dnsmasq to answer", self.dns_log, also=d / "dnsmasq.out")
+
+    def _start_fixture(self, wrap, mode, address, port):
+        """http_fixture.py in a namespace, once it says it listens."""
+        log = self.tmp / f"{mode}.log"
+        with open(log, "ab") as err:
+            proc = subprocess.Popen(wrap([PYTHON, str(HTTP_FIXTURE), mode, address, str(port)]),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True)
+        ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
+        if not ready or proc.stdout.readline() != "ready\n":
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"http_fixture {mode} on {address}:{port} never became ready:\n{log.read_text()}")
+        return proc
 
     def _wait_until(self, condition, proc, what, log, timeout=READY_TIMEOUT, also=None):
         """Retries condition until it holds; an exited process or the deadline is an error."""

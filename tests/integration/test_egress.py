@@ -1,6 +1,7 @@
 """The egress gateway against real servers: nginx (TLS with a test CA) and dnsmasq, whose answers
-the tests control, in a network namespace of their own (egress_env.py). The daemon runs in that
-namespace too, so "the Internet" is 198.51.100.0/24 and nothing leaves the machine.
+the tests control, in a network namespace of their own (egress_env.py). The daemon runs in the
+namespace that stands for the host, joined to the servers' by a veth pair, so "the Internet" is
+93.184.216.0/24 and nothing leaves the machine.
 
 Agents use ordinary clients, unchanged: curl and Python's standard library find the gateway
 through HTTP(S)_PROXY, which the daemon sets; clients that ignore it (Node's fetch) resolve names at
@@ -18,7 +19,7 @@ import textwrap
 import threading
 import unittest
 
-from egress_env import EgressWorld, API_V4
+from egress_env import EgressWorld, API_V4, INTERNET_V4
 from harness import AGENTCTL, USERS, Daemon, DaemonTest
 
 OWNER = USERS[0]
@@ -158,7 +159,7 @@ class GrantedNames(EgressTest):
 class Refusals(EgressTest):
     def test_ungranted_names_ports_and_addresses(self):
         pol = self.egress_policy("narrow", allow=["api.example.test:443"])
-        wide = self.egress_policy("wide", allow=["other.example.test:443", "api.example.test:80", "198.51.100.0/24:443"])
+        wide = self.egress_policy("wide", allow=["other.example.test:443", "api.example.test:80", f"{INTERNET_V4}:443"])
         for args, reason in (
                 (["https://other.example.test/echo"], "other.example.test is not granted"),
                 (["http://api.example.test/echo"], "api.example.test is granted, but not port 80"),
