@@ -95,11 +95,13 @@ Broker::Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers
 
 void Broker::refresh_tools() {
   by_tool_.clear();
+  rules_.clear();
   specs_.clear();
   for (auto& p : providers_)
     for (auto& t : p->tools()) {
       if (by_tool_.contains(t.name)) continue;  // the first provider of a name keeps it
       by_tool_[t.name] = p.get();
+      rules_[t.name] = t.rules;
       specs_.push_back(std::move(t));
     }
 }
@@ -346,7 +348,12 @@ void Broker::call_tool(Conn& c, const Json& id, const Json& params, Clock::time_
     if (code) return send(c, error_line(id, code, why));
     send(c, result_line(id, refusal("refused: " + why)));
   };
-  Decision d = decide(a.info.tools, a.approved, tool, args);
+  // From here on the arguments are the tool's own reading of them: matched, shown and run as one.
+  const ArgRules& rules = rules_[tool];
+  auto canonical = canonical_arguments(rules, args);
+  if (!canonical) return refuse(0, canonical.error().what);
+  args = std::move(*canonical);
+  Decision d = decide(a.info.tools, a.approved, tool, args, rules);
   if (d.verdict == Verdict::kDeny) return refuse(0, d.reason);
 
   // Quotas: a rate a minute (a bucket that refills continuously) and calls at once.

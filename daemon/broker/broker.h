@@ -118,6 +118,7 @@ class Broker {
   EventLoop& loop_;
   std::vector<std::unique_ptr<Provider>> providers_;
   std::map<std::string, Provider*> by_tool_;
+  std::map<std::string, ArgRules> rules_;  // by tool
   std::vector<ToolSpec> specs_;
   Hooks hooks_;
   std::map<std::string, std::unique_ptr<Agent>> agents_;

@@ -98,6 +98,35 @@ class Tools(BrokerTest):
         self.assertFalse(ok["result"]["isError"])
         self.assertIn("matches none of its patterns", bad["result"]["content"][0]["text"])
 
+    def workspace(self, name, *dirs):
+        """The agent's workspace as the fs tools make it, with `dirs` in it (there is no mkdir tool)."""
+        import pwd
+        uid = pwd.getpwnam(OWNER).pw_uid
+        root = self.daemon.state / "workspaces" / str(uid) / name
+        for d in ("", *dirs):
+            (root / d).mkdir(parents=True, exist_ok=True)
+            os.chown(root / d, uid, uid)
+        return root
+
+    def test_path_constraints_see_the_path_the_tool_opens(self):
+        pol = self.agent_policy("narrow-fs", '[tools]\nallow = ["fs"]\n[tools.constraints]\nfs = { path = ["out/*"] }\n')
+        ws = self.workspace("narrow-fs", "out")
+        ok, dotdot, dot, listed, absent, read = self.mcp(
+            pol, call("fs.write", path="out/ok", content="fine"), call("fs.write", path="out/../x", content="escaped"),
+            call("fs.write", path="out/./../y", content="escaped"), call("fs.list"), call("fs.write", content="no path"),
+            call("fs.read", path="out/ok"))
+        self.assertFalse(ok["result"]["isError"], ok)  # the control
+        self.assertEqual(read["result"]["structuredContent"]["content"], "fine")
+        self.assertEqual((ws / "out" / "ok").read_text(), "fine")
+        for refused in (dotdot, dot, listed, absent):
+            self.assertTrue(refused["result"]["isError"], refused)
+            self.assertTrue(refused["result"]["content"][0]["text"].startswith("agentos: refused: "), refused)
+        self.assertIn("must not hold . or .. segments", dotdot["result"]["content"][0]["text"])
+        self.assertIn('argument "path" = "." matches none of its patterns', listed["result"]["content"][0]["text"])
+        self.assertIn("must be given", absent["result"]["content"][0]["text"])
+        self.assertEqual(sorted(p.name for p in ws.iterdir()), ["out"])  # x and y were never written
+        self.assertEqual(sorted(p.name for p in (ws / "out").iterdir()), ["ok"])
+
     def test_workspace_confines_paths(self):
         pol = self.agent_policy("mcp-fs", '[tools]\nallow = ["fs"]\n')
         wrote, read, escape, absolute = self.mcp(
