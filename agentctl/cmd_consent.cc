@@ -1,4 +1,5 @@
 // pending, approve, deny, revoke: the owner's side of tool calls that wait for consent.
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 
@@ -13,20 +14,43 @@ using agentos::v1::Response;
 namespace {
 
 Json call_json(const agentos::v1::PendingCall& c) {
-  return Json{{"id", c.id()},       {"agent_id", c.agent_id()},   {"agent_name", c.agent_name()},
-              {"owner_uid", c.owner_uid()}, {"tool", c.tool()}, {"arguments", c.arguments()},
-              {"created_unix", c.created_unix()}, {"timeout_seconds", c.timeout_seconds()}};
+  Json shown = Json::array();
+  for (const auto& a : c.arguments())
+    shown.push_back({{"name", a.name()}, {"shown", a.shown()}, {"size", a.size()}, {"sha256", a.sha256()}, {"cut", a.cut()}});
+  Json args = Json::parse(c.arguments_json(), nullptr, false);
+  return Json{{"id", c.id()},
+              {"agent_id", c.agent_id()},
+              {"agent_name", c.agent_name()},
+              {"owner_uid", c.owner_uid()},
+              {"tool", c.tool()},
+              {"arguments", args.is_discarded() ? Json(c.arguments_json()) : args},
+              {"shown", shown},
+              {"created_unix", c.created_unix()},
+              {"timeout_seconds", c.timeout_seconds()}};
 }
 
+// Every character outside ASCII as a \u escape: the arguments are the agent's, and the JSON may
+// well reach a terminal too.
+std::string ascii_json(const Json& doc, int indent) { return doc.dump(indent, ' ', true, Json::error_handler_t::replace); }
+
+// One line for the call, then one per argument: every name, values as the daemon escaped them.
 void print_call(const agentos::v1::PendingCall& c, bool json) {
   if (json) {
-    std::cout << call_json(c).dump() << "\n" << std::flush;
+    std::cout << ascii_json(call_json(c), -1) << "\n" << std::flush;
     return;
   }
   long left = static_cast<long>(c.created_unix() + c.timeout_seconds()) - static_cast<long>(std::time(nullptr));
   std::cout << c.id() << "  " << c.agent_name() << " (" << c.agent_id() << ", uid " << c.owner_uid() << ") asks to call "
-            << c.tool() << " with " << c.arguments() << "  [" << std::max(0L, left) << " s left]\n"
-            << std::flush;
+            << c.tool() << " with " << c.arguments_size() << (c.arguments_size() == 1 ? " argument" : " arguments") << "  ["
+            << std::max(0L, left) << " s left]\n";
+  size_t width = 0;
+  for (const auto& a : c.arguments()) width = std::max(width, a.name().size());
+  for (const auto& a : c.arguments()) {
+    std::cout << "  " << a.name() << std::string(width - a.name().size(), ' ') << " = " << a.shown();
+    if (a.cut()) std::cout << " ... [cut: " << a.size() << " bytes in all, sha256 " << a.sha256() << "]";
+    std::cout << "\n";
+  }
+  std::cout << std::flush;
 }
 
 }  // namespace
@@ -50,7 +74,7 @@ Outcome<int> cmd_pending(const Globals& g, bool follow) {
     if (first && !follow && !g.json && r->pending().calls_size() == 0) std::cout << "no calls wait for consent\n";
     first = false;
   }
-  if (g.json && !follow) print_json(all);
+  if (g.json && !follow) std::cout << ascii_json(all, 2) << "\n";
   return kExitOk;
 }
 

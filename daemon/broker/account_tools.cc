@@ -18,6 +18,7 @@ Json object(std::initializer_list<std::pair<const char*, Json>> props, std::vect
 }
 
 const Json kString{{"type", "string"}};
+const ArgRules kInbox{{"mailbox", {ArgKind::kText, "INBOX"}}};  // the tool host's default, made visible
 const Json kTime{{"type", "string"}, {"description", "2026-12-01T10:00:00Z (UTC) or 2026-12-01 (a whole day)"}};
 
 }  // namespace
@@ -43,14 +44,15 @@ std::vector<ToolSpec> AccountTools::tools() const {
       {"calendar.delete", "Remove an event from the user's calendar, by the id calendar.read gave",
        object({{"id", kString}}, {"id"})},
       {"email.list", "The newest messages of a mailbox (default INBOX): uid, from, to, subject, date",
-       object({{"mailbox", kString}, {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}}}, {})},
+       object({{"mailbox", kString}, {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}}}, {}), kInbox},
       {"email.read", "One message: its sender, recipients, subject, date, text and attachments' names",
-       object({{"uid", {{"type", "integer"}, {"minimum", 1}}}, {"mailbox", kString}}, {"uid"})},
-      {"email.send", "Send a text message from the user's address; `to` holds every recipient",
+       object({{"uid", {{"type", "integer"}, {"minimum", 1}}}, {"mailbox", kString}}, {"uid"}), kInbox},
+      {"email.send", "Send a text message from the user's address; `to` holds every recipient, each a bare address",
        object({{"to", {{"oneOf", Json::array({kString, {{"type", "array"}, {"items", kString}}})}}},
                {"subject", kString},
                {"body", kString}},
-              {"to", "subject", "body"})},
+              {"to", "subject", "body"}),
+       {{"to", {ArgKind::kRecipients, std::nullopt}}}},
   };
 }
 

@@ -1,6 +1,5 @@
 #include "broker/broker.h"
 
-#include <openssl/evp.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -23,13 +22,7 @@ constexpr const char* kProtocolVersions[] = {"2025-06-18", "2025-03-26", "2024-1
 
 // What the audit trail keeps of a call's arguments: enough to match two calls, nothing to read.
 std::string digest(const Json& args) {
-  std::string text = args.dump(-1, ' ', false, Json::error_handler_t::replace);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  char hex[17];
-  for (unsigned i = 0; i < 8 && i < len; ++i) std::snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  return hex;
+  return sha256_hex(args.dump(-1, ' ', false, Json::error_handler_t::replace)).substr(0, 16);
 }
 
 Json tool_content(const ToolResult& r) {
@@ -95,11 +88,13 @@ Broker::Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers
 
 void Broker::refresh_tools() {
   by_tool_.clear();
+  rules_.clear();
   specs_.clear();
   for (auto& p : providers_)
     for (auto& t : p->tools()) {
       if (by_tool_.contains(t.name)) continue;  // the first provider of a name keeps it
       by_tool_[t.name] = p.get();
+      rules_[t.name] = t.rules;
       specs_.push_back(std::move(t));
     }
 }
@@ -346,8 +341,21 @@ void Broker::call_tool(Conn& c, const Json& id, const Json& params, Clock::time_
     if (code) return send(c, error_line(id, code, why));
     send(c, result_line(id, refusal("refused: " + why)));
   };
-  Decision d = decide(a.info.tools, a.approved, tool, args);
+  // From here on the arguments are the tool's own reading of them: matched, shown and run as one.
+  const ArgRules& rules = rules_[tool];
+  auto canonical = canonical_arguments(rules, args);
+  if (!canonical) return refuse(0, canonical.error().what);
+  args = std::move(*canonical);
+  Decision d = decide(a.info.tools, a.approved, tool, args, rules);
   if (d.verdict == Verdict::kDeny) return refuse(0, d.reason);
+  std::string args_json;
+  std::vector<ShownArgument> shown;
+  if (d.verdict == Verdict::kAsk) {
+    args_json = args.dump(-1, ' ', false, Json::error_handler_t::replace);
+    auto view = show_arguments(args, rules, args_json.size());
+    if (!view) return refuse(0, "consent cannot show this call: " + view.error().what);
+    shown = std::move(*view);
+  }
 
   // Quotas: a rate a minute (a bucket that refills continuously) and calls at once.
   auto now = Clock::now();
@@ -364,8 +372,9 @@ void Broker::call_tool(Conn& c, const Json& id, const Json& params, Clock::time_
 
   if (d.verdict == Verdict::kAsk) {
     auto w = std::make_unique<Waiting>();
-    w->call = {random_hex(4), who.agent_id, who.agent_name, who.owner, tool,
-               args.dump(-1, ' ', false, Json::error_handler_t::replace).substr(0, 4096),
+    std::string call_id = random_hex(4);
+    while (waiting_.contains(call_id)) call_id = random_hex(4);  // an answer must reach the call it names
+    w->call = {call_id, who.agent_id, who.agent_name, who.owner, tool, std::move(shown), std::move(args_json),
                static_cast<uint64_t>(std::time(nullptr)), a.info.tools->consent_timeout_s};
     w->fd = c.fd.get();
     w->serial = c.serial;

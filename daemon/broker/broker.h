@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/consent_view.h"
 #include "broker/grants.h"
 #include "broker/jsonrpc.h"
 #include "broker/tool.h"
@@ -45,7 +46,8 @@ struct PendingCall {
   std::string agent_id, agent_name;
   uid_t owner = 0;
   std::string tool;
-  std::string arguments;  // as JSON text, cut to 4 KiB for display
+  std::vector<ShownArgument> arguments;  // every one, as the owner is shown it (consent_view.h)
+  std::string arguments_json;  // all of them, whole: exactly what the tool gets if approved
   uint64_t created_unix = 0;
   uint32_t timeout_s = 0;
 };
@@ -118,6 +120,7 @@ class Broker {
   EventLoop& loop_;
   std::vector<std::unique_ptr<Provider>> providers_;
   std::map<std::string, Provider*> by_tool_;
+  std::map<std::string, ArgRules> rules_;  // by tool
   std::vector<ToolSpec> specs_;
   Hooks hooks_;
   std::map<std::string, std::unique_ptr<Agent>> agents_;

@@ -10,8 +10,8 @@
 #include "broker/grants.h"
 #include "broker/jsonrpc.h"
 #include "broker/kv_store.h"
+#include "broker/test_util.h"
 #include "broker/workspace.h"
-#include "policy/test_util.h"
 
 namespace agentos::broker {
 namespace {
@@ -34,12 +34,6 @@ TEST(JsonRpc, MessagesAndFailures) {
   EXPECT_NE(result_line(1, std::string("\xff")).find("\xEF\xBF\xBD"), std::string::npos);
 }
 
-policy::Tools tools_of(std::string_view toml) {
-  auto r = policy::test::parse(policy::test::with_agent(toml));
-  EXPECT_TRUE(r.policy) << policy::test::errors_text(r);
-  return *r.policy->tools;
-}
-
 TEST(Grants, AllowAskDenyAndConstraints) {
   auto t = tools_of(R"([tools]
 allow = ["kv", "fs.read"]
@@ -48,6 +42,10 @@ ask = ["email.send", "fs"]
 "email.send" = { to = ["*@example.com"] }
 )");
   Json none = Json::object();
+  const ArgRules text;
+  auto decide = [&](const policy::Tools& tools, const std::set<std::string>& approved, const std::string& tool, const Json& args) {
+    return broker::decide(tools, approved, tool, args, text);
+  };
   EXPECT_EQ(decide(t, {}, "kv.get", none).verdict, Verdict::kAllow);
   EXPECT_EQ(decide(t, {}, "fs.read", none).verdict, Verdict::kAllow);  // the more specific grant wins
   EXPECT_EQ(decide(t, {}, "fs.write", none).verdict, Verdict::kAsk);
@@ -60,17 +58,11 @@ ask = ["email.send", "fs"]
   EXPECT_EQ(d.verdict, Verdict::kDeny);  // refused before anyone is asked
   EXPECT_NE(d.reason.find("\"eve@evil.com\" matches none of its patterns"), std::string::npos);
   EXPECT_EQ(decide(t, {}, "email.send", {{"to", 5}}).verdict, Verdict::kDeny);
-  EXPECT_EQ(decide(std::nullopt, {}, "kv.get", none).verdict, Verdict::kDeny);
+  EXPECT_EQ(broker::decide(std::nullopt, {}, "kv.get", none, text).verdict, Verdict::kDeny);
 }
 
-class ProviderTest : public ::testing::Test {
+class ProviderTest : public TestDir {
  protected:
-  void SetUp() override {
-    dir = std::filesystem::temp_directory_path() / ("broker-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir); }
-  std::filesystem::path dir;
   Caller a{"id-a", "alpha", ::getuid(), ::getuid()}, b{"id-b", "beta", ::getuid(), ::getuid()};
 };
 
@@ -95,11 +87,11 @@ TEST_F(ProviderTest, WorkspaceHoldsEveryPathBeneathIt) {
   EXPECT_EQ(fs.call(a, "fs.read", {{"path", "notes.txt"}}).value["content"], "hello");
   EXPECT_TRUE(fs.call(b, "fs.read", {{"path", "notes.txt"}}).error);  // not beta's
   std::ofstream(dir / "outside") << "secret";
-  for (const char* escape : {"../../../outside", "/etc/passwd", "../beta/x"})
+  for (const char* escape : {"../../../outside", "/etc/passwd", "../beta/x", "x/../../beta/notes.txt"})
     EXPECT_TRUE(fs.call(a, "fs.read", {{"path", escape}}).error) << escape;
   std::filesystem::create_symlink(dir / "outside", dir / "ws" / std::to_string(::getuid()) / "alpha" / "link");
   EXPECT_TRUE(fs.call(a, "fs.read", {{"path", "link"}}).error);  // no symlinks out, or at all
-  auto list = fs.call(a, "fs.list", Json::object()).value["entries"];
+  auto list = fs.call(a, "fs.list", {{"path", "."}}).value["entries"];
   EXPECT_EQ(list.size(), 2u);
 }
 

@@ -76,7 +76,8 @@ std::vector<ToolSpec> HttpFetch::tools() const {
               {"method", {{"type", "string"}, {"enum", {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}}}},
               {"headers", {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}}},
               {"body", {{"type", "string"}}}}},
-            {"required", {"url"}}}}};
+            {"required", {"url"}}},
+           {{"url", {ArgKind::kUrl, std::nullopt}}, {"method", {ArgKind::kText, "GET"}}}}};
 }
 
 ToolResult HttpFetch::call(const Caller&, const std::string&, const Json&) { return tool_error("http.fetch answers later"); }

@@ -1,11 +1,10 @@
 #include "broker/kv_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
-#include "common/atomic_file.h"
+#include <optional>
 
 namespace agentos::broker {
 
@@ -30,27 +29,62 @@ std::vector<ToolSpec> KvStore::tools() const {
   };
 }
 
-std::string KvStore::path(const Caller& who) const {
-  return dir_ + "/" + std::to_string(who.owner) + "/" + who.agent_name + ".json";
-}
+namespace {
 
-KvStore::Map& KvStore::load(const Caller& who) {
-  std::string p = path(who);
-  auto it = cache_.find(p);
-  if (it != cache_.end()) return it->second;
-  Map& m = cache_[p];
-  std::ifstream in(p);
-  std::stringstream text;
-  text << in.rdbuf();
-  Json j = Json::parse(text.str(), nullptr, false);
+std::string store_id(const Caller& who) { return std::to_string(who.owner) + "/" + who.agent_name; }
+
+// A store an older daemon kept as one JSON document (<name>.json), or nothing.
+std::optional<KvLog::Map> legacy_store(int dir, const std::string& name) {
+  UniqueFd fd(::openat(dir, (name + ".json").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  std::string text;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  KvLog::Map m;
+  Json j = Json::parse(text, nullptr, false);
   if (j.is_object())
     for (auto& [k, v] : j.items())
       if (v.is_string()) m.emplace(k, v.get<std::string>());
   return m;
 }
 
+}  // namespace
+
+Result<KvLog*> KvStore::load(const Caller& who) {
+  std::string id = store_id(who);
+  if (auto it = cache_.find(id); it != cache_.end() && !it->second->broken()) return it->second.get();
+  cache_.erase(id);
+  // Everything from the state directory down is root's; still, no link is followed on the way.
+  (void)::mkdir(dir_.c_str(), 0700);
+  UniqueFd base(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!base.valid()) return sys_error("open " + dir_);
+  std::string owner = std::to_string(who.owner);
+  (void)::mkdirat(base.get(), owner.c_str(), 0700);
+  UniqueFd dir(::openat(base.get(), owner.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return sys_error("open " + dir_ + "/" + owner);
+  const std::string name = who.agent_name + ".kv";
+  Result<std::unique_ptr<KvLog>> log = error("");
+  struct stat st {};
+  std::optional<KvLog::Map> legacy;
+  if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+      (legacy = legacy_store(dir.get(), who.agent_name))) {
+    int raw = dir.get();
+    log = KvLog::create(std::move(dir), name, std::move(*legacy));
+    if (log) ::unlinkat(raw, (who.agent_name + ".json").c_str(), 0);  // imported
+  } else {
+    log = KvLog::open(std::move(dir), name);
+  }
+  if (!log) return log.error();
+  KvLog* raw = log->get();
+  cache_[id] = std::move(*log);
+  return raw;
+}
+
 ToolResult KvStore::call(const Caller& who, const std::string& tool, const Json& args) {
-  Map& m = load(who);
+  auto loaded = load(who);
+  if (!loaded) return tool_error("cannot open the store: " + loaded.error().str());
+  KvLog& log = **loaded;
+  const KvLog::Map& m = log.entries();
   std::string why;
   if (tool == "kv.list") {
     std::string prefix = args.contains("prefix") && args["prefix"].is_string() ? args["prefix"].get<std::string>() : "";
@@ -61,31 +95,34 @@ ToolResult KvStore::call(const Caller& who, const std::string& tool, const Json&
   const std::string* key = string_arg(args, "key", &why);
   if (!key) return tool_error(why);
   if (key->empty() || key->size() > kMaxKey) return tool_error("a key is 1.." + std::to_string(kMaxKey) + " bytes");
+  auto old = m.find(*key);
   if (tool == "kv.get") {
-    auto it = m.find(*key);
-    return {false, it == m.end() ? Json{{"found", false}} : Json{{"found", true}, {"value", it->second}}};
+    return {false, old == m.end() ? Json{{"found", false}} : Json{{"found", true}, {"value", old->second}}};
   }
+  Status stored;
   if (tool == "kv.set") {
     const std::string* value = string_arg(args, "value", &why);
     if (!value) return tool_error(why);
     if (value->size() > kMaxValue) return tool_error("a value is at most " + std::to_string(kMaxValue) + " bytes");
-    if (!m.contains(*key) && m.size() >= kMaxKeys) return tool_error("the store is full (" + std::to_string(kMaxKeys) + " keys)");
-    m[*key] = *value;
+    if (old == m.end() && m.size() >= kMaxKeys) return tool_error("the store is full (" + std::to_string(kMaxKeys) + " keys)");
+    uint64_t replaced = old == m.end() ? 0 : old->first.size() + old->second.size();
+    if (log.data_bytes() - replaced + key->size() + value->size() > kMaxBytes)
+      return tool_error("the store is full (" + std::to_string(kMaxBytes >> 20) + " MiB of keys and values)");
+    stored = log.set(*key, *value);
   } else if (tool == "kv.delete") {
-    if (m.erase(*key) == 0) return {false, Json{{"deleted", false}}};
+    if (old == m.end()) return {false, Json{{"deleted", false}}};
+    stored = log.erase(*key);
   } else {
     return tool_error("no such kv tool");
   }
   // Written through: what an agent stored survives it, the daemon, and the machine restarting.
-  std::string dir = dir_ + "/" + std::to_string(who.owner);
-  ::mkdir(dir_.c_str(), 0700);
-  ::mkdir(dir.c_str(), 0700);
-  Json j(m);
-  if (auto s = write_file_atomic(path(who), j.dump(-1, ' ', false, Json::error_handler_t::replace), 0600); !s)
-    return tool_error("cannot store: " + s.error().str());
+  if (!stored) {
+    if (log.broken()) cache_.erase(store_id(who));  // opened afresh next time, its torn tail dropped
+    return tool_error("cannot store: " + stored.error().str());
+  }
   return {false, tool == "kv.set" ? Json{{"stored", true}} : Json{{"deleted", true}}};
 }
 
-void KvStore::forget(const Caller& who) { cache_.erase(path(who)); }
+void KvStore::forget(const Caller& who) { cache_.erase(store_id(who)); }
 
 }  // namespace agentos::broker

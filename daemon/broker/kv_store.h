@@ -1,10 +1,12 @@
 // The `kv` tools: a small persistent memory per agent (by owner and agent name, so it outlives
-// one run), kept as <state>/kv/<owner uid>/<agent name>.json.
+// one run), kept as a log of its changes, <state>/kv/<owner uid>/<agent name>.kv (kv_log.h).
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 
+#include "broker/kv_log.h"
 #include "broker/tool.h"
 
 namespace agentos::broker {
@@ -12,6 +14,7 @@ namespace agentos::broker {
 class KvStore : public Provider {
  public:
   static constexpr size_t kMaxKey = 256, kMaxValue = 64 * 1024, kMaxKeys = 10'000;
+  static constexpr uint64_t kMaxBytes = 16 << 20;  // keys and values of one store, together
 
   explicit KvStore(std::string dir) : dir_(std::move(dir)) {}
   [[nodiscard]] std::vector<ToolSpec> tools() const override;
@@ -19,11 +22,9 @@ class KvStore : public Provider {
   void forget(const Caller& who) override;
 
  private:
-  using Map = std::map<std::string, std::string>;
-  Map& load(const Caller& who);
-  [[nodiscard]] std::string path(const Caller& who) const;
+  [[nodiscard]] Result<KvLog*> load(const Caller& who);
   std::string dir_;
-  std::map<std::string, Map> cache_;  // by path
+  std::map<std::string, std::unique_ptr<KvLog>> cache_;  // by "<owner uid>/<agent name>"
 };
 
 }  // namespace agentos::broker

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/arguments.h"
 #include "broker/jsonrpc.h"
 
 namespace agentos::broker {
@@ -17,6 +18,7 @@ struct ToolSpec {
   std::string name;  // "kv.get"
   std::string description;
   Json input_schema;  // JSON Schema of the arguments object
+  ArgRules rules;  // paths, URLs and recipients among them, and defaults (arguments.h)
 };
 
 // Who a call is for: never taken from the call itself.

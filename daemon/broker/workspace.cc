@@ -27,12 +27,17 @@ std::string errno_text(const std::string& path) { return path + ": " + std::stre
 }  // namespace
 
 std::vector<ToolSpec> Workspace::tools() const {
-  Json path = {{"type", "string"}, {"description", "relative to the agent's workspace"}};
+  Json path = {{"type", "string"}, {"description", "relative to the agent's workspace; no . or .. segments"}};
+  ArgRules rules{{"path", {ArgKind::kPath, std::nullopt}}};
   return {
-      {"fs.read", "Read a file in the agent's workspace", {{"type", "object"}, {"properties", {{"path", path}}}, {"required", {"path"}}}},
+      {"fs.read", "Read a file in the agent's workspace", {{"type", "object"}, {"properties", {{"path", path}}}, {"required", {"path"}}},
+       rules},
       {"fs.write", "Write a file in the agent's workspace (replacing it)",
-       {{"type", "object"}, {"properties", {{"path", path}, {"content", {{"type", "string"}}}}}, {"required", {"path", "content"}}}},
-      {"fs.list", "List a directory of the agent's workspace", {{"type", "object"}, {"properties", {{"path", path}}}}},
+       {{"type", "object"}, {"properties", {{"path", path}, {"content", {{"type", "string"}}}}}, {"required", {"path", "content"}}},
+       rules},
+      {"fs.list", "List a directory of the agent's workspace (default: its top)",
+       {{"type", "object"}, {"properties", {{"path", path}}}},
+       {{"path", {ArgKind::kPath, "."}}}},
   };
 }
 
@@ -44,13 +49,11 @@ ToolResult Workspace::call(const Caller& who, const std::string& tool, const Jso
   UniqueFd base(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
   if (!base.valid()) return tool_error(errno_text("workspace"));
   std::string why;
-  std::string path = tool == "fs.list" && !args.contains("path") ? "." : "";
-  if (path.empty()) {
-    const std::string* p = string_arg(args, "path", &why);
-    if (!p) return tool_error(why);
-    path = *p;
-  }
-  if (path.empty() || path.size() > 4096 || path.find('\0') != std::string::npos) return tool_error("bad path");
+  // The broker fills in fs.list's default and checks the path (tools()); again here, for any caller.
+  const std::string* p = string_arg(args, "path", &why);
+  if (!p) return tool_error(why);
+  const std::string& path = *p;
+  if (auto problem = relative_path_problem(path)) return tool_error("path " + *problem);
 
   if (tool == "fs.read") {
     UniqueFd fd(open_beneath(base.get(), path, O_RDONLY));

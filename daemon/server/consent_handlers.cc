@@ -12,7 +12,15 @@ void fill_pending(const broker::PendingCall& call, v1::PendingCall* out) {
   out->set_agent_name(call.agent_name);
   out->set_owner_uid(call.owner);
   out->set_tool(call.tool);
-  out->set_arguments(call.arguments);
+  for (const auto& a : call.arguments) {
+    auto* arg = out->add_arguments();
+    arg->set_name(a.name);
+    arg->set_shown(a.shown);
+    arg->set_size(a.size);
+    arg->set_sha256(a.sha256);
+    arg->set_cut(a.cut);
+  }
+  out->set_arguments_json(call.arguments_json);
   out->set_created_unix(call.created_unix);
   out->set_timeout_seconds(call.timeout_s);
 }
@@ -20,10 +28,15 @@ void fill_pending(const broker::PendingCall& call, v1::PendingCall* out) {
 bool ApiServer::may_answer(const Peer& p, const broker::PendingCall& call) const { return p.admin || call.owner == p.uid; }
 
 void ApiServer::do_pending(Conn& c, const v1::PendingRequest& req, v1::Response& resp) {
-  auto* out = resp.mutable_pending();
+  // One reply per call: a call's full arguments can take most of a frame (consent_view.h).
   if (broker_)
-    for (const auto& call : broker_->pending())
-      if (may_answer(c.peer, call)) fill_pending(call, out->add_calls());
+    for (const auto& call : broker_->pending()) {
+      if (!may_answer(c.peer, call)) continue;
+      v1::Response one;
+      fill_pending(call, one.mutable_pending()->add_calls());
+      send(c, one);
+    }
+  resp.mutable_pending();
   if (req.follow()) {
     resp.set_final(false);
     c.pending = true;  // new calls follow as they start waiting, one reply each

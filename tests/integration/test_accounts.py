@@ -113,23 +113,33 @@ from = "alice@example.com"
         pol = self.accounts_policy("mail-sender", 'allow = ["email.send"]',
                                    '[tools.constraints]\n"email.send" = { to = ["*@example.com"] }\n')
         before = len(self.smtp.received())
-        sent, refused, smuggled = self.mcp(
+        sent, upper, refused, *smuggled = self.mcp(
             pol, call("email.send", to=["bob@example.com"], subject="Grüße", body="See you at noon.\n.\nAlice"),
+            call("email.send", to="carol@EXAMPLE.Com", subject="case", body="y"),
             call("email.send", to=["bob@example.com", "eve@evil.com"], subject="x", body="y"),
-            # Matches the glob, but is not one address: the tool refuses what the glob let through.
-            call("email.send", to="eve@evil.com>, <bob@example.com", subject="x", body="y"))
+            # Each matches the glob as text, but is not one bare address: refused before anything runs.
+            call("email.send", to="eve@evil.com>, <bob@example.com", subject="x", body="y"),
+            call("email.send", to="Eve <eve@evil.com> bob@example.com", subject="x", body="y"),
+            call("email.send", to="eve@evil.com (bob@example.com)", subject="x", body="y"),
+            call("email.send", to=["bob@example.com", ["eve@evil.com"]], subject="x", body="y"),
+            call("email.send", subject="x", body="y"))
         self.assertFalse(self.result(sent)["isError"], sent)
+        self.assertFalse(self.result(upper)["isError"], upper)  # the domain is matched, and sent to, in lower case
         got = self.smtp.received()[before:]
-        self.assertEqual(len(got), 1, got)  # only the first was delivered
+        self.assertEqual(len(got), 2, got)  # only the first two were delivered
         self.assertEqual(got[0]["from"], "alice@example.com")
         self.assertEqual(got[0]["to"], ["bob@example.com"])
+        self.assertEqual(got[1]["to"], ["carol@example.com"])
         self.assertTrue(got[0]["authenticated"])
         self.assertIn("See you at noon.", got[0]["data"])
         self.assertIn("=?utf-8?", got[0]["data"].lower())  # the subject, encoded
         self.assertIn("eve@evil.com", json.dumps(refused))
         self.assertIn("tools.constraints", json.dumps(refused))
-        self.assertTrue(self.result(smuggled)["isError"])
-        self.assertIn("is not one bare address", self.result(smuggled)["structuredContent"]["error"])
+        for answer in smuggled:
+            text = self.result(answer)["content"][0]["text"]
+            self.assertTrue(text.startswith("agentos: refused: "), text)  # the broker's, not the tool's
+        self.assertIn("is not one bare address", self.result(smuggled[0])["content"][0]["text"])
+        self.assertIn("must be given", self.result(smuggled[-1])["content"][0]["text"])
 
     def test_the_password_stays_with_the_daemon(self):
         pol = self.accounts_policy("mail-probe", 'allow = ["email.list"]')

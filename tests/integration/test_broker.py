@@ -98,6 +98,35 @@ class Tools(BrokerTest):
         self.assertFalse(ok["result"]["isError"])
         self.assertIn("matches none of its patterns", bad["result"]["content"][0]["text"])
 
+    def workspace(self, name, *dirs):
+        """The agent's workspace as the fs tools make it, with `dirs` in it (there is no mkdir tool)."""
+        import pwd
+        uid = pwd.getpwnam(OWNER).pw_uid
+        root = self.daemon.state / "workspaces" / str(uid) / name
+        for d in ("", *dirs):
+            (root / d).mkdir(parents=True, exist_ok=True)
+            os.chown(root / d, uid, uid)
+        return root
+
+    def test_path_constraints_see_the_path_the_tool_opens(self):
+        pol = self.agent_policy("narrow-fs", '[tools]\nallow = ["fs"]\n[tools.constraints]\nfs = { path = ["out/*"] }\n')
+        ws = self.workspace("narrow-fs", "out")
+        ok, dotdot, dot, listed, absent, read = self.mcp(
+            pol, call("fs.write", path="out/ok", content="fine"), call("fs.write", path="out/../x", content="escaped"),
+            call("fs.write", path="out/./../y", content="escaped"), call("fs.list"), call("fs.write", content="no path"),
+            call("fs.read", path="out/ok"))
+        self.assertFalse(ok["result"]["isError"], ok)  # the control
+        self.assertEqual(read["result"]["structuredContent"]["content"], "fine")
+        self.assertEqual((ws / "out" / "ok").read_text(), "fine")
+        for refused in (dotdot, dot, listed, absent):
+            self.assertTrue(refused["result"]["isError"], refused)
+            self.assertTrue(refused["result"]["content"][0]["text"].startswith("agentos: refused: "), refused)
+        self.assertIn("must not hold . or .. segments", dotdot["result"]["content"][0]["text"])
+        self.assertIn('argument "path" = "." matches none of its patterns', listed["result"]["content"][0]["text"])
+        self.assertIn("must be given", absent["result"]["content"][0]["text"])
+        self.assertEqual(sorted(p.name for p in ws.iterdir()), ["out"])  # x and y were never written
+        self.assertEqual(sorted(p.name for p in (ws / "out").iterdir()), ["ok"])
+
     def test_workspace_confines_paths(self):
         pol = self.agent_policy("mcp-fs", '[tools]\nallow = ["fs"]\n')
         wrote, read, escape, absolute = self.mcp(
@@ -137,7 +166,7 @@ class Consent(BrokerTest):
     def test_approve_once_and_deny(self):
         waiting, t, result = self.start_asking("ask-1", '[tools]\nask = ["kv.set"]\n', call("kv.set", key="a", value="1"))
         self.assertEqual((waiting["tool"], waiting["agent_name"]), ("kv.set", "ask-1"))
-        self.assertIn('"key":"a"', waiting["arguments"])
+        self.assertEqual(waiting["arguments"], {"key": "a", "value": "1"})
         other = self.daemon.ctl("approve", waiting["id"], user=USERS[1])  # another user may not answer
         self.assertEqual(other.returncode, 1)
         self.assertEqual(self.daemon.ctl("approve", waiting["id"], user=OWNER).returncode, 0)
@@ -150,6 +179,64 @@ class Consent(BrokerTest):
         ops = [e["operation"] for e in self.broker_audit()]
         self.assertTrue(any("approved by uid" in o for o in ops), ops)
         self.assertTrue(any("denied by uid" in o for o in ops), ops)
+
+    def shown(self, call_id):
+        """`agentctl pending` as the owner reads it: the call's lines, argument name -> line."""
+        out = self.daemon.ctl("pending", user=OWNER, check=True).stdout
+        head, *rest = out.split(call_id + "  ", 1)[1].split("\n")
+        lines = {}
+        for line in rest:
+            if not line.startswith("  "):
+                break
+            name, value = line[2:].split(" = ", 1)
+            lines[name.strip()] = value
+        return head, lines, out
+
+    def test_consent_shows_every_argument_and_runs_exactly_those(self):
+        """A short path beside a 100 KiB content: the path whole, the content cut with its size and
+        digest; approved, the tool writes exactly what --json held."""
+        import hashlib
+        content = "A" * (100 * 1024 - 11) + "hidden tail"
+        waiting, t, result = self.start_asking("ask-big", '[tools]\nask = ["fs.write"]\n',
+                                               call("fs.write", path="report.txt", content=content))
+        self.assertEqual(waiting["arguments"], {"path": "report.txt", "content": content})  # --json: whole
+        head, lines, out = self.shown(waiting["id"])
+        self.assertIn("asks to call fs.write with 2 arguments", head)
+        self.assertEqual(lines["path"], '"report.txt"')
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        self.assertEqual(lines["content"], '"' + "A" * 200 + f'" ... [cut: {len(content)} bytes in all, sha256 {digest}]')
+        self.assertNotIn("hidden tail", out)
+        self.assertEqual(self.daemon.ctl("approve", waiting["id"], user=OWNER).returncode, 0)
+        t.join()
+        self.assertFalse(result["answers"][0]["result"]["isError"], result)
+        import pwd
+        written = self.daemon.state / "workspaces" / str(pwd.getpwnam(OWNER).pw_uid) / "ask-big" / "report.txt"
+        self.assertEqual(hashlib.sha256(written.read_bytes()).hexdigest(), digest)
+
+    def test_consent_shows_every_argument_name(self):
+        extra = {f"extra{i:02}": f"{i}" * 300 for i in range(48)}
+        waiting, t, _ = self.start_asking("ask-many", '[tools]\nask = ["kv.set"]\n',
+                                          call("kv.set", key="k", value="v", **extra))
+        _, lines, _ = self.shown(waiting["id"])
+        self.assertEqual(sorted(lines), sorted(["key", "value", *extra]))
+        self.assertEqual(len(waiting["shown"]), 50)
+        self.assertEqual(self.daemon.ctl("deny", waiting["id"], user=OWNER).returncode, 0)
+        t.join()
+
+    def test_consent_escapes_what_would_hide_or_reorder_text(self):
+        key, value = "notes/invoice\u202etxt.exe", "\x1b[2J\x1b[Hall clear\u200b"
+        waiting, t, _ = self.start_asking("ask-bidi", '[tools]\nask = ["kv.set"]\n', call("kv.set", key=key, value=value))
+        self.assertEqual(waiting["arguments"], {"key": key, "value": value})  # --json: as they are
+        _, lines, out = self.shown(waiting["id"])
+        self.assertEqual(lines["key"], '"notes/invoice\\u202etxt.exe"')
+        self.assertEqual(lines["value"], '"\\u001b[2J\\u001b[Hall clear\\u200b"')
+        as_json = self.daemon.ctl("--json", "pending", user=OWNER, check=True).stdout
+        self.assertEqual(json.loads(as_json)[0]["arguments"], {"key": key, "value": value})
+        for raw in ("\x1b", "\u202e", "\u200b"):
+            self.assertNotIn(raw, out)
+            self.assertNotIn(raw, as_json)  # --json escapes them too, as JSON does: \u202e
+        self.assertEqual(self.daemon.ctl("deny", waiting["id"], user=OWNER).returncode, 0)
+        t.join()
 
     def test_unanswered_calls_are_denied_after_the_timeout(self):
         pol = self.agent_policy("ask-timeout", '[tools]\nask = ["kv.set"]\nconsent_timeout = 1\n')

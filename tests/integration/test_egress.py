@@ -406,6 +406,32 @@ class BrokerFetch(EgressTest):
         self.assertNotEqual(code, 0)
 
 
+    def test_fetch_urls_are_constrained_as_the_server_reads_them(self):
+        from test_broker import CLIENT, call
+        pol = self.egress_policy("fetch-narrow", allow=["other.example.test:443", "api.example.test:443"],
+                                 routes='[tools]\nallow = ["http.fetch"]\n[tools.constraints]\n'
+                                        '"http.fetch" = { url = ["https://other.example.test/echo*"] }\n')
+        urls = ["HTTPS://Other.Example.Test:443/echo?q=%7e",  # the control: allowed, in its canonical form
+                "https://other.example.test/echo/../redirect",  # nginx would serve /redirect
+                "https://other.example.test/echo/%2e%2e/redirect",
+                "https://other.example.test/echo/..;/redirect",
+                "https://other.example.test@api.example.test/echo",
+                "https://other.example.test:8443/echo",
+                "http://other.example.test/echo"]
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", "-c", CLIENT,
+                            *(call("http.fetch", url=u) for u in urls), user=OWNER)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        ok, *refused = (json.loads(l)["result"] for l in r.stdout.splitlines())
+        self.assertFalse(ok["isError"], ok)
+        self.assertIn("host=other.example.test\n", ok["structuredContent"]["body"])
+        self.assertIn("uri=/echo?q=~\n", ok["structuredContent"]["body"])  # what the server got is what was matched
+        self.assertEqual(len(refused), len(urls) - 1)
+        for url, answer in zip(urls[1:], refused):
+            self.assertTrue(answer["isError"], (url, answer))
+            self.assertTrue(answer["content"][0]["text"].startswith("agentos: refused: "), (url, answer))
+        self.assertIn("a user or password before the host", refused[3]["content"][0]["text"])
+
+
 class Secrets(EgressTest):
     ROUTES = textwrap.dedent("""
         [[egress.route]]
