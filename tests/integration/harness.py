@@ -183,6 +183,13 @@ class DaemonTest(unittest.TestCase):
             cls.daemon.cleanup()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    @classmethod
+    def write_script(cls, path, text):
+        """A program's text for agents to run (readable by every test user); returns its path."""
+        path.write_text(text)
+        os.chmod(path, 0o644)
+        return path
+
     def policy(self, name, command=None, read=(), write=(), exec=(), extra=""):
         """Writes a policy file and returns its path. The probe's directory is always executable."""
         path = self.tmp / f"{name}.toml"

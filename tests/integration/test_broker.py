@@ -500,9 +500,7 @@ class Delegation(BrokerTest):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.script = cls.tmp / "agent.py"
-        cls.script.write_text(DELEGATE_AGENT)
-        os.chmod(cls.script, 0o644)
+        cls.script = cls.write_script(cls.tmp / "agent.py", DELEGATE_AGENT)
         cls.shared = cls.tmp / "shared"
         cls.shared.mkdir()
         os.chmod(cls.shared, 0o777)

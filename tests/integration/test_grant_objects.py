@@ -59,17 +59,20 @@ def owned_file(path, text, user=OWNER, mode=0o644):
     return path
 
 
-class GrantObjects(DaemonTest):
+class StepAgentTest(DaemonTest):
+    """The step agent, and what no policy grants: the owner's own secret, which the owner (and so
+    its agents, by uid) could read, were it ever mounted."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.script = cls.bin / "steps.py"
-        cls.script.write_text(STEP_AGENT)
-        os.chmod(cls.script, 0o644)
-        # What no policy grants: the owner's own secret, which the owner (and so its agents, by
-        # uid) could read, were it ever mounted.
-        cls.secret = owned_dir(cls.tmp / "secret", mode=0o700)
+        cls.script = cls.write_script(cls.bin / "steps.py", STEP_AGENT)
+        cls.secret = owned_dir(cls.tmp.parent / (cls.tmp.name + "-secret"), mode=0o700)
         owned_file(cls.secret / "data", "SECRET")
+        cls.addClassCleanup(shutil.rmtree, cls.secret, True)
+
+
+class GrantObjects(StepAgentTest):
 
     def fresh(self, name):
         """A directory the owner (and so its agents) may write, holding sub/data = OK."""
@@ -176,19 +179,9 @@ class GrantObjects(DaemonTest):
         self.assertFalse(victim.exists())
 
 
-class DelegationObjects(DaemonTest):
+class DelegationObjects(StepAgentTest):
     """A delegator that controls a path its delegate is granted cannot make the delegate mount
     anything else: narrowing compares the objects reached, not the spellings."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.script = cls.bin / "steps.py"
-        cls.script.write_text(STEP_AGENT)
-        os.chmod(cls.script, 0o644)
-        cls.secret = owned_dir(cls.tmp.parent / (cls.tmp.name + "-secret"), mode=0o700)
-        owned_file(cls.secret / "data", "SECRET")
-        cls.addClassCleanup(shutil.rmtree, cls.secret, True)
 
     def install(self, name, read=(), write=(), tools=(), delegate=()):
         path = self.daemon.policy_dir / f"{name}.toml"
