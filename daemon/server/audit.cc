@@ -1,6 +1,7 @@
 #include "server/audit.h"
 
 #include <fstream>
+#include <utility>
 
 #include "common/audit_record.h"
 #include "common/log.h"
@@ -115,8 +116,10 @@ void AuditLog::record(v1::AuditEvent e) {
   if (auto head = file_.append(audit_event_json(e))) {
     fields.push_back({"AUDIT_SEQ", std::to_string(head->seq)});
     fields.push_back({"AUDIT_HASH", head->hash});
-  } else {
-    log::error("cannot append to the audit trail: " + head.error().str());
+    if (std::exchange(failing_, false)) log::info("the audit trail is written to " + file_.path() + " again");
+  } else if (!std::exchange(failing_, true)) {
+    log::error("cannot append to the audit trail: " + head.error().str() +
+               "; records go to the journal alone (without AUDIT_SEQ) until it works again");
   }
   std::string count = e.dropped() ? " (" + std::to_string(e.dropped()) + ")"
                       : e.repeats() ? " (" + std::to_string(e.repeats()) + " more times)"

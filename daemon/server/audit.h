@@ -61,6 +61,7 @@ class AuditLog {
 
   AuditFile file_;
   AuditAggregator refusals_;
+  bool failing_ = false;  // appends fail (ENOSPC...): said once, and again when they work
 };
 
 }  // namespace agentos
