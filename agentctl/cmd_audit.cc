@@ -1,22 +1,17 @@
-// agentctl audit: the denials of the caller's agents (all agents for admins), oldest first.
+// agentctl audit: the audit trail of the caller's agents (all agents for admins), oldest first.
 #include <ctime>
 #include <iostream>
 
 #include "agentctl/commands.h"
 #include "agentctl/connection.h"
 #include "agentctl/output.h"
+#include "common/audit_record.h"
 
 namespace agentos::ctl {
 namespace {
 
 using agentos::v1::AuditEvent;
 using agentos::v1::Request;
-
-Json event_json(const AuditEvent& e) {
-  return Json{{"time_unix_ms", e.time_unix_ms()}, {"agent_id", e.agent_id()}, {"agent_name", e.agent_name()},
-              {"owner_uid", e.owner_uid()},       {"operation", e.operation()}, {"layer", e.layer()},
-              {"decision", e.decision()},         {"dropped", e.dropped()},       {"trace", e.trace()}};
-}
 
 void print_line(const AuditEvent& e) {
   std::time_t t = static_cast<std::time_t>(e.time_unix_ms() / 1000);
@@ -26,6 +21,7 @@ void print_line(const AuditEvent& e) {
   std::cout << when << "  " << who << "  uid " << e.owner_uid() << "  " << e.layer() << "  " << e.decision()
             << "  " << e.operation();
   if (e.dropped()) std::cout << " (" << e.dropped() << ")";
+  if (e.repeats()) std::cout << " (" << e.repeats() << " more times)";
   if (!e.trace().empty()) std::cout << "  [trace " << e.trace() << "]";
   std::cout << "\n" << std::flush;
 }
@@ -45,8 +41,8 @@ Outcome<int> cmd_audit(const Globals& g, const std::string& agent, bool follow) 
     if (!r) return r.error();
     if (r->final() && (!r->has_audit() || r->audit().operation().empty())) break;  // end marker
     if (!r->has_audit()) return unexpected_reply("audit");
-    if (g.json && !follow) all.push_back(event_json(r->audit()));
-    else if (g.json) std::cout << event_json(r->audit()).dump() << "\n" << std::flush;  // one per line
+    if (g.json && !follow) all.push_back(audit_event_json(r->audit()));
+    else if (g.json) std::cout << audit_event_json(r->audit()).dump() << "\n" << std::flush;  // one per line
     else print_line(r->audit());
   }
   if (g.json && !follow) print_json(all);

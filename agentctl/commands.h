@@ -49,5 +49,7 @@ Outcome<int> cmd_revoke(const Globals& g, const std::string& agent, const std::s
 
 // cmd_audit.cc
 Outcome<int> cmd_audit(const Globals& g, const std::string& agent, bool follow);
+// cmd_audit_verify.cc: `path` is audit.log; audit.log.1 beside it is read first.
+Outcome<int> cmd_audit_verify(const Globals& g, const std::string& path, const std::vector<std::string>& anchors);
 
 }  // namespace agentos::ctl

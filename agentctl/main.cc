@@ -114,9 +114,15 @@ int run_main(int argc, char** argv) {
 
   std::string audit_agent;
   bool audit_follow = false;
-  auto* audit = app.add_subcommand("audit", "Show denials of your agents (every agent's, for admins)");
+  auto* audit = app.add_subcommand("audit", "Show the audit trail of your agents (every agent's, for admins)");
   audit->add_option("--agent", audit_agent, "Only this agent (id or name)");
-  audit->add_flag("-f,--follow", audit_follow, "Keep printing new denials");
+  audit->add_flag("-f,--follow", audit_follow, "Keep printing new events");
+  audit->require_subcommand(0, 1);
+  std::string verify_path = "/var/lib/agentos/audit.log";
+  std::vector<std::string> verify_anchors;
+  auto* verify = audit->add_subcommand("verify", "Check the audit trail's hash chain in its files (root)");
+  verify->add_option("FILE", verify_path, "The trail; FILE.1 beside it is read first")->capture_default_str();
+  verify->add_option("--anchor", verify_anchors, "SEQ:HASH of a record, from the journal (AUDIT_SEQ, AUDIT_HASH)");
 
   std::string secret_name, secret_file;
   auto* secret = app.add_subcommand("secret", "Keep secrets your agents' egress routes use, never see");
@@ -181,6 +187,8 @@ int run_main(int argc, char** argv) {
     result = cmd_logs(g, logs_agent, follow);
   } else if (inspect->parsed()) {
     result = cmd_inspect(g, inspect_agent);
+  } else if (verify->parsed()) {
+    result = cmd_audit_verify(g, verify_path, verify_anchors);
   } else if (audit->parsed()) {
     result = cmd_audit(g, audit_agent, audit_follow);
   } else if (pending->parsed()) {

@@ -18,7 +18,10 @@ namespace agentos::egress {
 namespace {
 
 constexpr size_t kMaxCommand = 1 << 20;
+// Records wait here while the daemon falls behind. Refusals past kMaxOutbox are counted as lost;
+// connections made (allowed) have more room, so a flood of refusals cannot crowd them out.
 constexpr size_t kMaxOutbox = 4096;
+constexpr size_t kMaxOutboxAllowed = 16 * kMaxOutbox;
 constexpr size_t kMaxFds = sandbox::kMaxSandboxSockets + policy::kMaxSecretsPerAgent;
 
 // What a socket from the agent's sandbox is for, told by the socket itself (the daemon passes on
@@ -229,7 +232,7 @@ void Gateway::serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, Entr
 void Gateway::record(const gateway::Record& r) {
   gateway::Event e;
   *e.mutable_record() = r;
-  if (outbox_.size() >= kMaxOutbox) {
+  if (outbox_.size() >= (r.allowed() ? kMaxOutboxAllowed : kMaxOutbox)) {
     ++outbox_dropped_;
     return;
   }

@@ -297,6 +297,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   auto [it, _] = agents_.emplace(id, std::move(a));
   by_cgroup_[it->second.record.cgroup_id] = id;
   watch(it->second);
+  if (on_start) on_start(it->second.record);
   return &it->second.record;
 }
 

@@ -115,6 +115,7 @@ class AgentManager {
     egress_missing_ = std::move(missing);
   }
 
+  std::function<void(const AgentRecord&)> on_start;  // once it runs
   std::function<void(const std::string& id)> on_exit;  // after the record says it has exited
 
  private:

@@ -1,16 +1,10 @@
 #include "server/audit.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <fstream>
+#include <utility>
 
-#include <nlohmann/json.hpp>
-
+#include "common/audit_record.h"
 #include "common/log.h"
-#include "common/unique_fd.h"
 
 namespace agentos {
 namespace {
@@ -21,35 +15,54 @@ uint64_t now_ms() {
                                    .count());
 }
 
-nlohmann::json to_json(const v1::AuditEvent& e) {
-  return {{"time_unix_ms", e.time_unix_ms()}, {"agent_id", e.agent_id()}, {"agent_name", e.agent_name()},
-          {"owner_uid", e.owner_uid()},       {"operation", e.operation()}, {"layer", e.layer()},
-          {"decision", e.decision()},         {"dropped", e.dropped()},       {"trace", e.trace()}};
+v1::AuditEvent event_of(const AuditAggregator::Refusal& r) {
+  v1::AuditEvent e;
+  e.set_agent_id(r.agent_id);
+  e.set_agent_name(r.agent_name);
+  e.set_owner_uid(r.owner_uid);
+  e.set_operation(r.operation);
+  e.set_layer(r.layer);
+  e.set_decision(r.decision);
+  return e;
+}
+
+// At a UTF-8 boundary: the API's strings must stay valid UTF-8.
+void cut(std::string& s, size_t max) {
+  if (s.size() <= max) return;
+  size_t at = max;
+  while (at > 0 && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) --at;
+  s.resize(at);
+  s += "…";
 }
 
 }  // namespace
 
+Status AuditLog::open() {
+  auto r = file_.open();
+  if (!r) return r.error();
+  std::string what = "agentosd started";
+  if (r->head.seq > 0) what += "; the trail continues from seq " + std::to_string(r->head.seq);
+  if (r->torn_bytes)
+    what += "; the " + std::to_string(r->torn_bytes) + " bytes after it are a record a crash cut short, sealed by this one";
+  if (r->head.seq > 0 && r->last_decision != "stop")
+    what += "; the daemon before did not stop cleanly: repeats of refusals it had counted in open windows (up to " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(AuditAggregator::kWindow).count()) +
+            " s) are not in the trail";
+  if (r->unchained) what += "; the lines before were written before the trail had a hash chain";
+  record_own("start", what);
+  return {};
+}
+
 void AuditLog::event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
                      const std::string& operation, const std::string& layer, const std::string& decision) {
-  Bucket& b = buckets_[agent_id];
-  b.name = agent_name;
-  b.owner = owner_uid;
-  auto now = std::chrono::steady_clock::now();
-  b.tokens = std::min(kBurst, b.tokens + std::chrono::duration<double>(now - b.last).count() * kPerSecond);
-  b.last = now;
-  if (b.tokens < 1) {
-    ++b.dropped;
+  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, decision, operation};
+  cut(r.operation, kMaxOperation);
+  if (decision == "deny" || decision == "audit") {
+    auto first = refusals_.add(r, Clock::now());
+    if (first) record(event_of(*first));
     return;
   }
-  b.tokens -= 1;
-  v1::AuditEvent e;
-  e.set_agent_id(agent_id);
-  e.set_agent_name(agent_name);
-  e.set_owner_uid(owner_uid);
-  e.set_operation(operation);
-  e.set_layer(layer);
-  e.set_decision(decision);
-  record(std::move(e));
+  record(event_of(r));
 }
 
 void AuditLog::lost(uint64_t count, const std::string& layer) {
@@ -62,58 +75,69 @@ void AuditLog::lost(uint64_t count, const std::string& layer) {
   record(std::move(e));
 }
 
-void AuditLog::flush_dropped() {
-  for (auto& [id, b] : buckets_) {
-    if (b.dropped == 0) continue;
-    v1::AuditEvent e;
-    e.set_agent_id(id);
-    e.set_agent_name(b.name);
-    e.set_owner_uid(b.owner);
-    e.set_operation("events over the rate limit, not recorded one by one");
-    e.set_layer("audit");
-    e.set_decision("dropped");
-    e.set_dropped(b.dropped);
-    b.dropped = 0;
+void AuditLog::tick(Clock::time_point now) { record_aggregates(refusals_.close(now)); }
+
+void AuditLog::close() {
+  record_aggregates(refusals_.close_all());
+  record_own("stop", "agentosd stopped");
+}
+
+void AuditLog::record_aggregates(const std::vector<AuditAggregator::Aggregate>& closed) {
+  for (const auto& a : closed) {
+    v1::AuditEvent e = event_of(a.kind);
+    e.set_repeats(a.repeats);
     record(std::move(e));
   }
+}
+
+void AuditLog::record_own(const std::string& decision, const std::string& operation) {
+  v1::AuditEvent e;
+  e.set_operation(operation);
+  e.set_layer("audit");
+  e.set_decision(decision);
+  record(std::move(e));
 }
 
 void AuditLog::record(v1::AuditEvent e) {
   e.set_time_unix_ms(now_ms());
   if (trace_of && !e.agent_id().empty()) e.set_trace(trace_of(e.agent_id()));
+  if (file_.full()) {
+    AuditFile::Head ended = file_.head();
+    if (auto s = file_.rotate(); !s) log::error("cannot rotate the audit trail: " + s.error().str());
+    else record_own("rotate", "audit.log.1 ends at seq " + std::to_string(ended.seq) + "; this file continues its chain");
+  }
+  log::Fields fields = {{"AGENT_ID", e.agent_id()},   {"AGENT_NAME", e.agent_name()},
+                        {"OWNER_UID", std::to_string(e.owner_uid())},
+                        {"OPERATION", e.operation()}, {"LAYER", e.layer()},
+                        {"DECISION", e.decision()},   {"DROPPED", std::to_string(e.dropped())},
+                        {"REPEATS", std::to_string(e.repeats())}, {"TRACE", e.trace()}};
+  // The journal keeps each record's place in the chain: the anchor that shows a rewritten or
+  // shortened file (agentctl audit verify --anchor).
+  if (auto head = file_.append(audit_event_json(e))) {
+    fields.push_back({"AUDIT_SEQ", std::to_string(head->seq)});
+    fields.push_back({"AUDIT_HASH", head->hash});
+    if (std::exchange(failing_, false)) log::info("the audit trail is written to " + file_.path() + " again");
+  } else if (!std::exchange(failing_, true)) {
+    log::error("cannot append to the audit trail: " + head.error().str() +
+               "; records go to the journal alone (without AUDIT_SEQ) until it works again");
+  }
+  std::string count = e.dropped() ? " (" + std::to_string(e.dropped()) + ")"
+                      : e.repeats() ? " (" + std::to_string(e.repeats()) + " more times)"
+                                    : "";
   log::write(log::Level::kWarning,
-             (e.agent_name().empty() ? "" : "agent " + e.agent_name() + ": ") + e.decision() + " " + e.operation() +
-                 (e.dropped() ? " (" + std::to_string(e.dropped()) + ")" : ""),
-             {{"AGENT_ID", e.agent_id()}, {"AGENT_NAME", e.agent_name()}, {"OWNER_UID", std::to_string(e.owner_uid())},
-              {"OPERATION", e.operation()}, {"LAYER", e.layer()}, {"DECISION", e.decision()},
-              {"DROPPED", std::to_string(e.dropped())}, {"TRACE", e.trace()}});
-  struct stat st;
-  if (::stat(path_.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) > kRotateBytes)
-    ::rename(path_.c_str(), (path_ + ".1").c_str());
-  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  std::string line = to_json(e).dump() + "\n";
-  if (!fd.valid() || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-    log::error("cannot append to " + path_);
+             (e.agent_name().empty() ? "" : "agent " + e.agent_name() + ": ") + e.decision() + " " + e.operation() + count,
+             fields);
   if (on_event) on_event(e);
 }
 
 std::vector<v1::AuditEvent> AuditLog::read(const std::function<bool(const v1::AuditEvent&)>& keep) const {
   std::vector<v1::AuditEvent> out;
-  for (const auto& path : {path_ + ".1", path_}) {
+  for (const auto& path : {file_.path() + ".1", file_.path()}) {
     std::ifstream in(path);
     for (std::string line; std::getline(in, line);) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (!j.is_object()) continue;
-      v1::AuditEvent e;
-      e.set_time_unix_ms(j.value("time_unix_ms", uint64_t{0}));
-      e.set_agent_id(j.value("agent_id", ""));
-      e.set_agent_name(j.value("agent_name", ""));
-      e.set_owner_uid(j.value("owner_uid", 0u));
-      e.set_operation(j.value("operation", ""));
-      e.set_layer(j.value("layer", ""));
-      e.set_decision(j.value("decision", ""));
-      e.set_dropped(j.value("dropped", uint64_t{0}));
-      e.set_trace(j.value("trace", ""));
+      v1::AuditEvent e = audit_event_from_json(j);
       if (keep(e)) out.push_back(std::move(e));
     }
   }

@@ -1,42 +1,53 @@
-// The audit trail: every denial (and every egress connection), with agent, owner, operation and enforcing layer, in the journal
-// (structured fields) and in <state>/audit.log (JSON lines), which `agentctl audit` reads back.
-// Each agent may record kBurst events at once and kPerSecond after that; what the limit leaves
-// out is counted and recorded as a "dropped" event, never lost silently.
+// The audit trail: denials, egress connections, tool calls, agent starts and refused requests,
+// with agent, owner, operation and enforcing layer, in the journal (structured fields) and in
+// <state>/audit.log (JSON lines in a hash chain, audit_file.h), which `agentctl audit` reads back.
+//
+// Every event other than a refusal ("allow", "ask", starts) is recorded one by one, whatever else
+// an agent does. Refusals ("deny", and "audit" in audit mode) are aggregated (audit_aggregator.h):
+// the first of a kind in full, its repeats as one count when its window closes. Nothing is
+// dropped; what was lost before it reached the daemon is recorded as a "dropped" count.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "agentos.pb.h"
+#include "common/result.h"
+#include "server/audit_aggregator.h"
+#include "server/audit_file.h"
 
 namespace agentos {
 
 class AuditLog {
  public:
-  static constexpr double kPerSecond = 100;
-  static constexpr double kBurst = 200;
-  static constexpr uint64_t kRotateBytes = 64u << 20;
+  using Clock = AuditAggregator::Clock;
+  static constexpr size_t kMaxOperation = 4096;  // an agent's names are cut here, so lines stay bounded
 
-  explicit AuditLog(std::string path) : path_(std::move(path)) {}
+  explicit AuditLog(std::string path, uint64_t rotate_bytes = AuditFile::kRotateBytes)
+      : file_(std::move(path), rotate_bytes) {}
+
+  // Opens the trail, continuing its chain, and records the daemon's start with what the last run
+  // left: a line a crash cut short, or windows an unclean stop lost.
+  [[nodiscard]] Status open();
 
   // Records a denial (or, for an agent in audit mode, an access its policy lacks but that was
-  // allowed: decision "audit"), or counts it when its agent is over its rate.
+  // allowed: decision "audit").
   void deny(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
             const std::string& operation, const std::string& layer, bool audit_mode = false) {
     event(agent_id, agent_name, owner_uid, operation, layer, audit_mode ? "audit" : "deny");
   }
-  // Any decision: "deny", "audit", "allow" or "fail" (the egress gateway records every connection,
-  // and those it let through but could not carry out as "fail").
+  // Any decision: "allow", "ask", "deny", "audit", or "fail" (the egress gateway: a connection it
+  // let through but could not carry out); allowed and failed ones are recorded one by one.
   void event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
              const std::string& operation, const std::string& layer, const std::string& decision);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).
   void lost(uint64_t count, const std::string& layer);
-  // Writes the counts of dropped events whose agents are back under their rate.
-  void flush_dropped();
+  // Once a second: the aggregates of the windows that have closed.
+  void tick(Clock::time_point now = Clock::now());
+  // At a clean stop: the aggregates of every open window, then the daemon's stop.
+  void close();
 
   // Recorded events, oldest first, that `keep` accepts.
   [[nodiscard]] std::vector<v1::AuditEvent> read(const std::function<bool(const v1::AuditEvent&)>& keep) const;
@@ -45,17 +56,13 @@ class AuditLog {
   std::function<std::string(const std::string& agent_id)> trace_of;  // its delegation chain's trace
 
  private:
-  struct Bucket {
-    double tokens = kBurst;
-    std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
-    uint64_t dropped = 0;
-    std::string name;
-    uint32_t owner = 0;
-  };
   void record(v1::AuditEvent e);
+  void record_own(const std::string& decision, const std::string& operation);  // the trail's own records
+  void record_aggregates(const std::vector<AuditAggregator::Aggregate>& closed);
 
-  std::string path_;
-  std::map<std::string, Bucket> buckets_;  // by agent id
+  AuditFile file_;
+  AuditAggregator refusals_;
+  bool failing_ = false;  // appends fail (ENOSPC...): said once, and again when they work
 };
 
 }  // namespace agentos

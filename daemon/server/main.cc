@@ -23,6 +23,7 @@
 #include "sandbox/seccomp.h"
 #include "server/agent_manager.h"
 #include "server/api_server.h"
+#include "common/audit_chain.h"
 #include "server/audit.h"
 #include "broker/account_tools.h"
 #include "broker/delegation.h"
@@ -152,6 +153,7 @@ int run(const Options& o) {
   for (const auto& d : policies.reload()) log::warning("policy not applied: " + d);
 
   AuditLog audit(o.state_dir + "/audit.log");
+  if (auto s = audit.open(); !s) return log::error("cannot open the audit trail: " + s.error().str()), 1;
   AgentManager* manager = nullptr;
   KernelGuards guards(*loop, cgroups->mount() + cgroups->base() + "/agents", o.bpf_dir, audit,
                       [&](uint64_t cgroup_id) { return manager ? manager->find_by_cgroup(cgroup_id) : nullptr; }, probe);
@@ -280,6 +282,17 @@ int run(const Options& o) {
     const AgentRecord* r = agents.find(id);
     return r ? r->trace : std::string();
   };
+  // The program, and of its arguments (which may hold what the trail's readers should not see)
+  // enough to match two starts, as the broker keeps of a tool call's.
+  agents.on_start = [&](const AgentRecord& r) {
+    std::string args;
+    for (size_t i = 1; i < r.command.size(); ++i) args += r.command[i] + '\0';
+    audit.event(r.id, r.name, r.owner_uid,
+                "start " + (r.command.empty() ? std::string("?") : r.command[0]) + " (arguments " +
+                    audit_chain::sha256_hex(args).substr(0, 16) + ")" +
+                    (r.delegated_by.empty() ? "" : ", delegated by " + r.delegated_by),
+                "launcher", "allow");
+  };
   agents.on_exit = [&](const std::string& id) {
     api.agent_exited(id);
     mcp_servers.exited(id);
@@ -351,7 +364,7 @@ int run(const Options& o) {
     mcp_servers.tick();
     delegates->tick();
     guards.tick();
-    audit.flush_dropped();
+    audit.tick();
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   });
 
@@ -361,7 +374,9 @@ int run(const Options& o) {
 
   log::info("ready: serving " + o.socket + " with " + std::to_string(policies.all().size()) + " policies");
   sd_notify(0, "READY=1");
-  if (auto s = loop->run(); !s) return log::error(s.error().str()), 1;
+  auto ran = loop->run();
+  audit.close();
+  if (!ran) return log::error(ran.error().str()), 1;
   return 0;
 }
 

@@ -49,6 +49,32 @@ def follow_until(path, text, count=1, proc=None, timeout=30):
             tail.kill()
 
 
+def follow_audit(daemon, until, timeout=60, seen=None):
+    """Follows the audit trail (agentctl --json audit -f, as root) and feeds each event to
+    `until` until it returns true: the events themselves are the signal. Fails when the time is up,
+    saying what `until` has `seen`; the one-second wakeups only notice that."""
+    deadline = time.monotonic() + timeout
+    partial = b""
+    with subprocess.Popen([str(AGENTCTL), "--socket", str(daemon.socket), "--json", "audit", "-f"],
+                          stdout=subprocess.PIPE) as follow:
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the audit trail did not show what was awaited within {timeout} s: {seen}")
+                if not select.select([follow.stdout], [], [], min(left, 1))[0]:
+                    continue
+                chunk = os.read(follow.stdout.fileno(), 65536)
+                if not chunk:
+                    raise AssertionError("agentctl audit -f ended")
+                *lines, partial = (partial + chunk).split(b"\n")
+                for line in lines:
+                    if until(json.loads(line)):
+                        return
+        finally:
+            follow.kill()
+
+
 def require_root():
     if os.geteuid() != 0:
         if os.environ.get("CI") == "true":

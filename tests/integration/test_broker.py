@@ -9,7 +9,7 @@ import sys
 import textwrap
 import threading
 
-from harness import AGENTCTL, USERS, DaemonTest
+from harness import AGENTCTL, USERS, DaemonTest, follow_audit
 
 OWNER = USERS[0]
 
@@ -581,3 +581,64 @@ class Delegation(BrokerTest):
         self.assertIn("did not finish before the deadline", answer["result"]["structuredContent"]["error"])
         stopped = [a for a in self.daemon.ctl_json("ps", "--all", user=OWNER) if a["name"] == "dd-b"]
         self.assertEqual([a["state"] for a in stopped], ["exited"])
+
+
+# Refused connects on the host's network (each a kernel denial) and refused tool calls, then one
+# granted call; it prints how many were refused and whether the granted call ran.
+FLOOD_THEN_CALL = textwrap.dedent("""
+    import json, socket, sys
+    port, connects, calls = (int(a) for a in sys.argv[1:])
+    refused = 0
+    for _ in range(connects):
+        with socket.socket() as c:
+            try:
+                c.connect(("127.0.0.1", port))
+            except PermissionError:
+                refused += 1
+    s = socket.socket(socket.AF_UNIX); s.connect("/run/agentos/broker.sock"); f = s.makefile("rb")
+    def call(i, name, **arguments):
+        s.sendall(json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                              "params": {"name": name, "arguments": arguments}}).encode() + b"\\n")
+        return json.loads(f.readline())
+    denied = sum(call(i, "kv.set", key="k", value="v")["result"]["isError"] for i in range(calls))
+    granted = call(calls, "kv.get", key="k")
+    print(refused, denied, not granted["result"]["isError"], flush=True)
+""")
+
+
+class AuditUnderFlood(BrokerTest):
+    """A daemon of its own, so that what the kernel's ring buffer loses (counted without an agent)
+    is this flood's. An agent that floods refusals cannot hide its granted call in a count."""
+
+    def flood_then_call(self, name, connects, calls):
+        with socket.socket() as s:  # a port nothing listens on; the policy grants no connect
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        pol = self.agent_policy(name, '[tools]\nallow = ["kv.get"]\n', extra='[network]\nnamespace = "host"\n')
+        r = self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", "-c", FLOOD_THEN_CALL,
+                            str(port), str(connects), str(calls), user=OWNER)
+        self.assertEqual(r.stdout, f"{connects} {calls} True\n", r.stderr)
+        seen = {"allowed": 0, "cgroup-bpf": 0, "broker": 0, "repeats": 0}
+        def count(e):
+            repeats = e.get("repeats", 0)
+            if e["agent_name"] == name and e["decision"] == "allow" and e["operation"].startswith("tool kv.get "):
+                seen["allowed"] += 1
+            elif e["agent_name"] == name and e["decision"] == "deny" and e["layer"] in ("cgroup-bpf", "broker"):
+                seen[e["layer"]] += repeats or 1
+                seen["repeats"] += repeats
+            elif e["decision"] == "dropped" and e["layer"] == "cgroup-bpf":
+                seen["cgroup-bpf"] += e["dropped"]  # lost in the kernel's ring buffer
+            return seen["allowed"] and seen["cgroup-bpf"] >= connects and seen["broker"] >= calls
+        follow_audit(self.daemon, count, seen=seen)
+        return seen
+
+    def test_the_granted_call_is_recorded_one_by_one_and_the_refusals_counted(self):
+        connects, calls = 3000, 300
+        seen = self.flood_then_call("flooder", connects, calls)
+        self.assertEqual(seen["allowed"], 1)
+        self.assertEqual((seen["cgroup-bpf"], seen["broker"]), (connects, calls))
+        self.assertGreater(seen["repeats"], 0)  # aggregated, not written one by one
+
+    def test_positive_control_the_granted_call_without_a_flood(self):
+        seen = self.flood_then_call("quiet", 0, 0)
+        self.assertEqual(seen["allowed"], 1)

@@ -2,6 +2,7 @@
 import json
 import os
 import pwd
+import re
 import signal
 import socket
 import struct
@@ -222,6 +223,90 @@ class Lifecycle(DaemonTest):
                 with self.assertRaises(ProcessLookupError):
                     os.kill(init_pid, 0)
 
+
+class AuditTrail(DaemonTest):
+    """audit.log is a hash chain that `agentctl audit verify` checks in the file itself."""
+
+    def verify(self, *args, user=None):
+        return self.daemon.ctl("audit", "verify", str(self.daemon.state / "audit.log"), *args, user=user)
+
+    def line_of(self, text):
+        lines = (self.daemon.state / "audit.log").read_bytes().split(b"\n")
+        return next(i for i, line in enumerate(lines) if text in line) + 1
+
+    def anchor(self):
+        """The newest AUDIT_SEQ and AUDIT_HASH the daemon logged (the journal, under systemd)."""
+        seq, digest = re.findall(r"AUDIT_SEQ=(\d+) AUDIT_HASH=([0-9a-f]{64})", self.daemon.log.read_text())[-1]
+        return f"{seq}:{digest}"
+
+    def test_verify_reports_an_edited_line(self):
+        self.assertEqual(self.run_probe("hostname", name="edited"), (0, "edited\n"))
+        ok = self.verify()
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertRegex(ok.stdout, r"^ok, \d+ records")
+        self.assertTrue(self.daemon.ctl_json("audit", "verify", str(self.daemon.state / "audit.log"))["ok"])
+        # The file is root's: others cannot read it to verify (nor to rewrite it).
+        denied = self.verify(user=USERS[0])
+        self.assertEqual(denied.returncode, 1)
+        self.assertIn("run as root", denied.stderr)
+
+        path = self.daemon.state / "audit.log"
+        line = self.line_of(b'"agent_name":"edited"')
+        offset = path.read_bytes().index(b'"agent_name":"edited"')
+        with open(path, "r+b") as f:  # in place: the daemon keeps appending to the same file
+            f.seek(offset)
+            f.write(b'"agent_name":"edi7ed"')
+        try:
+            broken = self.verify()
+            self.assertEqual(broken.returncode, 1)
+            self.assertEqual(broken.stderr.split(": ", 1)[0], f"{path}:{line}")
+            self.assertIn("does not match its content", broken.stderr)
+        finally:
+            with open(path, "r+b") as f:
+                f.seek(offset)
+                f.write(b'"agent_name":"edited"')
+        self.assertEqual(self.verify().returncode, 0)
+
+    def test_an_anchor_shows_a_cut_tail(self):
+        self.assertEqual(self.run_probe("hostname", name="cut"), (0, "cut\n"))
+        anchor = self.anchor()
+        self.assertEqual(self.verify("--anchor", anchor).returncode, 0)
+        path = self.daemon.state / "audit.log"
+        original = path.read_bytes()
+        last = original.rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n"
+        try:
+            path.write_bytes(last)  # the newest record removed: the chain alone still holds
+            self.assertEqual(self.verify().returncode, 0)
+            cut = self.verify("--anchor", anchor)
+            self.assertEqual(cut.returncode, 1)
+            self.assertIn(f"before the anchor's seq {anchor.split(':')[0]}", cut.stderr)
+        finally:
+            path.write_bytes(original)
+
+    def test_a_crash_mid_line_is_sealed_by_the_next_start(self):
+        self.assertEqual(self.run_probe("hostname", name="crashed"), (0, "crashed\n"))
+        self.daemon.stop(sig=signal.SIGKILL)
+        path = self.daemon.state / "audit.log"
+        try:
+            with open(path, "ab") as f:
+                f.write(b'{"agent_id":"","agent_name":"","decision":"allow","operat')  # what a crash may leave
+            torn = self.verify()
+            self.assertEqual(torn.returncode, 1)
+            self.assertIn("incomplete", torn.stderr)
+        finally:
+            self.daemon.start()
+        ok = self.verify()
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("1 half-written line(s) left by a crash", ok.stdout)
+        start = [e for e in self.daemon.ctl_json("audit") if e["decision"] == "start"][-1]
+        self.assertIn("a record a crash cut short", start["operation"])
+        self.assertIn("did not stop cleanly", start["operation"])
+        # A clean stop and start: the chain goes on, and nothing was lost.
+        self.daemon.stop()
+        self.daemon.start()
+        start = [e for e in self.daemon.ctl_json("audit") if e["decision"] == "start"][-1]
+        self.assertNotIn("did not stop cleanly", start["operation"])
+        self.assertEqual(self.verify().returncode, 0)
 
 if __name__ == "__main__":
     unittest.main()

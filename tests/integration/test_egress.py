@@ -20,7 +20,7 @@ import threading
 import unittest
 
 from egress_env import EgressWorld, API_V4, INTERNET_V4
-from harness import AGENTCTL, USERS, Daemon, DaemonTest
+from harness import AGENTCTL, USERS, Daemon, DaemonTest, follow_audit
 
 OWNER = USERS[0]
 NODE = shutil.which("node") or "/usr/bin/node"
@@ -709,6 +709,81 @@ class Robustness(EgressTest):
                 return int(pid)
         self.fail("no agentos-gateway under the daemon")
 
+
+# A granted connection through the proxy, held open while the agent makes refused DNS lookups at
+# the stub, of one name and of many; then it is closed (the gateway records a connection as it
+# closes) and a refused one is tried. It prints how many lookups were refused, whether the granted
+# fetch worked and whether the other was refused.
+DNS_FLOOD_THEN_FETCH = textwrap.dedent("""
+    import http.client, socket, ssl, struct, sys, urllib.request
+    ca, same, distinct = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    ctx = ssl.create_default_context(cafile=ca)
+    granted = http.client.HTTPSConnection("127.0.0.1", 3128, context=ctx, timeout=30)
+    granted.set_tunnel("api.example.test", 443)
+    granted.request("GET", "/echo")
+    body = granted.getresponse().read().decode()
+    stub = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stub.settimeout(10)
+    def refused(qid, name):
+        labels = b"".join(bytes([len(l)]) + l.encode() for l in name.split("."))
+        stub.sendto(struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + b"\\0" + struct.pack(">HH", 1, 1),
+                    ("127.0.0.1", 53))
+        return stub.recv(512)[3] & 15 == 3  # NXDOMAIN
+    n = sum(refused(i & 0xffff, "flood.evil.test") for i in range(same))
+    n += sum(refused(i & 0xffff, f"n{i}.evil.test") for i in range(distinct))
+    granted.close()
+    try:
+        urllib.request.urlopen("https://refused.example.test/echo", context=ctx, timeout=30)
+        other = "fetched"
+    except OSError:
+        other = "refused"
+    print(n, "host=api.example.test" in body, other, flush=True)
+""")
+
+
+class AuditUnderFlood(EgressTest):
+    """The red team's evasion: refused lookups at the DNS stub, each audited, as fast as the agent
+    can, while a granted connection is open. The connection is recorded one by one; the lookups are
+    counted, and a flood of distinct names does not hide a refusal of another kind."""
+
+    def flood_then_fetch(self, name, same, distinct):
+        pol = self.egress_policy(name, allow=["api.example.test:443"])
+        code, out, err = self.python(pol, DNS_FLOOD_THEN_FETCH, str(self.world.ca_cert), str(same), str(distinct))
+        self.assertEqual((code, out), (0, f"{same + distinct} True refused\n"), err)
+        seen = {"allowed": 0, "same": 0, "distinct": 0, "repeats": 0, "other": 0, "lost": 0}
+        def count(e):
+            if e["decision"] == "dropped" and e["layer"] == "egress":
+                seen["lost"] += e["dropped"]
+            if e["agent_name"] != name:
+                return False
+            op, repeats = e["operation"], e.get("repeats", 0)
+            if e["decision"] == "allow" and op.startswith("egress connect api.example.test:443 "):
+                seen["allowed"] += 1
+            elif e["decision"] == "deny" and op.startswith("egress connect refused.example.test:443"):
+                seen["other"] += repeats or 1
+            elif e["decision"] == "deny" and op.startswith("egress dns flood.evil.test:"):
+                seen["same"] += repeats or 1
+            elif e["decision"] == "deny" and op.startswith("egress dns n"):
+                seen["distinct"] += repeats or 1
+            seen["repeats"] += repeats
+            return seen["allowed"] and seen["other"] and seen["same"] >= same and seen["distinct"] >= distinct
+        follow_audit(self.daemon, count, seen=seen)
+        self.assertEqual(seen["lost"], 0)  # so the counts below are exact
+        return seen
+
+    def test_refused_lookups_cannot_hide_a_granted_connection(self):
+        seen = self.flood_then_fetch("dns-flood", 2000, 300)
+        self.assertEqual(seen["allowed"], 1)  # one by one
+        self.assertEqual((seen["same"], seen["distinct"]), (2000, 300))  # every lookup counted
+        self.assertGreater(seen["repeats"], 0)  # as aggregates, not thousands of lines
+        self.assertEqual(seen["other"], 1)  # in full, though the names filled their family
+        records = [e for e in self.daemon.ctl_json("audit", "--agent", "dns-flood")
+                   if e["operation"].startswith("egress dns")]
+        self.assertLess(len(records), 2 * (16 + 1) + 4)
+
+    def test_positive_control_the_same_connection_without_a_flood(self):
+        seen = self.flood_then_fetch("dns-quiet", 0, 0)
+        self.assertEqual((seen["allowed"], seen["other"]), (1, 1))
 
 if __name__ == "__main__":
     unittest.main()
