@@ -1,9 +1,13 @@
 #include "sandbox/launch_spec.h"
 #include "sandbox/netns.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +18,7 @@
 #include "policy/limit_values.h"
 #include "policy/paths.h"
 #include "sandbox/elf.h"
+#include "sandbox/exec_chain.h"
 
 namespace agentos::sandbox {
 namespace {
@@ -38,6 +43,23 @@ std::vector<Symlink> root_symlinks() {
   }
   ::closedir(d);
   return out;
+}
+
+// A write grant the agent's own uid cannot write would be one in name only: say so at the start
+// rather than let `inspect` call it writable. Checked as the owner (the caller switched to it).
+Status writable_by_owner(const GrantObject& obj, uid_t uid) {
+  int mode = obj.is_dir ? W_OK | X_OK : W_OK;
+  if (::syscall(SYS_faccessat2, obj.fd.get(), "", mode, AT_EMPTY_PATH | AT_EACCESS) == 0) return {};
+  int err = errno;
+  struct stat st;
+  if (::fstat(obj.fd.get(), &st) != 0) return sys_error("filesystem grant " + obj.path);
+  std::string why = err == EROFS ? "it is on a read-only filesystem"
+                                 : "uid " + std::to_string(uid) + " may not write it (owner uid " + std::to_string(st.st_uid) +
+                                       ", mode " + [&] { char m[8]; std::snprintf(m, sizeof m, "%04o", st.st_mode & 07777); return std::string(m); }() + ")";
+  std::string hint = uid >= kFirstDynamicUid ? "; an agent root owns runs as a dynamic user of its own: give it a directory under "
+                                         "the state directory (/var/lib/agentos/agents/NAME, which the daemon makes for it)"
+                                       : "";
+  return error("filesystem grant " + obj.path + " (write): the agent runs as its owner, and " + why + hint);
 }
 
 }  // namespace
@@ -89,6 +111,8 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
       for (const auto& path : paths) {
         auto obj = resolve_grant(path);
         if (!obj) return obj.error();
+        if (w)
+          if (auto can = writable_by_owner(*obj, uid); !can) return can.error();
         if (obj->first_link && std::none_of(s.symlinks.begin(), s.symlinks.end(),
                                             [&](auto& l) { return l.at == kStagingRoot + obj->first_link->first; }))
           s.symlinks.push_back({kStagingRoot + obj->first_link->first, obj->first_link->second});
@@ -99,15 +123,37 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
     if (auto st = add(p.read, false, landlock_read_access(), kFsRead); !st) return st.error();
     if (auto st = add(p.exec, false, landlock_exec_access(), kFsRead | kFsExec); !st) return st.error();
     if (auto st = add(p.write, true, landlock_write_access(), kFsRead | kFsWrite); !st) return st.error();
-    // The dynamic loader runs every dynamically linked program: executable wherever a grant shows it.
+    // The programs the kernel loads to start the command. A dynamic loader runs every dynamically
+    // linked program: executable wherever a grant shows it. The command and a script's
+    // interpreters need exec grants of their own; a missing one is named now, not met as EACCES.
+    auto granted = [&](const std::string& real) {
+      uint32_t rights = 0;
+      for (const auto& [path, right] : s.fs_rights)
+        if (policy::path_covers(path, real)) rights |= right.rights;
+      return rights;
+    };
+    auto visible = [&](const std::string& path) {
+      char buf[PATH_MAX];
+      return ::realpath(path.c_str(), buf) && (p.host_filesystem || granted(buf) != 0);
+    };
+    auto path_env = p.env.contains("PATH") ? p.env.at("PATH") : std::string(kAgentPath);
     if (!p.command.empty())
-      if (auto interp = elf_interpreter(p.command[0]))
-        if (auto obj = resolve_grant(*interp);
-            obj && std::any_of(entries.begin(), entries.end(), [&](auto& e) { return policy::path_covers(e.first, obj->real); })) {
+      for (const auto& step : exec_chain(p.command[0], path_env, visible)) {
+        char real[PATH_MAX];
+        if (!::realpath(step.path.c_str(), real)) continue;  // missing: the exec fails with ENOENT, naming it
+        if (step.kind != ExecStep::kLoader) {
+          if (!(granted(real) & kFsExec))
+            return error(step.path + " (" + step.why + ") has no exec grant: add it, or a directory above it, to "
+                         "[filesystem] exec");
+          continue;
+        }
+        if (!visible(step.path)) continue;
+        if (auto obj = resolve_grant(step.path)) {
           s.landlock.rules.push_back({obj->real, landlock_exec_access(), obj->fd.get()});
           s.fs_rights[obj->real] = {s.fs_rights[obj->real].rights | kFsRead | kFsExec, obj->dev, obj->ino};
           s.objects.push_back(std::move(obj->fd));
         }
+      }
   }
   for (auto& [real, e] : entries)
     s.grants.push_back({real, kStagingRoot + real, e.writable, false, e.is_dir, s.objects[e.object].get(), -1});
@@ -136,7 +182,7 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
       s.symlinks.push_back(l);
 
   s.argv_storage = p.command;
-  s.env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + s.workdir,
+  s.env_storage = {std::string("PATH=") + kAgentPath, "HOME=" + s.workdir,
                    "AGENTOS_AGENT=" + p.name, "AGENTOS_AGENT_ID=" + id};
   if (p.egress) {
     // Ordinary clients (curl, Python, most HTTP libraries) find the gateway by these; a route is

@@ -27,6 +27,8 @@ inline constexpr char kStagingRoot[] = "/tmp";
 inline constexpr char kBrokerDir[] = "/run/agentos";
 inline constexpr char kBrokerSocket[] = "/run/agentos/broker.sock";
 inline constexpr char kBridgePath[] = "/run/agentos/agentos-mcp";
+inline constexpr char kAgentPath[] = "/usr/local/bin:/usr/bin:/bin";  // PATH, unless the policy sets it
+inline constexpr uid_t kFirstDynamicUid = 0x7FF00000;  // root's agents run from here up (DynamicUsers)
 
 // One resolved grant (sandbox/grant_object.h), mounted where it really is on the host.
 struct MountGrant {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "sandbox/launch_spec.h"
 
 namespace agentos {
 
@@ -31,7 +32,7 @@ struct Peer {
 // stable uid per agent name, kept in a file so files an agent wrote stay its own.
 class DynamicUsers {
  public:
-  static constexpr uid_t kFirst = 0x7FF00000;  // 2146435072
+  static constexpr uid_t kFirst = sandbox::kFirstDynamicUid;  // 2146435072
   static constexpr uid_t kCount = 0x10000;
 
   explicit DynamicUsers(std::string path) : path_(std::move(path)) {}
