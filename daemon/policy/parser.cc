@@ -6,6 +6,7 @@
 #include <map>
 #include <new>
 
+#include "policy/builtin_tools.h"
 #include "policy/input_limits.h"
 #include "policy/egress_rule.h"
 #include "policy/limit_values.h"
@@ -37,26 +38,6 @@ std::string type_name(const toml::node& n) {
 std::string position_text(const toml::source_position& p) {
   return std::to_string(p.line) + ":" + std::to_string(p.column);
 }
-
-namespace {
-
-// Edit distance, for "did you mean": only ever run on short keys.
-size_t distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
 
 void Walker::walk(const toml::table& root) {
   check_keys(root, {"agent", "filesystem", "network", "egress", "tools", "delegate", "serve", "limits"}, "");
@@ -92,7 +73,7 @@ void Walker::check_keys(const toml::table& table, std::initializer_list<std::str
     std::string_view close;
     if (k.size() <= 32) {
       for (std::string_view candidate : known) {
-        if (distance(k, candidate) <= 2) close = candidate;
+        if (edit_distance(k, candidate) <= 2) close = candidate;
       }
     }
     if (!close.empty()) {

@@ -98,6 +98,9 @@ struct Tools {
   uint32_t concurrent = 8;
   uint32_t consent_timeout_s = 120;  // an unanswered `ask` is denied after this
   Location allow_at;  // where `allow` is (or [tools] itself), for writing "always" answers back
+  // Where each grant is written: names under a [serve] prefix are checked only when that server
+  // lists its tools, and a name it does not offer is reported at its line.
+  std::map<std::string, Location> where;
   std::optional<CalendarAccount> calendar;
   std::optional<MailAccount> email;
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "policy/builtin_tools.h"
 #include "policy/names.h"
 #include "policy/quote.h"
 #include "policy/tool_names.h"
@@ -47,6 +48,11 @@ void Walker::tools(const toml::table& t) {
         error(entry, what + ": " + quote_text(*name) + " is already granted at " + position_text(it->second));
         continue;
       }
+      if (auto unknown = unknown_tool(*name)) {
+        error(entry, what + ": " + *unknown);
+        continue;
+      }
+      out.where[*name] = {file_, entry.source().begin.line, entry.source().begin.column};
       list->push_back(std::move(*name));
     }
   }
@@ -55,6 +61,29 @@ void Walker::tools(const toml::table& t) {
   if (auto v = bounded(t, "concurrent", "tools.concurrent", 1, 1024)) out.concurrent = *v;
   if (auto v = bounded(t, "consent_timeout", "tools.consent_timeout (seconds)", 1, 86'400)) out.consent_timeout_s = *v;
   tool_accounts(t, out);
+}
+
+// Why a grant names no platform tool, or nothing: "kv.delet" is a typo of "kv.delete", "kvv.get" of
+// "kv.get"; a family that is no platform family's neighbour is a [serve] prefix, checked later.
+std::optional<std::string> Walker::unknown_tool(const std::string& name) {
+  std::string family = name.substr(0, name.find('.'));
+  std::vector<std::string_view> names;
+  for (const auto& t : builtin_tools()) names.push_back(t.name);
+  if (platform_family(family)) {
+    if (name == family || builtin_tool(name)) return std::nullopt;
+    auto near = closest(name, names);
+    std::string list;
+    for (auto n : names)
+      if (grant_covers(family, n)) list += (list.empty() ? "" : ", ") + std::string(n);
+    return "no platform tool " + quote_text(name) + (near ? " (did you mean " + quote_text(*near) + "?)" : "; the " + family + " tools are: " + list);
+  }
+  std::vector<std::string_view> families(platform_families().begin(), platform_families().end());
+  if (auto near = closest(family, families)) {
+    std::string suggestion = *near + name.substr(family.size());
+    return "no tool family " + quote_text(family) + " (did you mean " + quote_text(suggestion) +
+           "?); only a [serve] policy's prefix names other tools";
+  }
+  return std::nullopt;
 }
 
 void Walker::tool_constraints(const toml::node& n, Tools& out) {
@@ -77,11 +106,22 @@ void Walker::tool_constraints(const toml::node& n, Tools& out) {
       error(value, what + " must be a table of argument = [\"pattern\", ...]");
       continue;
     }
+    // A platform tool's arguments are known; a server's are its own (checked by the server).
+    std::vector<std::string_view> known = builtin_arguments(tool);
+    bool platform = platform_family(tool.substr(0, tool.find('.')));
     for (auto&& [arg, patterns] : *args) {
       ToolConstraint c;
       c.argument = std::string(arg.str());
       if (Status s = check_argument_name(c.argument); !s) {
         error(arg.source().begin, what + ": " + s.error().what);
+        continue;
+      }
+      if (platform && std::find(known.begin(), known.end(), c.argument) == known.end()) {
+        auto near = closest(c.argument, known);
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        error(arg.source().begin, what + ": " + quote_text(tool) + " has no argument " + quote_text(c.argument) +
+                                      (near ? " (did you mean " + quote_text(*near) + "?)" : "; its arguments: " + list));
         continue;
       }
       const toml::array* list = array_value(patterns, what + "." + c.argument);
@@ -130,12 +170,11 @@ void Walker::serve(const toml::table& t) {
   out.prefix = out_.name;
   if (const toml::node* n = t.get("prefix"))
     if (auto v = string_value(*n, "serve.prefix")) out.prefix = *v;
-  static constexpr std::string_view kPlatform[] = {"kv", "fs", "http", "agent", "calendar", "email"};
   const toml::node* at = t.get("prefix");
   if (Status s = check_tool_grant(out.prefix); !s || out.prefix.find('.') != std::string::npos) {
     error(at ? at->source().begin : t.source().begin,
           "serve.prefix " + quote_text(out.prefix) + " must be one tool family name: [a-z0-9_-], no dots");
-  } else if (std::find(std::begin(kPlatform), std::end(kPlatform), out.prefix) != std::end(kPlatform)) {
+  } else if (platform_family(out.prefix)) {
     error(at ? at->source().begin : t.source().begin,
           "serve.prefix " + quote_text(out.prefix) + " is a platform tool family; choose another");
   }

@@ -20,7 +20,7 @@ calls_per_minute = 120
 concurrent = 4
 consent_timeout = 30
 [tools.constraints]
-"email.send" = { to = ["*@example.com"], cc = ["a@example.com", "b@example.com"] }
+"email.send" = { to = ["*@example.com"], subject = ["[agent] *"] }
 [delegate]
 allow = ["researcher", "writer"]
 max_depth = 2
@@ -53,6 +53,23 @@ TEST(Tools, ErrorsPointAtTheirValue) {
   EXPECT_TRUE(one_error(tools("allow = [\"kv\"]\n[tools.constraints]\nkv = { key = [] }\n"), 6, 14, "is empty"));
   EXPECT_TRUE(one_error(with_agent("[delegate]\nallow = [\"Bad Name\"]\n"), 4, 10, "delegate.allow"));
   EXPECT_TRUE(one_error(with_agent("[delegate]\nmax_depth = 17\n"), 4, 13, "1..16"));
+}
+
+TEST(Tools, PlatformToolsAndTheirArgumentsAreKnown) {
+  auto tools = [](std::string_view body) { return with_agent("[tools]\n" + std::string(body)); };
+  EXPECT_TRUE(one_error(tools("ask = [\"kv.delet\"]\n"), 4, 8, "no platform tool \"kv.delet\" (did you mean \"kv.delete\"?)"));
+  EXPECT_TRUE(one_error(tools("allow = [\"fs.wrte\"]\n"), 4, 10, "did you mean \"fs.write\""));
+  EXPECT_TRUE(one_error(tools("allow = [\"kv.fetch\"]\n"), 4, 10, "the kv tools are: kv.get, kv.set, kv.delete, kv.list"));
+  EXPECT_TRUE(one_error(tools("allow = [\"kvv.get\"]\n"), 4, 10, "no tool family \"kvv\" (did you mean \"kv.get\"?)"));
+  EXPECT_TRUE(one_error(tools("allow = [\"fs\"]\n[tools.constraints]\nfs = { paht = [\"out/*\"] }\n"), 6, 8,
+                        "\"fs\" has no argument \"paht\" (did you mean \"path\"?)"));
+  EXPECT_TRUE(one_error(tools("allow = [\"email.send\"]\n[tools.constraints]\n\"email.send\" = { cc = [\"*\"] }\n"), 6, 18,
+                        "has no argument \"cc\"; its arguments: to, subject, body"));
+  // Names under a [serve] prefix are the server's own: accepted here, checked when it lists its tools.
+  ParseResult r = parse(tools("allow = [\"github.create_issue\"]\n[tools.constraints]\n\"github.create_issue\" = { repo = [\"me/*\"] }\n"));
+  ASSERT_TRUE(r.policy) << errors_text(r);
+  EXPECT_EQ(r.policy->tools->where.at("github.create_issue").line, 4u);
+  EXPECT_EQ(r.policy->tools->where.at("github.create_issue").column, 10u);
 }
 
 TEST(Tools, AccountsNameASecretNeverACredential) {

@@ -71,6 +71,7 @@ class Walker {
   void tools(const toml::table& t);
 
   void tool_constraints(const toml::node& n, Tools& tools);
+  [[nodiscard]] static std::optional<std::string> unknown_tool(const std::string& name);
 
   void tool_accounts(const toml::table& tools, Tools& out);
   std::optional<std::string> account_string(const toml::table& t, std::string_view key, const std::string& section);

@@ -1,4 +1,7 @@
 #include "server/mcp_servers.h"
+#include "policy/tool_names.h"
+
+#include <set>
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -98,7 +101,27 @@ void McpServers::ready(const std::string& name) {
     for (const auto& t : skipped)
       log::warning("MCP server " + name + ": tool \"" + t + "\" left out (its name cannot be a grant)");
     log::info("MCP server " + name + " ready: its tools are " + s.prefix + ".*", {{"AGENT_ID", s.agent_id}});
+    warn_unoffered(s.prefix);
   });
+}
+
+// The parser cannot know a server's tools: a grant under its prefix naming a tool it does not
+// offer (a typo, or a tool the server dropped) is reported at the grant's line, once it has listed.
+void McpServers::warn_unoffered(const std::string& prefix) {
+  std::set<std::string> offered;
+  for (const auto& spec : tools_.tools())
+    if (policy::grant_covers(prefix, spec.name)) offered.insert(spec.name);
+  std::string list;
+  for (const auto& t : offered) list += (list.empty() ? "" : ", ") + t;
+  for (const auto& [agent, p] : policies_.all()) {
+    if (!p.tools) continue;
+    for (const auto& [grant, at] : p.tools->where)
+      if (grant != prefix && policy::grant_covers(prefix, grant) && !offered.contains(grant))
+        log::warning(policy::Diagnostic{at, "tools: " + grant + " is not a tool the MCP server " + prefix +
+                                                " offers (it offers: " + (list.empty() ? "none" : list) + ")"}
+                         .str(),
+                     {{"AGENT_NAME", agent}});
+  }
 }
 
 void McpServers::failed(const std::string& name, const std::string& why) {

@@ -44,6 +44,7 @@ class McpServers {
   void start(const std::string& name, Server& s, const policy::Policy& p);
   void ready(const std::string& name);
   void failed(const std::string& name, const std::string& why);
+  void warn_unoffered(const std::string& prefix);
   void withdraw(Server& s);
 
   EventLoop& loop_;

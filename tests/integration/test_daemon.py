@@ -81,6 +81,18 @@ class BadInput(DaemonTest):
         good = self.policy("good")
         self.assertEqual(self.daemon.ctl("policy", "check", str(good)).returncode, 0)
 
+    def test_policy_check_names_a_mistyped_tool(self):
+        # A typo in [tools] would drop a consent or a constraint without a word: it is an error.
+        bad = self.tmp / "typo.toml"
+        bad.write_text('[agent]\ncommand = ["/bin/true"]\n[tools]\nallow = ["kv"]\nask = ["fs.wrte"]\n'
+                       '[tools.constraints]\nkv = { kee = ["a*"] }\n')
+        r = self.daemon.ctl("policy", "check", str(bad))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f'{bad}:5:8: tools.ask: no platform tool "fs.wrte" (did you mean "fs.write"?)', r.stderr)
+        self.assertIn(f'{bad}:7:8: tools.constraints."kv": "kv" has no argument "kee" (did you mean "key"?)', r.stderr)
+        bad.write_text('[agent]\ncommand = ["/bin/true"]\n[tools]\nallow = ["kv", "fs.write"]\n')
+        self.assertEqual(self.daemon.ctl("policy", "check", str(bad)).returncode, 0)  # control: spelled right
+
     def test_unreachable_daemon(self):
         d = Daemon(self.tmp / "absent")
         r = d.ctl("status")

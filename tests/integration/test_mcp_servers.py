@@ -77,6 +77,27 @@ class McpServers(BrokerTest):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("is an MCP server ([serve])", r.stderr)
 
+    def test_a_grant_the_server_does_not_offer_is_reported_at_its_line(self):
+        # The parser cannot know a server's tools; when the server lists them, a grant under its
+        # prefix that names none of them is reported at the grant's line (the control: the grant
+        # of a tool it offers, in the same file, is not).
+        path = self.daemon.policy_dir / "typo-user.toml"
+        path.write_text(textwrap.dedent(f"""\
+            [agent]
+            name = "typo-user"
+            command = ["/usr/bin/true"]
+            [tools]
+            allow = ["demo.echo", "demo.ecko"]
+            """))
+        self.daemon.ctl("policy", "apply", check=True)
+        self.addCleanup(lambda: (path.unlink(), self.daemon.ctl("policy", "apply")))
+        readies = self.daemon.log.read_text(errors="replace").count("MCP server echo-srv ready")
+        self.mcp(self.agent_policy("typo-crasher", '[tools]\nallow = ["demo"]\n'), call("demo.crash"))
+        self.wait_ready(after=readies)
+        follow_until(self.daemon.log, f"{path}:5:23: tools: demo.ecko is not a tool the MCP server demo offers",
+                     proc=self.daemon.proc)
+        self.assertNotIn("demo.echo is not a tool", self.daemon.log.read_text(errors="replace"))
+
     def test_a_crashed_server_is_started_again(self):
         readies = self.daemon.log.read_text(errors="replace").count("MCP server echo-srv ready")
         pol = self.agent_policy("crasher", '[tools]\nallow = ["demo"]\n')
