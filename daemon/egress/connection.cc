@@ -88,6 +88,10 @@ void Connection::transparent() {
   if (!local) return fail(sys_error("getsockname").str());
   port_ = local->port;
   const std::string* name = agent_->names.name_at(local->address);
+  // Its own loopback, on a port granted on the host's ("127.0.0.1:11434"): that address on the
+  // host, held to the grants as a CONNECT to it would be.
+  if (!name && scope_of(local->address) == Scope::kLoopback && !SyntheticNames::synthetic(local->address))
+    return decide(local->address.str(), port_);
   if (!name) {
     host_ = Host{"", local->address};
     return refuse(local->address.str() + " is not an address the gateway's DNS gave out (the agent may connect to granted names only)");

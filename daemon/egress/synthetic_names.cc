@@ -15,6 +15,12 @@ Address ipv4(uint32_t host_order) {
   return a;
 }
 
+uint32_t host_order(const Address& a) {
+  uint32_t net;
+  std::memcpy(&net, a.bytes.data(), 4);
+  return ntohl(net);
+}
+
 }  // namespace
 
 std::optional<Address> SyntheticNames::address_for(const std::string& name, bool* fresh) {
@@ -30,13 +36,13 @@ std::optional<Address> SyntheticNames::address_for(const std::string& name, bool
 }
 
 const std::string* SyntheticNames::name_at(const Address& a) const {
-  if (a.family != AF_INET) return nullptr;
-  uint32_t net;
-  std::memcpy(&net, a.bytes.data(), 4);
-  uint32_t address = ntohl(net);
-  if ((address & kSyntheticMask) != kSyntheticNet) return nullptr;
-  uint32_t i = (address & ~kSyntheticMask) - 1;  // .0 wraps to a huge index
+  if (!synthetic(a)) return nullptr;
+  uint32_t i = (host_order(a) & ~kSyntheticMask) - 1;  // .0 wraps to a huge index
   return i < names_.size() ? &names_[i] : nullptr;
+}
+
+bool SyntheticNames::synthetic(const Address& a) {
+  return a.family == AF_INET && (host_order(a) & kSyntheticMask) == kSyntheticNet;
 }
 
 }  // namespace agentos::egress

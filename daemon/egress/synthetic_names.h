@@ -27,6 +27,8 @@ class SyntheticNames {
   [[nodiscard]] std::optional<Address> address_for(const std::string& name, bool* fresh = nullptr);
   // The name an address was given out for, or null.
   [[nodiscard]] const std::string* name_at(const Address& address) const;
+  // Whether the address lies in the block the stub gives out from.
+  [[nodiscard]] static bool synthetic(const Address& address);
 
  private:
   size_t capacity_;

@@ -34,6 +34,16 @@ void Walker::egress(const toml::table& t) {
           error(entry, "egress.allow: " + quote_text(*text) + " grants the same as the entry at " + position_text(it->second));
           continue;
         }
+        // "localhost:PORT" is the host's own loopback, both families: two address grants (a name
+        // grant would be refused, as every name that resolves to the host is).
+        if (!g->range && !g->subdomains && g->name == "localhost") {
+          for (const char* a : {"127.0.0.1", "[::1]"}) {
+            Result<EgressGrant> loop = parse_egress_grant(std::string(a) + ":" + std::to_string(g->port));
+            loop->text = *text;
+            e.allow.push_back(std::move(*loop));
+          }
+          continue;
+        }
         e.allow.push_back(std::move(*g));
       }
     }

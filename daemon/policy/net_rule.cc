@@ -1,5 +1,7 @@
 #include "policy/net_rule.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -151,6 +153,12 @@ Result<NetRule> parse_net_rule(std::string_view text) {
                  std::to_string(rule.prefix_len));
   }
   return rule;
+}
+
+bool loopback(const NetRule& r) {
+  if (r.family == AF_INET) return r.prefix_len >= 8 && r.addr[0] == 127;
+  static constexpr uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return r.prefix_len == 128 && std::equal(r.addr.begin(), r.addr.end(), kLoopback6);
 }
 
 }  // namespace agentos::policy

@@ -13,4 +13,7 @@ namespace agentos::policy {
 // IPv6 address outside brackets. Without "/prefix" the rule names a single address.
 [[nodiscard]] Result<NetRule> parse_net_rule(std::string_view text);
 
+// Whether the rule's range lies within the loopback addresses (127.0.0.0/8, ::1).
+[[nodiscard]] bool loopback(const NetRule& r);
+
 }  // namespace agentos::policy

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <map>
 
 #include "policy/limit_values.h"
+#include "policy/net_rule.h"
 #include "policy/paths.h"
 #include "sandbox/elf.h"
 #include "sandbox/exec_chain.h"
@@ -195,10 +197,18 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
     // Clients that ignore the proxy resolve a granted name at the gateway's DNS stub and connect
     // to the address it gives, on the granted port, where the gateway listens too. The proxy's
     // own port stays the proxy's.
-    for (const auto& g : p.egress->allow)
-      if (!g.range && g.port != kGatewayPort && s.transparent_ports.size() < kMaxTransparentPorts &&
-          std::find(s.transparent_ports.begin(), s.transparent_ports.end(), g.port) == s.transparent_ports.end())
-        s.transparent_ports.push_back(g.port);
+    // A port granted on the host's own loopback ("127.0.0.1:11434", "localhost:11434": a local
+    // model server) gets one too, on the agent's loopback, where clients that skip the proxy for
+    // loopback (NO_PROXY) connect; every other port of its loopback stays its own.
+    auto add_port = [&](std::vector<uint16_t>& ports, uint16_t port) {
+      if (port != kGatewayPort && s.transparent_ports.size() + s.loopback6_ports.size() < kMaxTransparentPorts &&
+          std::find(ports.begin(), ports.end(), port) == ports.end())
+        ports.push_back(port);
+    };
+    for (const auto& g : p.egress->allow) {
+      if (!g.range || policy::loopback(*g.range)) add_port(s.transparent_ports, g.port);
+      if (g.range && policy::loopback(*g.range) && g.range->family == AF_INET6) add_port(s.loopback6_ports, g.port);
+    }
   }
   for (const auto& [k, v] : p.env) {
     std::string prefix = k + "=";

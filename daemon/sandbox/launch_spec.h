@@ -61,7 +61,8 @@ struct LaunchSpec {
   bool host_network = false;  // share the host's netns; the socket hooks hold it to its grants
   bool host_view = false;  // see the host's filesystem; the LSM or Landlock holds it to its grants
   bool gateway = false;  // [egress]: the gateway's sockets go into its network namespace
-  std::vector<uint16_t> transparent_ports;  // with gateway: the ports granted to names
+  std::vector<uint16_t> transparent_ports;  // with gateway: the ports granted to names, or on the host's loopback
+  std::vector<uint16_t> loopback6_ports;  // granted on the host's ::1: a listener on the agent's ::1 too
   std::string bridge_source;  // the agentos-mcp binary on the host, shown at kBridgePath; may be empty
   int bridge_tree_fd = -1;  // set by the child: open_tree() clone of bridge_source
 

@@ -131,6 +131,23 @@ int make_symlink(const Symlink& l) {
 
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
 
+// "localhost" must resolve, to the agent's own loopback, also where no grant shows the host's
+// /etc/hosts (which says the same): libc would otherwise ask DNS, which may not be there.
+int provide_hosts(char* buf, size_t len) {
+  static constexpr char kHosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  std::snprintf(buf, len, "%s/etc", kStagingRoot);
+  int dir;
+  if (int e = open_staged(buf, true, &dir)) return e == EROFS ? 0 : e;
+  int fd = ::openat(dir, "hosts", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int e = fd < 0 && errno != EEXIST && errno != EROFS ? errno : 0;
+  if (fd >= 0) {
+    if (::write(fd, kHosts, sizeof kHosts - 1) != sizeof kHosts - 1) e = EIO;
+    ::close(fd);
+  }
+  ::close(dir);
+  return e;
+}
+
 int build_dev(const LaunchSpec& spec, char* buf, size_t len) {
   std::snprintf(buf, len, "%s/dev", kStagingRoot);
   if (int e = mkdirs(buf)) return e;
@@ -258,6 +275,9 @@ int build_root(LaunchSpec& spec, int* broker, const char** what) {
     *what = l.at.c_str();
     if (int e = make_symlink(l)) return e;
   }
+
+  *what = "/etc/hosts";
+  if (int e = provide_hosts(buf, sizeof buf)) return e;
 
   *what = "/proc";
   std::snprintf(buf, sizeof buf, "%s/proc", kStagingRoot);

@@ -54,20 +54,25 @@ int v4_socket(int type, uint32_t address, uint16_t port) {
   return bound_socket(type, ss, sizeof *a);
 }
 
-}  // namespace
-
-int gateway_listener(int family) {
-  if (family == AF_INET) return v4_socket(SOCK_STREAM, INADDR_LOOPBACK, kGatewayPort);
+int v6_loopback_listener(uint16_t port) {
   sockaddr_storage ss{};
   auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
   a->sin6_family = AF_INET6;
-  a->sin6_port = htons(kGatewayPort);
+  a->sin6_port = htons(port);
   a->sin6_addr = in6addr_loopback;
   return bound_socket(SOCK_STREAM, ss, sizeof *a);
+}
+
+}  // namespace
+
+int gateway_listener(int family) {
+  return family == AF_INET ? v4_socket(SOCK_STREAM, INADDR_LOOPBACK, kGatewayPort) : v6_loopback_listener(kGatewayPort);
 }
 
 int dns_stub_socket() { return v4_socket(SOCK_DGRAM, INADDR_LOOPBACK, kDnsStubPort); }
 
 int transparent_listener(uint16_t port) { return v4_socket(SOCK_STREAM, INADDR_ANY, port); }
+
+int loopback6_listener(uint16_t port) { return v6_loopback_listener(port); }
 
 }  // namespace agentos::sandbox

@@ -35,4 +35,8 @@ int dns_stub_socket();
 // (127.77.x.y among them, where the stub's answers point). Returns the fd or -errno.
 int transparent_listener(uint16_t port);
 
+// Child side, async-signal-safe: a listener on the namespace's ::1 at `port`, for a port granted
+// on the host's own ::1. Returns the fd or -errno.
+int loopback6_listener(uint16_t port);
+
 }  // namespace agentos::sandbox

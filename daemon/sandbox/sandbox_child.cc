@@ -83,6 +83,8 @@ void send_sockets(int sync_fd, int broker, const LaunchSpec& spec) {
     add(dns_stub_socket(), "the DNS stub, 127.0.0.1:53");
     for (size_t i = 0; i < spec.transparent_ports.size() && n < kMaxSandboxSockets; ++i)
       add(transparent_listener(spec.transparent_ports[i]), "a port granted in [egress]");
+    for (size_t i = 0; i < spec.loopback6_ports.size() && n < kMaxSandboxSockets; ++i)
+      add(loopback6_listener(spec.loopback6_ports[i]), "a port granted on the host's ::1 in [egress]");
   }
   ChildReport r{Stage::kSockets, 0, {}};
   if (send_with_fds(sync_fd, &r, sizeof r, fds, n) != sizeof r) fail(sync_fd, Stage::kSockets, errno, "send");
