@@ -249,7 +249,7 @@ bool Broker::choose_protocol(Conn& c) {
   if (c.in.size() < kProtobufPreface.size() && kProtobufPreface.starts_with(c.in)) return false;  // not yet known
   c.protocol_chosen = true;
   if (c.in.starts_with(kProtobufPreface)) {
-    c.proto = std::make_unique<ProtoSession>();
+    c.proto = std::make_unique<ProtoSession>(kJsonDepth);
     c.in.erase(0, kProtobufPreface.size());
   }
   return true;
@@ -292,7 +292,7 @@ std::optional<std::string> Broker::next_message(Conn& c) {
 
 void Broker::handle(Conn& c, std::string_view line) {
   auto started = Clock::now();
-  auto parsed = parse_message(line);
+  auto parsed = parse_message(line, {kJsonDepth, kMaxLine});
   if (auto* f = std::get_if<ParseFailure>(&parsed)) return send(c, error_line(f->id, f->code, f->message));
   const Message& m = std::get<Message>(parsed);
   if (m.method == "tools/call") {

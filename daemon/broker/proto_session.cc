@@ -1,5 +1,6 @@
 #include "broker/proto_session.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "broker.pb.h"
@@ -74,9 +75,16 @@ ProtoSession::Translated ProtoSession::request(const std::string& payload) {
       if (delegate) {
         args = {{"agent", req.delegate().agent()}, {"task", req.delegate().task()}};
       } else if (!req.call_tool().arguments_json().empty()) {
-        args = Json::parse(req.call_tool().arguments_json(), nullptr, false);
-        if (args.is_discarded() || !args.is_object())
+        // The call line puts the arguments two levels down ("params", "arguments"), and must
+        // meet the bound itself.
+        auto parsed = parse_json(req.call_tool().arguments_json(), {std::max<size_t>(json_depth_, 3) - 2, kMaxFrame});
+        if (!parsed && parsed.error().fault != JsonFault::kNotJson) {
+          std::string why = "arguments_json: " + parsed.error().message;
+          return {std::nullopt, error_frame(id, kInvalidRequest, why), why};
+        }
+        if (!parsed || !parsed->is_object())
           return {std::nullopt, error_frame(id, kInvalidParams, "arguments_json must be a JSON object")};
+        args = std::move(*parsed);
       }
       if (!(delegate ? req.delegate().detach() : req.call_tool().detach())) return {call_line(direct, tool, std::move(args)), ""};
       if (open_.size() + kept_.size() >= kMaxKept)
@@ -109,8 +117,10 @@ ProtoSession::Translated ProtoSession::request(const std::string& payload) {
 
 std::string ProtoSession::answer(const std::string& line) {
   if (line.empty()) return "";
-  Json a = Json::parse(line, nullptr, false);
-  if (a.is_discarded() || !a.contains("id")) return "";
+  // The broker's own line: its size is bounded where it was made, its depth by what it carries.
+  auto parsed = parse_json(line, {json_depth_ + kJsonEnvelope, line.size()});
+  if (!parsed || !parsed->contains("id")) return "";
+  const Json& a = *parsed;
   pb::BrokerResponse r = response_of(a);
   std::string tag = a["id"].is_string() ? a["id"].get<std::string>() : "";
   if (tag.size() < 2) {  // the broker could not read an id: say so without one

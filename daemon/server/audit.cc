@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_json.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
 
@@ -102,8 +103,10 @@ std::vector<v1::AuditEvent> AuditLog::read(const std::function<bool(const v1::Au
   for (const auto& path : {path_ + ".1", path_}) {
     std::ifstream in(path);
     for (std::string line; std::getline(in, line);) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_object()) continue;
+      // Our own lines, but they carry what agents chose to send: parsed like anything untrusted.
+      auto parsed = parse_json(line, {kJsonDepth, line.size()});
+      if (!parsed || !parsed->is_object()) continue;
+      const nlohmann::json& j = *parsed;
       v1::AuditEvent e;
       e.set_time_unix_ms(j.value("time_unix_ms", uint64_t{0}));
       e.set_agent_id(j.value("agent_id", ""));

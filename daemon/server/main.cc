@@ -266,7 +266,7 @@ int run(const Options& o) {
   };
   broker::Broker broker(*loop, std::move(providers), std::move(hooks));
   broker_ptr = &broker;
-  McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); });
+  McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); }, kJsonDepth);
   agents.set_broker(&broker, helper_binary("agentos-mcp"));
   api.set_broker(&broker);
   probe.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
