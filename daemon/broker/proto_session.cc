@@ -38,6 +38,7 @@ pb::BrokerResponse response_of(const Json& a) {
   }
   const Json& res = a.contains("result") ? a["result"] : Json::object();
   if (res.contains("tools")) {
+    r.mutable_tools();  // set, even when no tool is granted
     for (const auto& t : res["tools"]) {
       pb::ToolInfo* info = r.mutable_tools()->add_tools();
       info->set_name(t.value("name", ""));
