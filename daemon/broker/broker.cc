@@ -88,8 +88,8 @@ struct Broker::Waiting {
   Clock::time_point deadline, started;
 };
 
-Broker::Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks)
-    : loop_(loop), providers_(std::move(providers)), hooks_(std::move(hooks)) {
+Broker::Broker(EventLoop& loop, Listeners& listeners, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks)
+    : loop_(loop), listeners_(listeners), providers_(std::move(providers)), hooks_(std::move(hooks)) {
   refresh_tools();
 }
 
@@ -106,7 +106,7 @@ void Broker::refresh_tools() {
 
 Broker::~Broker() {
   for (auto& [fd, c] : conns_) loop_.remove(fd);
-  for (auto& [id, a] : agents_) loop_.remove(a->listener.get());
+  for (auto& [id, a] : agents_) listeners_.remove(a->listener.get());
 }
 
 void Broker::attach(AgentInfo info, UniqueFd listener) {
@@ -122,9 +122,7 @@ void Broker::attach(AgentInfo info, UniqueFd listener) {
   std::string id = a->info.caller.agent_id;
   if (agents_.contains(id)) detach(id);
   agents_[id] = std::move(a);
-  (void)loop_.add(raw->listener.get(), EPOLLIN, [this, id](uint32_t) {
-    if (auto it = agents_.find(id); it != agents_.end()) accept_on(*it->second);
-  });
+  (void)listeners_.add(raw->listener.get(), [this, id](UniqueFd fd) { accepted(id, std::move(fd)); });
 }
 
 void Broker::update(const std::string& agent_id, std::optional<policy::Tools> tools) {
@@ -147,33 +145,32 @@ void Broker::detach(const std::string& agent_id) {
   if (it == agents_.end()) return;
   for (int fd : std::vector<int>(it->second->conns.begin(), it->second->conns.end())) close_conn(fd);
   std::erase_if(waiting_, [&](auto& w) { return w.second->call.agent_id == agent_id; });
-  loop_.remove(it->second->listener.get());
+  listeners_.remove(it->second->listener.get());
   for (auto& p : providers_) p->forget(it->second->info.caller);
   agents_.erase(it);
 }
 
-void Broker::accept_on(Agent& a) {
+void Broker::accepted(const std::string& agent_id, UniqueFd fd) {
   static uint64_t serial = 0;
-  for (int i = 0; i < 64; ++i) {
-    UniqueFd fd(::accept4(a.listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd.valid()) return;
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    int on = 1;
-    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
-      continue;
-    auto c = std::make_unique<Conn>();
-    c->serial = ++serial;
-    c->agent_id = a.info.caller.agent_id;
-    c->peer = cred.pid;
-    int raw = fd.get();
-    c->fd = std::move(fd);
-    c->events = EPOLLIN;
-    if (!loop_.add(raw, EPOLLIN, [this, raw](uint32_t e) { on_conn(raw, e); })) continue;
-    a.conns.insert(raw);
-    conns_[raw] = std::move(c);
-  }
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end()) return;
+  Agent& a = *it->second;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  int on = 1;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+    return;
+  auto c = std::make_unique<Conn>();
+  c->serial = ++serial;
+  c->agent_id = agent_id;
+  c->peer = cred.pid;
+  int raw = fd.get();
+  c->fd = std::move(fd);
+  c->events = EPOLLIN;
+  if (!loop_.add(raw, EPOLLIN, [this, raw](uint32_t e) { on_conn(raw, e); })) return;
+  a.conns.insert(raw);
+  conns_[raw] = std::move(c);
 }
 
 // Each message carries its sender (SCM_CREDENTIALS, which the kernel fills in): a process that

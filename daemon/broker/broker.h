@@ -24,6 +24,7 @@
 #include "broker/jsonrpc.h"
 #include "broker/tool.h"
 #include "common/event_loop.h"
+#include "common/listeners.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "policy/policy.h"
@@ -66,7 +67,7 @@ class Broker {
   static constexpr size_t kMaxOutput = 4 << 20;  // answers a client has not read
   static constexpr int kBatch = 8;  // messages handled per wakeup of one connection: fairness
 
-  Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks);
+  Broker(EventLoop& loop, Listeners& listeners, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks);
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
@@ -100,7 +101,7 @@ class Broker {
   struct Conn;
   struct Waiting;
 
-  void accept_on(Agent& a);
+  void accepted(const std::string& agent_id, UniqueFd fd);
   void on_conn(int fd, uint32_t events);
   bool sender_allowed(Conn& c, pid_t pid);
   bool choose_protocol(Conn& c);
@@ -116,6 +117,7 @@ class Broker {
   [[nodiscard]] std::string describe_call(const std::string& tool, const Json& args) const;
 
   EventLoop& loop_;
+  Listeners& listeners_;
   std::vector<std::unique_ptr<Provider>> providers_;
   std::map<std::string, Provider*> by_tool_;
   std::vector<ToolSpec> specs_;

@@ -30,29 +30,30 @@ v1::Response error_response(v1::Error::Code code, const std::string& message,
 
 Status ApiServer::serve(UniqueFd listener) {
   listener_ = std::move(listener);
-  return loop_.add(listener_.get(), EPOLLIN, [this](uint32_t) { accept_clients(); });
+  return listeners_.add(listener_.get(), [this](UniqueFd fd) { accepted(std::move(fd)); });
 }
 
-void ApiServer::accept_clients() {
-  for (;;) {
-    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient failure the next wakeup retries
-    auto c = std::make_unique<Conn>();
-    c->fd.reset(fd);
-    c->deadline = Clock::now() + kRequestDeadline;
-    auto peer = peer_of(fd, admin_gid_);
-    if (!peer || conns_.size() >= kMaxConnections) {
-      // Best effort: a full daemon says so rather than hanging the client.
-      std::string msg = error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
-                             peer ? "too many connections" : peer.error().str())
-                            .SerializeAsString();
-      (void)!::send(fd, encode_frame(msg).data(), encode_frame(msg).size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      continue;
-    }
-    c->peer = std::move(*peer);
-    if (auto s = loop_.add(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t ev) { on_event(fd, ev); }); !s) continue;
-    conns_.emplace(fd, std::move(c));
+ApiServer::~ApiServer() {
+  if (listener_.valid()) listeners_.remove(listener_.get());
+}
+
+void ApiServer::accepted(UniqueFd fd) {
+  auto peer = peer_of(fd.get(), admin_gid_);
+  if (!peer || conns_.size() >= kMaxConnections) {
+    // Best effort: a full daemon says so rather than hanging the client.
+    std::string msg = encode_frame(error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
+                                                  peer ? "too many connections" : peer.error().str())
+                                       .SerializeAsString());
+    (void)!::send(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return;
   }
+  int raw = fd.get();
+  auto c = std::make_unique<Conn>();
+  c->fd = std::move(fd);
+  c->deadline = Clock::now() + kRequestDeadline;
+  c->peer = std::move(*peer);
+  if (auto s = loop_.add(raw, EPOLLIN | EPOLLRDHUP, [this, raw](uint32_t ev) { on_event(raw, ev); }); !s) return;
+  conns_.emplace(raw, std::move(c));
 }
 
 void ApiServer::on_event(int fd, uint32_t events) {

@@ -12,6 +12,7 @@
 
 #include "agentos.pb.h"
 #include "common/framing.h"
+#include "common/listeners.h"
 #include "common/unique_fd.h"
 #include "sandbox/probe.h"
 #include "server/agent_manager.h"
@@ -35,10 +36,11 @@ class ApiServer {
   static constexpr size_t kMaxConnections = 1024;
   static constexpr std::chrono::seconds kRequestDeadline{10};
 
-  ApiServer(EventLoop& loop, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
+  ApiServer(EventLoop& loop, Listeners& listeners, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
             const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit)
-      : loop_(loop), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe), admin_gid_(admin_gid),
-        audit_(audit) {}
+      : loop_(loop), listeners_(listeners), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe),
+        admin_gid_(admin_gid), audit_(audit) {}
+  ~ApiServer();
 
   [[nodiscard]] Status serve(UniqueFd listener);
   void agent_output(const std::string& id);  // its log grew
@@ -74,7 +76,7 @@ class ApiServer {
     Clock::time_point deadline;
   };
 
-  void accept_clients();
+  void accepted(UniqueFd fd);
   void on_event(int fd, uint32_t events);
   void read_request(Conn& c);
   void dispatch(Conn& c, const v1::Request& req);
@@ -109,6 +111,7 @@ class ApiServer {
   const AgentRecord* lookup(const Peer& p, const std::string& key, v1::Response& resp) const;
 
   EventLoop& loop_;
+  Listeners& listeners_;
   AgentManager& agents_;
   PolicyStore& policies_;
   SecretStore& secrets_;

@@ -36,6 +36,7 @@
 #include "server/policy_edits.h"
 #include "server/secret_store.h"
 #include "common/event_loop.h"
+#include "common/listeners.h"
 #include "server/identity.h"
 #include "server/kernel_guards.h"
 #include "common/log.h"
@@ -201,7 +202,13 @@ int run(const Options& o) {
                                  : "unavailable (" + egress_missing + "): policies with [egress] are refused"});
   log::info(std::string("layer egress gateway: ") + (egress ? "available" : "unavailable: " + egress_missing));
 
-  ApiServer api(*loop, agents, policies, secrets, probe, admin_gid, audit);
+  // The API's listener and every agent's broker listener: paused while accept has no descriptor
+  // or memory to give, instead of waking the loop forever; resumed each tick.
+  Listeners listeners(*loop, [](const Error& e) {
+    log::warning("cannot accept connections (" + e.str() + "): listeners paused, tried again every second; "
+                 "clients wait in the backlog meanwhile");
+  });
+  ApiServer api(*loop, listeners, agents, policies, secrets, probe, admin_gid, audit);
 
   // The broker: every agent's platform tools, over MCP at /run/agentos/broker.sock in its view.
   std::vector<std::unique_ptr<broker::Provider>> providers;
@@ -264,7 +271,7 @@ int run(const Options& o) {
     for (const auto& line : *lines) log::info(line);
     return {};
   };
-  broker::Broker broker(*loop, std::move(providers), std::move(hooks));
+  broker::Broker broker(*loop, listeners, std::move(providers), std::move(hooks));
   broker_ptr = &broker;
   McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); }, kJsonDepth);
   agents.set_broker(&broker, helper_binary("agentos-mcp"));
@@ -325,7 +332,7 @@ int run(const Options& o) {
     }
   });
 
-  // One tick a second: stop deadlines, stalled clients, and the systemd watchdog.
+  // One tick a second: paused listeners, stop deadlines, stalled clients, and the systemd watchdog.
   UniqueFd tfd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   itimerspec every{{1, 0}, {1, 0}};
   ::timerfd_settime(tfd.get(), 0, &every, nullptr);
@@ -334,6 +341,7 @@ int run(const Options& o) {
   (void)loop->add(tfd.get(), EPOLLIN, [&](uint32_t) {
     uint64_t ticks;
     (void)!::read(tfd.get(), &ticks, sizeof ticks);
+    listeners.resume();
     agents.tick();
     api.tick();
     if (egress) egress->tick();
