@@ -103,6 +103,7 @@ ProtoSession::Translated ProtoSession::request(const std::string& payload) {
         pb::BrokerResponse r;
         r.ParseFromString(k->second);
         r.set_id(id);
+        kept_bytes_ -= k->second.size();
         kept_.erase(k);
         return {std::nullopt, frame(r)};
       }
@@ -140,7 +141,9 @@ std::string ProtoSession::answer(const std::string& line) {
     awaiting_.erase(w);
     return frame(r);
   }
-  kept_[n] = r.SerializeAsString();
+  std::string kept = r.SerializeAsString();
+  kept_bytes_ += kept.size();
+  kept_[n] = std::move(kept);
   return "";
 }
 

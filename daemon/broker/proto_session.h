@@ -31,9 +31,12 @@ class ProtoSession {
   // One JSON-RPC answer line for this connection, as the frames to send (none while a detached
   // result waits for its Await).
   [[nodiscard]] std::string answer(const std::string& line);
+  // Bytes of detached results that wait for their Await: the agent's, held by the daemon.
+  [[nodiscard]] size_t kept_bytes() const { return kept_bytes_; }
 
  private:
   size_t json_depth_;
+  size_t kept_bytes_ = 0;
   uint64_t next_call_ = 0;
   std::map<uint64_t, std::string> kept_;  // detached call -> its response, id still to set
   std::map<uint64_t, uint64_t> awaiting_;  // detached call -> the Await's request id

@@ -28,6 +28,18 @@ nlohmann::json to_json(const v1::AuditEvent& e) {
           {"decision", e.decision()},         {"dropped", e.dropped()},       {"trace", e.trace()}};
 }
 
+v1::AuditEvent make_event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
+                          const std::string& operation, const std::string& layer, const std::string& decision) {
+  v1::AuditEvent e;
+  e.set_agent_id(agent_id);
+  e.set_agent_name(agent_name);
+  e.set_owner_uid(owner_uid);
+  e.set_operation(operation);
+  e.set_layer(layer);
+  e.set_decision(decision);
+  return e;
+}
+
 }  // namespace
 
 void AuditLog::event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
@@ -43,14 +55,12 @@ void AuditLog::event(const std::string& agent_id, const std::string& agent_name,
     return;
   }
   b.tokens -= 1;
-  v1::AuditEvent e;
-  e.set_agent_id(agent_id);
-  e.set_agent_name(agent_name);
-  e.set_owner_uid(owner_uid);
-  e.set_operation(operation);
-  e.set_layer(layer);
-  e.set_decision(decision);
-  record(std::move(e));
+  record(make_event(agent_id, agent_name, owner_uid, operation, layer, decision));
+}
+
+void AuditLog::limit(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
+                     const std::string& operation, const std::string& layer) {
+  record(make_event(agent_id, agent_name, owner_uid, operation, layer, "deny"));
 }
 
 void AuditLog::lost(uint64_t count, const std::string& layer) {

@@ -32,6 +32,10 @@ class AuditLog {
   // Any decision: "deny", "audit", or "allow" (the egress gateway records every connection).
   void event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
              const std::string& operation, const std::string& layer, const std::string& decision);
+  // A limit an agent or a user hit, recorded as a denial past the rate: the flood that hit it
+  // must not be what hides it. Callers report each limit once (per agent, per uid).
+  void limit(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
+             const std::string& operation, const std::string& layer);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).
   void lost(uint64_t count, const std::string& layer);
   // Writes the counts of dropped events whose agents are back under their rate.

@@ -25,6 +25,7 @@
 #include "server/api_server.h"
 #include "server/audit.h"
 #include "broker/account_tools.h"
+#include "broker/broker.h"
 #include "broker/delegation.h"
 #include "broker/external_tools.h"
 #include "broker/http_fetch.h"
@@ -59,6 +60,8 @@ struct Options {
   std::string egress_dns;
   std::string egress_ca;
   int egress_handshake_ms = 10'000;
+  broker::Limits broker;
+  int broker_partial_timeout_s = 30;
 };
 
 // One of our helper programs: beside agentosd (a build tree), else where the package puts them.
@@ -263,6 +266,9 @@ int run(const Options& o) {
     audit.event(who.agent_id, who.agent_name, who.owner, operation, "broker", decision);
   };
   hooks.pending = [&](const broker::PendingCall& call) { api.pending_event(call); };
+  hooks.limit = [&](const broker::Caller& who, const std::string& what) {
+    audit.limit(who.agent_id, who.agent_name, who.owner, what, "broker");
+  };
   hooks.grant_always = [&](const std::string& id, const std::string& tool) -> Status {
     const AgentRecord* r = agents.find(id);
     if (!r) return error("its agent has ended");
@@ -271,9 +277,11 @@ int run(const Options& o) {
     for (const auto& line : *lines) log::info(line);
     return {};
   };
-  broker::Broker broker(*loop, listeners, std::move(providers), std::move(hooks));
+  broker::Limits limits = o.broker;
+  limits.partial_timeout = std::chrono::seconds(o.broker_partial_timeout_s);
+  broker::Broker broker(*loop, listeners, std::move(providers), std::move(hooks), limits);
   broker_ptr = &broker;
-  McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); }, kJsonDepth);
+  McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); }, limits.json_depth);
   agents.set_broker(&broker, helper_binary("agentos-mcp"));
   api.set_broker(&broker);
   probe.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
@@ -385,6 +393,18 @@ int main(int argc, char** argv) {
   app.add_option("--egress-ca", o.egress_ca, "PEM file of CAs the gateway trusts for route upstreams, besides the system's");
   app.add_option("--egress-handshake-timeout-ms", o.egress_handshake_ms,
                  "Time an agent's connection to the gateway has to make its request");
+  app.add_option("--json-depth", o.broker.json_depth,
+                 "How deep agents' JSON may nest (MCP lines, broker.proto arguments; MCP servers' replies 16 more)")
+      ->check(CLI::Range(size_t{8}, agentos::kJsonMaxDepth));
+  app.add_option("--broker-connections", o.broker.connections, "Broker connections one agent may hold at once")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--broker-buffer", o.broker.buffered,
+                 "Bytes one agent may have buffered in the daemon across its broker connections (e.g. 8MiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(size_t{2} << 20, size_t{1} << 40));  // at least two whole messages
+  app.add_option("--broker-partial-timeout", o.broker_partial_timeout_s,
+                 "Seconds a broker connection may hold part of a message before it is closed")
+      ->check(CLI::PositiveNumber);
   app.set_version_flag("--version", "agentosd 0.1.0");
   try {
     app.parse(argc, argv);
