@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
 #include "common/fd_passing.h"
 #include "server/agent_info.h"
@@ -39,11 +40,11 @@ ApiServer::~ApiServer() {
 
 void ApiServer::accepted(UniqueFd fd) {
   auto peer = peer_of(fd.get(), admin_gid_);
-  if (!peer || conns_.size() >= kMaxConnections) {
+  std::optional<std::string> refused = peer ? over_limit(*peer) : std::optional<std::string>(peer.error().str());
+  if (refused) {
     // Best effort: a full daemon says so rather than hanging the client.
-    std::string msg = encode_frame(error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
-                                                  peer ? "too many connections" : peer.error().str())
-                                       .SerializeAsString());
+    std::string msg = encode_frame(
+        error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL, *refused).SerializeAsString());
     (void)!::send(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     return;
   }
@@ -53,7 +54,30 @@ void ApiServer::accepted(UniqueFd fd) {
   c->deadline = Clock::now() + kRequestDeadline;
   c->peer = std::move(*peer);
   if (auto s = loop_.add(raw, EPOLLIN | EPOLLRDHUP, [this, raw](uint32_t ev) { on_event(raw, ev); }); !s) return;
+  ++open_;
+  ++by_uid_[c->peer.uid];
   conns_.emplace(raw, std::move(c));
+}
+
+std::optional<std::string> ApiServer::over_limit(const Peer& p) {
+  std::string why;
+  auto mine = by_uid_.find(p.uid);
+  size_t held = mine == by_uid_.end() ? 0 : mine->second;
+  if (p.admin ? open_ < limits_.connections : held < limits_.per_uid && open_ + limits_.admin_reserve < limits_.connections)
+    return std::nullopt;
+  if (!p.admin && held >= limits_.per_uid) {
+    why = "too many connections: uid " + std::to_string(p.uid) + " holds " + std::to_string(held) +
+          ", its limit (--api-connections-per-uid)";
+    if (!reported_uids_.insert(p.uid).second) return why;
+  } else {
+    why = "too many connections: the daemon holds " + std::to_string(open_) +
+          (p.admin ? ", its limit (--api-connections)"
+                   : "; the last " + std::to_string(limits_.admin_reserve) + " of " + std::to_string(limits_.connections) +
+                         " are kept for root and the admin group (--api-admin-reserve)");
+    if (std::exchange(reported_full_, true)) return why;
+  }
+  audit_.limit("", "", p.uid, "API: " + why, "api");
+  return why;
 }
 
 void ApiServer::on_event(int fd, uint32_t events) {
@@ -245,6 +269,11 @@ void ApiServer::close(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end() || it->second->dead) return;
   loop_.remove(fd);
+  uid_t uid = it->second->peer.uid;
+  if (auto n = by_uid_.find(uid); n != by_uid_.end() && --n->second == 0) by_uid_.erase(n);
+  --open_;
+  if (!by_uid_.contains(uid) || by_uid_[uid] < limits_.per_uid / 2) reported_uids_.erase(uid);
+  if (open_ < (limits_.connections - limits_.admin_reserve) / 2) reported_full_ = false;
   it->second->dead = true;
   it->second->stream.reset();
   it->second->audit.reset();

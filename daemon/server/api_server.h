@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,16 +31,24 @@ namespace agentos {
 
 void fill_pending(const broker::PendingCall& call, v1::PendingCall* out);
 
+// Connections to the API (agentosd options). Followers (audit -f, logs -f, pending -f) hold
+// theirs for as long as they follow, so without a cap per user any local user could take them
+// all; the last few are kept for root and the admin group, so no user can lock those out.
+struct ApiLimits {
+  size_t connections = 1024;  // all together (--api-connections)
+  size_t per_uid = 64;  // one user's, unless root or an admin (--api-connections-per-uid)
+  size_t admin_reserve = 64;  // of `connections`, only for root and admins (--api-admin-reserve)
+};
+
 class ApiServer {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr size_t kMaxConnections = 1024;
   static constexpr std::chrono::seconds kRequestDeadline{10};
 
   ApiServer(EventLoop& loop, Listeners& listeners, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
-            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit)
+            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit, ApiLimits limits = {})
       : loop_(loop), listeners_(listeners), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe),
-        admin_gid_(admin_gid), audit_(audit) {}
+        admin_gid_(admin_gid), audit_(audit), limits_(limits) {}
   ~ApiServer();
 
   [[nodiscard]] Status serve(UniqueFd listener);
@@ -77,6 +86,8 @@ class ApiServer {
   };
 
   void accepted(UniqueFd fd);
+  // Why the peer may not have another connection, or nothing.
+  [[nodiscard]] std::optional<std::string> over_limit(const Peer& p);
   void on_event(int fd, uint32_t events);
   void read_request(Conn& c);
   void dispatch(Conn& c, const v1::Request& req);
@@ -119,8 +130,14 @@ class ApiServer {
   const sandbox::ProbeResult& probe_;
   gid_t admin_gid_;
   AuditLog& audit_;
+  ApiLimits limits_;
   UniqueFd listener_;
   std::map<int, std::unique_ptr<Conn>> conns_;
+  size_t open_ = 0;  // connections not yet closed (conns_ also holds closed ones until reap)
+  std::map<uid_t, size_t> by_uid_;  // open connections per uid
+  // Each limit is logged when hit, and again only once the count fell below half of it.
+  std::set<uid_t> reported_uids_;
+  bool reported_full_ = false;
   std::vector<int> doomed_;
   Clock::time_point started_ = Clock::now();
 };

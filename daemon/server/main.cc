@@ -62,6 +62,7 @@ struct Options {
   int egress_handshake_ms = 10'000;
   broker::Limits broker;
   int broker_partial_timeout_s = 30;
+  ApiLimits api;
 };
 
 // One of our helper programs: beside agentosd (a build tree), else where the package puts them.
@@ -211,7 +212,7 @@ int run(const Options& o) {
     log::warning("cannot accept connections (" + e.str() + "): listeners paused, tried again every second; "
                  "clients wait in the backlog meanwhile");
   });
-  ApiServer api(*loop, listeners, agents, policies, secrets, probe, admin_gid, audit);
+  ApiServer api(*loop, listeners, agents, policies, secrets, probe, admin_gid, audit, o.api);
 
   // The broker: every agent's platform tools, over MCP at /run/agentos/broker.sock in its view.
   std::vector<std::unique_ptr<broker::Provider>> providers;
@@ -405,9 +406,17 @@ int main(int argc, char** argv) {
   app.add_option("--broker-partial-timeout", o.broker_partial_timeout_s,
                  "Seconds a broker connection may hold part of a message before it is closed")
       ->check(CLI::PositiveNumber);
+  app.add_option("--api-connections", o.api.connections, "API connections at once, all users together")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--api-connections-per-uid", o.api.per_uid, "API connections one user (not root or an admin) may hold")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--api-admin-reserve", o.api.admin_reserve,
+                 "Of --api-connections, how many only root and the admin group may take");
   app.set_version_flag("--version", "agentosd 0.1.0");
   try {
     app.parse(argc, argv);
+    if (o.api.admin_reserve >= o.api.connections)
+      throw CLI::ValidationError("--api-admin-reserve", "must be less than --api-connections");
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
