@@ -45,19 +45,27 @@ Outcome<void> Connection::send(const Request& request, int pass_fd) {
                   std::to_string(kMaxFrame) + "-byte limit");
   }
   if (pass_fd < 0) {
-    if (auto s = write_frame(fd_.get(), payload); !s) return failed("sending the request to agentosd: " + s.error().str());
+    if (auto s = write_frame(fd_.get(), payload); !s) return refusal_or(s.error());
     return {};
   }
   // The descriptor rides on the frame's first bytes; the rest follows as usual.
   std::string frame = encode_frame(payload);
   ssize_t n = send_with_fds(fd_.get(), frame.data(), frame.size(), &pass_fd, 1);
-  if (n <= 0) return failed(std::string("sending the request to agentosd: ") + std::strerror(errno));
+  if (n <= 0) return refusal_or(sys_error("send"));
   for (size_t sent = static_cast<size_t>(n); sent < frame.size();) {
     ssize_t m = ::send(fd_.get(), frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
-    if (m <= 0) return failed(std::string("sending the request to agentosd: ") + std::strerror(errno));
+    if (m <= 0) return refusal_or(sys_error("send"));
     sent += static_cast<size_t>(m);
   }
   return {};
+}
+
+// A daemon that turns a connection away (too many connections) answers and closes before it
+// reads the request: then its answer says why, where the failed send would not.
+Failure Connection::refusal_or(const Error& sending) {
+  if (sending.err == EPIPE || sending.err == ECONNRESET)
+    if (auto r = next(); !r && finished_) return r.error();
+  return failed("sending the request to agentosd: " + sending.str());
 }
 
 Outcome<Response> Connection::next() {

@@ -5,6 +5,7 @@
 
 #include "agentctl/outcome.h"
 #include "agentos.pb.h"
+#include "common/result.h"
 #include "common/unique_fd.h"
 
 namespace agentos::ctl {
@@ -27,6 +28,8 @@ class Connection {
   [[nodiscard]] bool finished() const { return finished_; }
 
  private:
+  Failure refusal_or(const Error& sending);
+
   UniqueFd fd_;
   bool finished_ = false;
 };

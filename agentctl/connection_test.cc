@@ -66,6 +66,21 @@ TEST(Connection, ErrorResponseBecomesFailureWithDiagnostics) {
   EXPECT_TRUE(p.client->finished());
 }
 
+TEST(Connection, ARefusalBeforeTheRequestIsTheFailure) {
+  Pair p;  // the daemon turns the connection away (too many) before it reads anything
+  Response r;
+  r.set_final(true);
+  r.mutable_error()->set_code(agentos::v1::Error::RESOURCE_EXHAUSTED);
+  r.mutable_error()->set_message("too many connections: uid 1000 holds 64");
+  p.reply(r);
+  p.daemon.reset();
+  Request req;
+  req.mutable_status();
+  auto sent = p.client->send(req);
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.error().message, "too many connections: uid 1000 holds 64");
+}
+
 TEST(Connection, CloseBeforeFinalIsAFailure) {
   Pair p;
   p.daemon.reset();

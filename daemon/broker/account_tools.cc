@@ -154,10 +154,12 @@ void AccountTools::tick() {
 }
 
 ToolResult parse_answer(const std::string& text) {
-  Json a = Json::parse(text, nullptr, false);
-  if (a.is_discarded() || !a.is_object() || !a.contains("error") || !a["error"].is_boolean() || !a.contains("value"))
+  auto parsed = parse_json(text, {kJsonDepth, text.size()});  // its size is bounded where it is read
+  if (!parsed) return tool_error("the tool host's answer is malformed: " + parsed.error().message);
+  Json& a = *parsed;
+  if (!a.is_object() || !a.contains("error") || !a["error"].is_boolean() || !a.contains("value"))
     return tool_error("the tool host's answer is malformed");
-  return {a["error"].get<bool>(), a["value"]};
+  return {a["error"].get<bool>(), std::move(a["value"])};
 }
 
 }  // namespace agentos::broker

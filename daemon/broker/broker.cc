@@ -56,6 +56,7 @@ struct Broker::Agent {
   Quota quota;
   Clock::time_point refilled = Clock::now();
   std::set<int> conns;
+  unsigned reported = 0;  // LimitHit bits: each limit is reported once per run
 };
 
 struct Broker::Conn {
@@ -65,6 +66,7 @@ struct Broker::Conn {
   pid_t peer = 0;  // who connected (SO_PEERCRED)
   std::set<pid_t> verified;  // senders seen in the agent's cgroup
   std::string in, out;
+  Clock::time_point partial_since;  // when `in` last began a message
   bool closing = false;  // close once `out` is sent
   bool scheduled = false;  // more lines wait in `in`: handled after other connections' turn
   bool protocol_chosen = false;
@@ -81,8 +83,9 @@ struct Broker::Waiting {
   Clock::time_point deadline, started;
 };
 
-Broker::Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks)
-    : loop_(loop), providers_(std::move(providers)), hooks_(std::move(hooks)) {
+Broker::Broker(EventLoop& loop, Listeners& listeners, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks,
+               Limits limits)
+    : loop_(loop), listeners_(listeners), providers_(std::move(providers)), hooks_(std::move(hooks)), limits_(limits) {
   refresh_tools();
 }
 
@@ -101,7 +104,7 @@ void Broker::refresh_tools() {
 
 Broker::~Broker() {
   for (auto& [fd, c] : conns_) loop_.remove(fd);
-  for (auto& [id, a] : agents_) loop_.remove(a->listener.get());
+  for (auto& [id, a] : agents_) listeners_.remove(a->listener.get());
 }
 
 void Broker::attach(AgentInfo info, UniqueFd listener) {
@@ -117,9 +120,7 @@ void Broker::attach(AgentInfo info, UniqueFd listener) {
   std::string id = a->info.caller.agent_id;
   if (agents_.contains(id)) detach(id);
   agents_[id] = std::move(a);
-  (void)loop_.add(raw->listener.get(), EPOLLIN, [this, id](uint32_t) {
-    if (auto it = agents_.find(id); it != agents_.end()) accept_on(*it->second);
-  });
+  (void)listeners_.add(raw->listener.get(), [this, id](UniqueFd fd) { accepted(id, std::move(fd)); });
 }
 
 void Broker::update(const std::string& agent_id, std::optional<policy::Tools> tools) {
@@ -142,33 +143,36 @@ void Broker::detach(const std::string& agent_id) {
   if (it == agents_.end()) return;
   for (int fd : std::vector<int>(it->second->conns.begin(), it->second->conns.end())) close_conn(fd);
   std::erase_if(waiting_, [&](auto& w) { return w.second->call.agent_id == agent_id; });
-  loop_.remove(it->second->listener.get());
+  listeners_.remove(it->second->listener.get());
   for (auto& p : providers_) p->forget(it->second->info.caller);
   agents_.erase(it);
 }
 
-void Broker::accept_on(Agent& a) {
+void Broker::accepted(const std::string& agent_id, UniqueFd fd) {
   static uint64_t serial = 0;
-  for (int i = 0; i < 64; ++i) {
-    UniqueFd fd(::accept4(a.listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd.valid()) return;
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    int on = 1;
-    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
-      continue;
-    auto c = std::make_unique<Conn>();
-    c->serial = ++serial;
-    c->agent_id = a.info.caller.agent_id;
-    c->peer = cred.pid;
-    int raw = fd.get();
-    c->fd = std::move(fd);
-    c->events = EPOLLIN;
-    if (!loop_.add(raw, EPOLLIN, [this, raw](uint32_t e) { on_conn(raw, e); })) continue;
-    a.conns.insert(raw);
-    conns_[raw] = std::move(c);
-  }
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end()) return;
+  Agent& a = *it->second;
+  if (a.conns.size() >= limits_.connections)  // accepted and closed: left in the backlog, it would wake the loop again
+    return report(agent_id, kConnectionsHit,
+                  "more than " + std::to_string(limits_.connections) +
+                      " broker connections at once (--broker-connections): the ones past it are closed as they come");
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  int on = 1;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+    return;
+  auto c = std::make_unique<Conn>();
+  c->serial = ++serial;
+  c->agent_id = agent_id;
+  c->peer = cred.pid;
+  int raw = fd.get();
+  c->fd = std::move(fd);
+  c->events = EPOLLIN;
+  if (!loop_.add(raw, EPOLLIN, [this, raw](uint32_t e) { on_conn(raw, e); })) return;
+  a.conns.insert(raw);
+  conns_[raw] = std::move(c);
 }
 
 // Each message carries its sender (SCM_CREDENTIALS, which the kernel fills in): a process that
@@ -212,7 +216,9 @@ void Broker::on_conn(int fd, uint32_t events) {
                        "deny");
         return close_conn(fd);
       }
+      if (c.in.empty()) c.partial_since = Clock::now();
       c.in.append(buf, static_cast<size_t>(n));
+      if (over_buffer(c)) return;
     }
   }
   // A bounded batch per wakeup: one agent flooding the broker gets its turn, and so do the others.
@@ -224,6 +230,7 @@ void Broker::on_conn(int fd, uint32_t events) {
       continue;
     }
     ProtoSession::Translated t = c.proto->request(*m);
+    if (!t.over_bound.empty()) report(c.agent_id, kJsonHit, t.over_bound + " (--json-depth): refused");
     if (!t.frames.empty()) write_out(c, std::move(t.frames));
     if (t.request && conns_.contains(fd)) handle(c, *t.request);
   }
@@ -244,7 +251,7 @@ bool Broker::choose_protocol(Conn& c) {
   if (c.in.size() < kProtobufPreface.size() && kProtobufPreface.starts_with(c.in)) return false;  // not yet known
   c.protocol_chosen = true;
   if (c.in.starts_with(kProtobufPreface)) {
-    c.proto = std::make_unique<ProtoSession>();
+    c.proto = std::make_unique<ProtoSession>(limits_.json_depth);
     c.in.erase(0, kProtobufPreface.size());
   }
   return true;
@@ -267,6 +274,7 @@ std::optional<std::string> Broker::next_message(Conn& c) {
     }
     return std::nullopt;
   }
+  c.partial_since = Clock::now();  // whatever follows began now
   if (!c.proto) {
     size_t nl = c.in.find('\n');
     std::string line = c.in.substr(0, nl);
@@ -287,8 +295,11 @@ std::optional<std::string> Broker::next_message(Conn& c) {
 
 void Broker::handle(Conn& c, std::string_view line) {
   auto started = Clock::now();
-  auto parsed = parse_message(line);
-  if (auto* f = std::get_if<ParseFailure>(&parsed)) return send(c, error_line(f->id, f->code, f->message));
+  auto parsed = parse_message(line, {limits_.json_depth, kMaxLine});
+  if (auto* f = std::get_if<ParseFailure>(&parsed)) {
+    if (f->over_bound) report(c.agent_id, kJsonHit, f->message + " (--json-depth): refused");
+    return send(c, error_line(f->id, f->code, f->message));
+  }
   const Message& m = std::get<Message>(parsed);
   if (m.method == "tools/call") {
     if (m.notification()) return;
@@ -431,9 +442,50 @@ void Broker::write_out(Conn& c, std::string bytes) {
     return close_conn(fd);
   }
   if (c.out.size() > kMaxOutput) return close_conn(fd);  // a client that never reads
+  if (over_buffer(c)) return;
   if (c.out.empty() && c.closing) return close_conn(fd);
   uint32_t want = EPOLLIN | (c.out.empty() ? 0u : uint32_t{EPOLLOUT});
   if (want != c.events && loop_.modify(fd, want)) c.events = want;
+}
+
+void Broker::report(const std::string& agent_id, LimitHit which, const std::string& what) {
+  auto a = agents_.find(agent_id);
+  if (a == agents_.end() || (a->second->reported & which)) return;
+  a->second->reported |= which;
+  if (hooks_.limit) hooks_.limit(a->second->info.caller, "broker: " + what);
+}
+
+size_t Broker::buffered(const Agent& a) const {
+  size_t n = 0;
+  for (int fd : a.conns) {
+    const Conn& c = *conns_.at(fd);
+    n += c.in.size() + c.out.size() + (c.proto ? c.proto->kept_bytes() : 0);
+  }
+  return n;
+}
+
+// The connection that took its agent past the limit is the one closed: what the agent holds on
+// its other connections stays theirs, and only the agent loses by it.
+bool Broker::over_buffer(Conn& c) {
+  auto a = agents_.find(c.agent_id);
+  if (a == agents_.end() || buffered(*a->second) <= limits_.buffered) return false;
+  report(c.agent_id, kBufferedHit,
+         "more than " + std::to_string(limits_.buffered) +
+             " bytes buffered across its connections (--broker-buffer): the connection that went past is closed");
+  close_conn(c.fd.get());
+  return true;
+}
+
+void Broker::close_partial(Clock::time_point now) {
+  std::vector<int> stale;
+  for (auto& [fd, c] : conns_)
+    if (!c->in.empty() && now - c->partial_since >= limits_.partial_timeout && !has_message(*c)) stale.push_back(fd);
+  for (int fd : stale) {
+    report(conns_.at(fd)->agent_id, kPartialHit,
+           "part of a message held for " + std::to_string(limits_.partial_timeout.count()) +
+               " s (--broker-partial-timeout): its connection is closed");
+    close_conn(fd);
+  }
 }
 
 void Broker::close_conn(int fd) {
@@ -494,6 +546,7 @@ void Broker::revoke(const std::string& agent_id, const std::string& tool) {
 
 void Broker::tick() {
   auto now = Clock::now();
+  close_partial(now);
   std::vector<std::string> expired;
   for (auto& [id, w] : waiting_)
     if (w->deadline <= now) expired.push_back(id);

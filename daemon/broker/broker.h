@@ -6,7 +6,9 @@
 // It speaks the Model Context Protocol (JSON-RPC 2.0, one message per line: initialize,
 // tools/list, tools/call, ping), or, after a preface line, broker.proto (proto_session.h). Each call is decided against the agent's [tools] grants, counted
 // against its quotas, waits for its owner's consent where the grant says `ask`, runs, and is
-// recorded in the audit trail.
+// recorded in the audit trail. What an agent can make the daemon hold is bounded per agent
+// (Limits: connections, buffered bytes, time with part of a message, JSON depth); each limit it
+// hits is reported once.
 #pragma once
 
 #include <sys/types.h>
@@ -24,7 +26,9 @@
 #include "broker/grants.h"
 #include "broker/jsonrpc.h"
 #include "broker/tool.h"
+#include "common/bounded_json.h"
 #include "common/event_loop.h"
+#include "common/listeners.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "policy/policy.h"
@@ -54,12 +58,24 @@ struct PendingCall {
 
 enum class Scope { kOnce, kSession, kAlways };
 
+// What one agent may hold of the daemon, and how deep its messages may nest (agentosd options).
+struct Limits {
+  size_t connections = 64;  // open at once (--broker-connections)
+  // Bytes of its messages read but not yet whole, answers it has not read and detached results
+  // it has not awaited, across its connections (--broker-buffer).
+  size_t buffered = 8 << 20;
+  std::chrono::seconds partial_timeout{30};  // part of a message held this long (--broker-partial-timeout)
+  size_t json_depth = kJsonDepth;  // (--json-depth)
+};
+
 struct Hooks {
   // Every call and every refusal: agent, operation text, decision ("allow", "deny", ...).
   std::function<void(const Caller&, const std::string& operation, const std::string& decision)> audit;
   std::function<void(const PendingCall&)> pending;  // a call now waits for consent
   // Writes an "always" answer into the agent's policy file.
   std::function<Status(const std::string& agent_id, const std::string& tool)> grant_always;
+  // The agent hit one of its Limits: what happened, once per agent and limit.
+  std::function<void(const Caller&, const std::string& what)> limit;
 };
 
 class Broker {
@@ -68,7 +84,8 @@ class Broker {
   static constexpr size_t kMaxOutput = 4 << 20;  // answers a client has not read
   static constexpr int kBatch = 8;  // messages handled per wakeup of one connection: fairness
 
-  Broker(EventLoop& loop, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks);
+  Broker(EventLoop& loop, Listeners& listeners, std::vector<std::unique_ptr<Provider>> providers, Hooks hooks,
+         Limits limits = {});
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
@@ -102,7 +119,13 @@ class Broker {
   struct Conn;
   struct Waiting;
 
-  void accept_on(Agent& a);
+  enum LimitHit : unsigned { kConnectionsHit = 1, kBufferedHit = 2, kPartialHit = 4, kJsonHit = 8 };
+
+  void accepted(const std::string& agent_id, UniqueFd fd);
+  void report(const std::string& agent_id, LimitHit which, const std::string& what);
+  [[nodiscard]] size_t buffered(const Agent& a) const;
+  bool over_buffer(Conn& c);  // closes `c` when its agent holds more than its limit
+  void close_partial(Clock::time_point now);
   void on_conn(int fd, uint32_t events);
   bool sender_allowed(Conn& c, pid_t pid);
   bool choose_protocol(Conn& c);
@@ -118,11 +141,13 @@ class Broker {
   [[nodiscard]] std::string describe_call(const std::string& tool, const Json& args) const;
 
   EventLoop& loop_;
+  Listeners& listeners_;
   std::vector<std::unique_ptr<Provider>> providers_;
   std::map<std::string, Provider*> by_tool_;
   std::map<std::string, ArgRules> rules_;  // by tool
   std::vector<ToolSpec> specs_;
   Hooks hooks_;
+  Limits limits_;
   std::map<std::string, std::unique_ptr<Agent>> agents_;
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::map<std::string, std::unique_ptr<Waiting>> waiting_;

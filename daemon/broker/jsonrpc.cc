@@ -10,9 +10,14 @@ std::string dump(const Json& j) {
 
 }  // namespace
 
-std::variant<Message, ParseFailure> parse_message(std::string_view line) {
-  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return ParseFailure{nullptr, kParseError, "not JSON"};
+std::variant<Message, ParseFailure> parse_message(std::string_view line, JsonBounds bounds) {
+  auto parsed = parse_json(line, bounds);
+  if (!parsed) {
+    const JsonError& e = parsed.error();
+    if (e.fault == JsonFault::kNotJson) return ParseFailure{nullptr, kParseError, e.message};
+    return ParseFailure{nullptr, kInvalidRequest, e.message, true};
+  }
+  Json& j = *parsed;
   if (!j.is_object()) return ParseFailure{nullptr, kInvalidRequest, "a message is one JSON object (no batches)"};
   Json id = j.contains("id") ? j["id"] : Json(nullptr);
   if (!id.is_null() && !id.is_string() && !id.is_number_integer())
@@ -23,7 +28,7 @@ std::variant<Message, ParseFailure> parse_message(std::string_view line) {
   Message m{id, method->get<std::string>(), Json::object()};
   if (auto p = j.find("params"); p != j.end()) {
     if (!p->is_object()) return ParseFailure{id, kInvalidParams, "params must be an object"};
-    m.params = *p;
+    m.params = std::move(*p);
   }
   return m;
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <variant>
 
+#include "common/bounded_json.h"
+
 namespace agentos::broker {
 
 using Json = nlohmann::json;
@@ -32,10 +34,11 @@ struct ParseFailure {
   Json id;  // as far as it could be read, else null
   int code = kInvalidRequest;
   std::string message;
+  bool over_bound = false;  // refused for its depth or size, not its syntax: a limit the sender hit
 };
 
 // One line of input: a request or notification, or the error to answer with.
-[[nodiscard]] std::variant<Message, ParseFailure> parse_message(std::string_view line);
+[[nodiscard]] std::variant<Message, ParseFailure> parse_message(std::string_view line, JsonBounds bounds = {});
 
 // The lines to send back (with the trailing newline).
 [[nodiscard]] std::string result_line(const Json& id, const Json& result);

@@ -5,8 +5,8 @@
 
 namespace agentos::broker {
 
-McpClient::McpClient(EventLoop& loop, UniqueFd fd, std::function<void(const std::string&)> closed)
-    : loop_(loop), fd_(std::move(fd)), closed_(std::move(closed)) {
+McpClient::McpClient(EventLoop& loop, UniqueFd fd, size_t json_depth, std::function<void(const std::string&)> closed)
+    : loop_(loop), fd_(std::move(fd)), closed_(std::move(closed)), bounds_{json_depth + kJsonEnvelope, kMaxLine} {
   events_ = EPOLLIN;
   if (!loop_.add(fd_.get(), events_, [this](uint32_t e) { on_ready(e); })) fd_.reset();
 }
@@ -65,8 +65,10 @@ void McpClient::on_ready(uint32_t events) {
 }
 
 void McpClient::on_line(const std::string& line) {
-  Json m = Json::parse(line, nullptr, false);
-  if (m.is_discarded() || !m.is_object()) return close("the server sent something that is not JSON-RPC");
+  auto parsed = parse_json(line, bounds_);
+  if (!parsed && parsed.error().fault != JsonFault::kNotJson) return close("the server sent " + parsed.error().message);
+  if (!parsed || !parsed->is_object()) return close("the server sent something that is not JSON-RPC");
+  Json& m = *parsed;
   if (m.contains("method")) {  // the server asks us something: we offer nothing
     if (m.contains("id") && !m["id"].is_null())
       write_line({{"jsonrpc", "2.0"}, {"id", m["id"]}, {"error", {{"code", kMethodNotFound}, {"message", "not offered"}}}});

@@ -24,8 +24,9 @@ class McpClient {
   using Reply = std::function<void(Result<Json>)>;  // the result, or why there is none
 
   // `closed` runs once, when the server hangs up or breaks the protocol; it must not destroy the
-  // client there and then (defer that to the event loop).
-  McpClient(EventLoop& loop, UniqueFd fd, std::function<void(const std::string& why)> closed);
+  // client there and then (defer that to the event loop). Replies may nest `json_depth` (the
+  // bound on agents' messages) and the envelope MCP puts around a value an agent sent.
+  McpClient(EventLoop& loop, UniqueFd fd, size_t json_depth, std::function<void(const std::string& why)> closed);
   ~McpClient();
   McpClient(const McpClient&) = delete;
   McpClient& operator=(const McpClient&) = delete;
@@ -49,6 +50,7 @@ class McpClient {
   EventLoop& loop_;
   UniqueFd fd_;
   std::function<void(const std::string&)> closed_;
+  JsonBounds bounds_;
   std::map<uint64_t, Pending> pending_;
   uint64_t next_id_ = 0;
   std::string in_, out_;

@@ -1,5 +1,6 @@
 #include "broker/proto_session.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "broker.pb.h"
@@ -37,6 +38,7 @@ pb::BrokerResponse response_of(const Json& a) {
   }
   const Json& res = a.contains("result") ? a["result"] : Json::object();
   if (res.contains("tools")) {
+    r.mutable_tools();  // set, even when no tool is granted
     for (const auto& t : res["tools"]) {
       pb::ToolInfo* info = r.mutable_tools()->add_tools();
       info->set_name(t.value("name", ""));
@@ -74,9 +76,16 @@ ProtoSession::Translated ProtoSession::request(const std::string& payload) {
       if (delegate) {
         args = {{"agent", req.delegate().agent()}, {"task", req.delegate().task()}};
       } else if (!req.call_tool().arguments_json().empty()) {
-        args = Json::parse(req.call_tool().arguments_json(), nullptr, false);
-        if (args.is_discarded() || !args.is_object())
+        // The call line puts the arguments two levels down ("params", "arguments"), and must
+        // meet the bound itself.
+        auto parsed = parse_json(req.call_tool().arguments_json(), {std::max<size_t>(json_depth_, 3) - 2, kMaxFrame});
+        if (!parsed && parsed.error().fault != JsonFault::kNotJson) {
+          std::string why = "arguments_json: " + parsed.error().message;
+          return {std::nullopt, error_frame(id, kInvalidRequest, why), why};
+        }
+        if (!parsed || !parsed->is_object())
           return {std::nullopt, error_frame(id, kInvalidParams, "arguments_json must be a JSON object")};
+        args = std::move(*parsed);
       }
       if (!(delegate ? req.delegate().detach() : req.call_tool().detach())) return {call_line(direct, tool, std::move(args)), ""};
       if (open_.size() + kept_.size() >= kMaxKept)
@@ -94,6 +103,7 @@ ProtoSession::Translated ProtoSession::request(const std::string& payload) {
         pb::BrokerResponse r;
         r.ParseFromString(k->second);
         r.set_id(id);
+        kept_bytes_ -= k->second.size();
         kept_.erase(k);
         return {std::nullopt, frame(r)};
       }
@@ -109,8 +119,10 @@ ProtoSession::Translated ProtoSession::request(const std::string& payload) {
 
 std::string ProtoSession::answer(const std::string& line) {
   if (line.empty()) return "";
-  Json a = Json::parse(line, nullptr, false);
-  if (a.is_discarded() || !a.contains("id")) return "";
+  // The broker's own line: its size is bounded where it was made, its depth by what it carries.
+  auto parsed = parse_json(line, {json_depth_ + kJsonEnvelope, line.size()});
+  if (!parsed || !parsed->contains("id")) return "";
+  const Json& a = *parsed;
   pb::BrokerResponse r = response_of(a);
   std::string tag = a["id"].is_string() ? a["id"].get<std::string>() : "";
   if (tag.size() < 2) {  // the broker could not read an id: say so without one
@@ -129,7 +141,9 @@ std::string ProtoSession::answer(const std::string& line) {
     awaiting_.erase(w);
     return frame(r);
   }
-  kept_[n] = r.SerializeAsString();
+  std::string kept = r.SerializeAsString();
+  kept_bytes_ += kept.size();
+  kept_[n] = std::move(kept);
   return "";
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
 #include "common/fd_passing.h"
 #include "server/agent_info.h"
@@ -30,30 +31,56 @@ v1::Response error_response(v1::Error::Code code, const std::string& message,
 
 Status ApiServer::serve(UniqueFd listener) {
   listener_ = std::move(listener);
-  return loop_.add(listener_.get(), EPOLLIN, [this](uint32_t) { accept_clients(); });
+  return listeners_.add(listener_.get(), [this](UniqueFd fd) { accepted(std::move(fd)); });
 }
 
-void ApiServer::accept_clients() {
-  for (;;) {
-    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient failure the next wakeup retries
-    auto c = std::make_unique<Conn>();
-    c->fd.reset(fd);
-    c->deadline = Clock::now() + kRequestDeadline;
-    auto peer = peer_of(fd, admin_gid_);
-    if (peer) c->refused = refuse_agent(fd, *peer);
-    if (!peer || conns_.size() >= kMaxConnections) {
-      // Best effort: a full daemon says so rather than hanging the client.
-      std::string msg = error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL,
-                             peer ? "too many connections" : peer.error().str())
-                            .SerializeAsString();
-      (void)!::send(fd, encode_frame(msg).data(), encode_frame(msg).size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      continue;
-    }
-    c->peer = std::move(*peer);
-    if (auto s = loop_.add(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t ev) { on_event(fd, ev); }); !s) continue;
-    conns_.emplace(fd, std::move(c));
+ApiServer::~ApiServer() {
+  if (listener_.valid()) listeners_.remove(listener_.get());
+}
+
+void ApiServer::accepted(UniqueFd fd) {
+  auto peer = peer_of(fd.get(), admin_gid_);
+  std::string agent_refusal = peer ? refuse_agent(fd.get(), *peer) : "";
+  if (!agent_refusal.empty()) peer->admin = false;  // an admin's agent is no admin, for the reserve either
+  std::optional<std::string> refused = peer ? over_limit(*peer) : std::optional<std::string>(peer.error().str());
+  if (refused) {
+    // Best effort: a full daemon says so rather than hanging the client.
+    std::string msg = encode_frame(
+        error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL, *refused).SerializeAsString());
+    (void)!::send(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return;
   }
+  int raw = fd.get();
+  auto c = std::make_unique<Conn>();
+  c->fd = std::move(fd);
+  c->deadline = Clock::now() + kRequestDeadline;
+  c->peer = std::move(*peer);
+  c->refused = std::move(agent_refusal);
+  if (auto s = loop_.add(raw, EPOLLIN | EPOLLRDHUP, [this, raw](uint32_t ev) { on_event(raw, ev); }); !s) return;
+  ++open_;
+  ++by_uid_[c->peer.uid];
+  conns_.emplace(raw, std::move(c));
+}
+
+std::optional<std::string> ApiServer::over_limit(const Peer& p) {
+  std::string why;
+  auto mine = by_uid_.find(p.uid);
+  size_t held = mine == by_uid_.end() ? 0 : mine->second;
+  if (p.admin ? open_ < limits_.connections : held < limits_.per_uid && open_ + limits_.admin_reserve < limits_.connections)
+    return std::nullopt;
+  if (!p.admin && held >= limits_.per_uid) {
+    why = "too many connections: uid " + std::to_string(p.uid) + " holds " + std::to_string(held) +
+          ", its limit (--api-connections-per-uid)";
+    if (!reported_uids_.insert(p.uid).second) return why;
+  } else {
+    why = "too many connections: the daemon holds " + std::to_string(open_) +
+          (p.admin ? ", its limit (--api-connections)"
+                   : "; the last " + std::to_string(limits_.admin_reserve) + " of " + std::to_string(limits_.connections) +
+                         " are kept for root and the admin group (--api-admin-reserve)");
+    if (std::exchange(reported_full_, true)) return why;
+  }
+  audit_.limit("", "", p.uid, "API: " + why, "api");
+  return why;
 }
 
 // An agent runs as its owner, with the owner's groups: by credentials alone it would have its
@@ -274,6 +301,11 @@ void ApiServer::close(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end() || it->second->dead) return;
   loop_.remove(fd);
+  uid_t uid = it->second->peer.uid;
+  if (auto n = by_uid_.find(uid); n != by_uid_.end() && --n->second == 0) by_uid_.erase(n);
+  --open_;
+  if (!by_uid_.contains(uid) || by_uid_[uid] < limits_.per_uid / 2) reported_uids_.erase(uid);
+  if (open_ < (limits_.connections - limits_.admin_reserve) / 2) reported_full_ = false;
   it->second->dead = true;
   it->second->stream.reset();
   it->second->audit.reset();

@@ -7,11 +7,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "agentos.pb.h"
 #include "common/framing.h"
+#include "common/listeners.h"
 #include "common/unique_fd.h"
 #include "sandbox/probe.h"
 #include "server/agent_manager.h"
@@ -29,17 +31,27 @@ namespace agentos {
 
 void fill_pending(const broker::PendingCall& call, v1::PendingCall* out);
 
+// Connections to the API (agentosd options). Followers (audit -f, logs -f, pending -f) hold
+// theirs for as long as they follow, so without a cap per user any local user could take them
+// all; the last few are kept for root and the admin group, so no user can lock those out.
+struct ApiLimits {
+  size_t connections = 1024;  // all together (--api-connections)
+  size_t per_uid = 64;  // one user's, unless root or an admin (--api-connections-per-uid)
+  size_t admin_reserve = 64;  // of `connections`, only for root and admins (--api-admin-reserve)
+};
+
 class ApiServer {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr size_t kMaxConnections = 1024;
   static constexpr std::chrono::seconds kRequestDeadline{10};
 
   // `agents_cgroup`: the cgroup every agent's lies beneath ("/agentos/agents/").
-  ApiServer(EventLoop& loop, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
-            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit, std::string agents_cgroup)
-      : loop_(loop), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe), admin_gid_(admin_gid),
-        audit_(audit), agents_cgroup_(std::move(agents_cgroup)) {}
+  ApiServer(EventLoop& loop, Listeners& listeners, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
+            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit, std::string agents_cgroup,
+            ApiLimits limits = {})
+      : loop_(loop), listeners_(listeners), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe),
+        admin_gid_(admin_gid), audit_(audit), agents_cgroup_(std::move(agents_cgroup)), limits_(limits) {}
+  ~ApiServer();
 
   [[nodiscard]] Status serve(UniqueFd listener);
   void agent_output(const std::string& id);  // its log grew
@@ -76,7 +88,9 @@ class ApiServer {
     Clock::time_point deadline;
   };
 
-  void accept_clients();
+  void accepted(UniqueFd fd);
+  // Why the peer may not have another connection, or nothing.
+  [[nodiscard]] std::optional<std::string> over_limit(const Peer& p);
   // Why a request from this peer is refused whatever it asks (it runs inside an agent), or "".
   [[nodiscard]] std::string refuse_agent(int fd, const Peer& peer);
   void on_event(int fd, uint32_t events);
@@ -113,6 +127,7 @@ class ApiServer {
   const AgentRecord* lookup(const Peer& p, const std::string& key, v1::Response& resp) const;
 
   EventLoop& loop_;
+  Listeners& listeners_;
   AgentManager& agents_;
   PolicyStore& policies_;
   SecretStore& secrets_;
@@ -121,8 +136,14 @@ class ApiServer {
   gid_t admin_gid_;
   AuditLog& audit_;
   std::string agents_cgroup_;
+  ApiLimits limits_;
   UniqueFd listener_;
   std::map<int, std::unique_ptr<Conn>> conns_;
+  size_t open_ = 0;  // connections not yet closed (conns_ also holds closed ones until reap)
+  std::map<uid_t, size_t> by_uid_;  // open connections per uid
+  // Each limit is logged when hit, and again only once the count fell below half of it.
+  std::set<uid_t> reported_uids_;
+  bool reported_full_ = false;
   std::vector<int> doomed_;
   Clock::time_point started_ = Clock::now();
 };

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/audit_record.h"
+#include "common/bounded_json.h"
 #include "common/log.h"
 
 namespace agentos {
@@ -35,6 +36,7 @@ void cut(std::string& s, size_t max) {
   s += "…";
 }
 
+
 }  // namespace
 
 Status AuditLog::open() {
@@ -63,6 +65,13 @@ void AuditLog::event(const std::string& agent_id, const std::string& agent_name,
     return;
   }
   record(event_of(r));
+}
+
+void AuditLog::limit(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
+                     const std::string& operation, const std::string& layer) {
+  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, "deny", operation};
+  cut(r.operation, kMaxOperation);
+  record(event_of(r));  // never folded into a count: the flood that hit the limit must not hide it
 }
 
 void AuditLog::lost(uint64_t count, const std::string& layer) {
@@ -135,9 +144,10 @@ std::vector<v1::AuditEvent> AuditLog::read(const std::function<bool(const v1::Au
   for (const auto& path : {file_.path() + ".1", file_.path()}) {
     std::ifstream in(path);
     for (std::string line; std::getline(in, line);) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_object()) continue;
-      v1::AuditEvent e = audit_event_from_json(j);
+      // Our own lines, but they carry what agents chose to send: parsed like anything untrusted.
+      auto parsed = parse_json(line, {kJsonDepth, line.size()});
+      if (!parsed || !parsed->is_object()) continue;
+      v1::AuditEvent e = audit_event_from_json(*parsed);
       if (keep(e)) out.push_back(std::move(e));
     }
   }

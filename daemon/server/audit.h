@@ -42,6 +42,10 @@ class AuditLog {
   // let through but could not carry out); allowed and failed ones are recorded one by one.
   void event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
              const std::string& operation, const std::string& layer, const std::string& decision);
+  // A limit an agent or a user hit, recorded as a denial past the rate: the flood that hit it
+  // must not be what hides it. Callers report each limit once (per agent, per uid).
+  void limit(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
+             const std::string& operation, const std::string& layer);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).
   void lost(uint64_t count, const std::string& layer);
   // Once a second: the aggregates of the windows that have closed.

@@ -26,6 +26,7 @@
 #include "common/audit_chain.h"
 #include "server/audit.h"
 #include "broker/account_tools.h"
+#include "broker/broker.h"
 #include "broker/delegation.h"
 #include "broker/external_tools.h"
 #include "broker/http_fetch.h"
@@ -38,6 +39,7 @@
 #include "server/policy_edits.h"
 #include "server/secret_store.h"
 #include "common/event_loop.h"
+#include "common/listeners.h"
 #include "server/identity.h"
 #include "server/kernel_guards.h"
 #include "common/log.h"
@@ -61,6 +63,9 @@ struct Options {
   std::string egress_ca;
   int egress_handshake_ms = 10'000;
   std::string agent_log_max = "64M";
+  broker::Limits broker;
+  int broker_partial_timeout_s = 30;
+  ApiLimits api;
 };
 
 // One of our helper programs: beside agentosd (a build tree), else where the package puts them.
@@ -208,7 +213,13 @@ int run(const Options& o) {
                                  : "unavailable (" + egress_missing + "): policies with [egress] are refused"});
   log::info(std::string("layer egress gateway: ") + (egress ? "available" : "unavailable: " + egress_missing));
 
-  ApiServer api(*loop, agents, policies, secrets, probe, admin_gid, audit, cgroups->base() + "/agents/");
+  // The API's listener and every agent's broker listener: paused while accept has no descriptor
+  // or memory to give, instead of waking the loop forever; resumed each tick.
+  Listeners listeners(*loop, [](const Error& e) {
+    log::warning("cannot accept connections (" + e.str() + "): listeners paused, tried again every second; "
+                 "clients wait in the backlog meanwhile");
+  });
+  ApiServer api(*loop, listeners, agents, policies, secrets, probe, admin_gid, audit, cgroups->base() + "/agents/", o.api);
 
   // The broker: every agent's platform tools, over MCP at /run/agentos/broker.sock in its view.
   std::vector<std::unique_ptr<broker::Provider>> providers;
@@ -263,6 +274,9 @@ int run(const Options& o) {
     audit.event(who.agent_id, who.agent_name, who.owner, operation, "broker", decision);
   };
   hooks.pending = [&](const broker::PendingCall& call) { api.pending_event(call); };
+  hooks.limit = [&](const broker::Caller& who, const std::string& what) {
+    audit.limit(who.agent_id, who.agent_name, who.owner, what, "broker");
+  };
   hooks.grant_always = [&](const std::string& id, const std::string& tool) -> Status {
     const AgentRecord* r = agents.find(id);
     if (!r) return error("its agent has ended");
@@ -271,9 +285,11 @@ int run(const Options& o) {
     for (const auto& line : *lines) log::info(line);
     return {};
   };
-  broker::Broker broker(*loop, std::move(providers), std::move(hooks));
+  broker::Limits limits = o.broker;
+  limits.partial_timeout = std::chrono::seconds(o.broker_partial_timeout_s);
+  broker::Broker broker(*loop, listeners, std::move(providers), std::move(hooks), limits);
   broker_ptr = &broker;
-  McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); });
+  McpServers mcp_servers(*loop, agents, policies, *external_tools, [&] { broker.refresh_tools(); }, limits.json_depth);
   agents.set_broker(&broker, helper_binary("agentos-mcp"));
   api.set_broker(&broker);
   probe.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
@@ -346,7 +362,7 @@ int run(const Options& o) {
     }
   });
 
-  // One tick a second: stop deadlines, stalled clients, and the systemd watchdog.
+  // One tick a second: paused listeners, stop deadlines, stalled clients, and the systemd watchdog.
   UniqueFd tfd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   itimerspec every{{1, 0}, {1, 0}};
   ::timerfd_settime(tfd.get(), 0, &every, nullptr);
@@ -355,6 +371,7 @@ int run(const Options& o) {
   (void)loop->add(tfd.get(), EPOLLIN, [&](uint32_t) {
     uint64_t ticks;
     (void)!::read(tfd.get(), &ticks, sizeof ticks);
+    listeners.resume();
     agents.tick();
     api.tick();
     if (egress) egress->tick();
@@ -402,9 +419,29 @@ int main(int argc, char** argv) {
                  "Time an agent's connection to the gateway has to make its request");
   app.add_option("--agent-log-max", o.agent_log_max,
                  "Output kept per agent: the log holds its last SIZE bytes, older ones are dropped (default 64M)");
+  app.add_option("--json-depth", o.broker.json_depth,
+                 "How deep agents' JSON may nest (MCP lines, broker.proto arguments; MCP servers' replies 16 more)")
+      ->check(CLI::Range(size_t{8}, agentos::kJsonMaxDepth));
+  app.add_option("--broker-connections", o.broker.connections, "Broker connections one agent may hold at once")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--broker-buffer", o.broker.buffered,
+                 "Bytes one agent may have buffered in the daemon across its broker connections (e.g. 8MiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(size_t{2} << 20, size_t{1} << 40));  // at least two whole messages
+  app.add_option("--broker-partial-timeout", o.broker_partial_timeout_s,
+                 "Seconds a broker connection may hold part of a message before it is closed")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--api-connections", o.api.connections, "API connections at once, all users together")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--api-connections-per-uid", o.api.per_uid, "API connections one user (not root or an admin) may hold")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--api-admin-reserve", o.api.admin_reserve,
+                 "Of --api-connections, how many only root and the admin group may take");
   app.set_version_flag("--version", "agentosd 0.1.0");
   try {
     app.parse(argc, argv);
+    if (o.api.admin_reserve >= o.api.connections)
+      throw CLI::ValidationError("--api-admin-reserve", "must be less than --api-connections");
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }

@@ -67,7 +67,7 @@ void McpServers::start(const std::string& name, Server& s, const policy::Policy&
   if (!started) return failed(name, started.error().str());
   s.agent_id = (*started)->id;
   s.stopping = false;
-  s.client = std::make_unique<broker::McpClient>(loop_, std::move(ours), [this, name](const std::string& reason) {
+  s.client = std::make_unique<broker::McpClient>(loop_, std::move(ours), json_depth_, [this, name](const std::string& reason) {
     auto it = servers_.find(name);
     if (it == servers_.end()) return;
     log::warning("MCP server " + name + ": " + reason);

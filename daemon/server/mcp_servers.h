@@ -23,9 +23,11 @@ class McpServers {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // `json_depth`: --json-depth, which bounds the servers' replies too (see McpClient).
   McpServers(EventLoop& loop, AgentManager& agents, const PolicyStore& policies, broker::ExternalTools& tools,
-             std::function<void()> tools_changed)
-      : loop_(loop), agents_(agents), policies_(policies), tools_(tools), tools_changed_(std::move(tools_changed)) {}
+             std::function<void()> tools_changed, size_t json_depth)
+      : loop_(loop), agents_(agents), policies_(policies), tools_(tools), tools_changed_(std::move(tools_changed)),
+        json_depth_(json_depth) {}
 
   void tick();  // starts what should run, stops what should not, times out calls
   void exited(const std::string& agent_id);  // from AgentManager::on_exit
@@ -52,6 +54,7 @@ class McpServers {
   const PolicyStore& policies_;
   broker::ExternalTools& tools_;
   std::function<void()> tools_changed_;
+  size_t json_depth_;
   std::map<std::string, Server> servers_;  // by policy (agent) name
 };
 

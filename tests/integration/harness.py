@@ -184,6 +184,8 @@ class Daemon:
 class DaemonTest(unittest.TestCase):
     """Starts one daemon for the test class; each test writes its own policies."""
 
+    DAEMON_ARGS = ()  # agentosd options for this class's daemon
+
     @classmethod
     def setUpClass(cls):
         require_root()
@@ -196,14 +198,14 @@ class DaemonTest(unittest.TestCase):
         shutil.copy2(PROBE_SRC, cls.bin / "agentos-probe")
         os.chmod(cls.bin / "agentos-probe", 0o755)
         cls.probe = str(cls.bin / "agentos-probe")
-        cls.daemon = Daemon(cls.tmp / "daemon")
+        cls.daemon = Daemon(cls.tmp / "daemon", args=cls.DAEMON_ARGS)
         cls.daemon.root.mkdir()
         cls.daemon.start()
 
     @classmethod
     def tearDownClass(cls):
         if hasattr(cls, "daemon"):
-            for a in cls.daemon.ctl_json("ps") if cls.daemon.proc else []:
+            for a in cls.daemon.ctl_json("ps") if cls.daemon.proc and cls.daemon.proc.poll() is None else []:
                 cls.daemon.ctl("stop", a["id"])
             cls.daemon.stop()
             cls.daemon.cleanup()

@@ -1,6 +1,7 @@
 """A small MCP server (stdio) for the tests: any MCP server the admin configures runs like this
 one, in its own sandbox. Tools: echo, peek (tries to read a file), WhoAmI (a name that needs
-lower-casing), crash (exits), and one whose name cannot be a grant."""
+lower-casing), crash (exits), deep (answers with 100,000 nested arrays), and one whose name
+cannot be a grant."""
 import json
 import os
 import sys
@@ -10,6 +11,7 @@ TOOLS = [
     {"name": "peek", "description": "Read a file", "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}}},
     {"name": "WhoAmI", "description": "The server's uid", "inputSchema": {"type": "object"}},
     {"name": "crash", "description": "Exit", "inputSchema": {"type": "object"}},
+    {"name": "deep", "description": "A reply nested too deep", "inputSchema": {"type": "object"}},
     {"name": "bad name!", "description": "Cannot be granted", "inputSchema": {"type": "object"}},
 ]
 
@@ -36,6 +38,10 @@ for line in sys.stdin:
     if "id" not in msg:
         continue  # notifications
     method, params = msg.get("method"), msg.get("params", {})
+    if method == "tools/call" and params.get("name") == "deep":  # written by hand: json.dumps would recurse
+        print('{"jsonrpc":"2.0","id":%d,"result":{"structuredContent":%s}}' % (msg["id"], "[" * 100000 + "]" * 100000),
+              flush=True)
+        continue
     if method == "initialize":
         result = {"protocolVersion": params.get("protocolVersion"), "capabilities": {"tools": {}},
                   "serverInfo": {"name": "fixture", "version": "1"}}

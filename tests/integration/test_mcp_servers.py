@@ -68,7 +68,7 @@ class McpServers(BrokerTest):
         pol = self.agent_policy("lists-all", '[tools]\nallow = ["demo"]\n')
         listed, who = self.mcp(pol, "tools/list", call("demo.whoami"))
         names = sorted(t["name"] for t in listed["result"]["tools"])
-        self.assertEqual(names, ["demo.crash", "demo.echo", "demo.peek", "demo.whoami"])
+        self.assertEqual(names, ["demo.crash", "demo.deep", "demo.echo", "demo.peek", "demo.whoami"])
         self.assertTrue(who["result"]["structuredContent"]["content"][0]["text"].startswith("uid "))
         self.assertIn('tool "bad name!" left out', self.daemon.log.read_text(errors="replace"))
 
@@ -107,3 +107,16 @@ class McpServers(BrokerTest):
         self.wait_ready(after=readies)
         echoed, = self.mcp(pol, call("demo.echo", text="again"))
         self.assertEqual(echoed["result"]["structuredContent"]["text"], "again")
+
+    def test_a_reply_nested_too_deep_is_refused(self):
+        """The server's reply is bounded like an agent's message: the daemon lives, the call fails
+        with the reason, and the server (which broke the protocol) is started again."""
+        readies = self.daemon.log.read_text(errors="replace").count("MCP server echo-srv ready")
+        pol = self.agent_policy("deep-reply", '[tools]\nallow = ["demo"]\n')
+        deep, = self.mcp(pol, call("demo.deep"))
+        self.assertTrue(deep["result"]["isError"])
+        self.assertIn("the server sent JSON nested deeper than 80 levels", json.dumps(deep))
+        self.assertIsNone(self.daemon.proc.poll())
+        self.wait_ready(after=readies)
+        echoed, = self.mcp(pol, call("demo.echo", text="after"))
+        self.assertEqual(echoed["result"]["structuredContent"]["text"], "after")
