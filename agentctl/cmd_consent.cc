@@ -3,6 +3,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "common/bounded_json.h"
 #include "agentctl/commands.h"
 #include "agentctl/connection.h"
 #include "agentctl/output.h"
@@ -17,7 +18,9 @@ Json call_json(const agentos::v1::PendingCall& c) {
   Json shown = Json::array();
   for (const auto& a : c.arguments())
     shown.push_back({{"name", a.name()}, {"shown", a.shown()}, {"size", a.size()}, {"sha256", a.sha256()}, {"cut", a.cut()}});
-  Json args = Json::parse(c.arguments_json(), nullptr, false);
+  // The agent chose these arguments: parsed within bounds, like anything an agent sends.
+  auto parsed = agentos::parse_json(c.arguments_json(), {agentos::kJsonDepth + agentos::kJsonEnvelope, c.arguments_json().size()});
+  Json args = parsed ? std::move(*parsed) : Json(nullptr);
   return Json{{"id", c.id()},
               {"agent_id", c.agent_id()},
               {"agent_name", c.agent_name()},

@@ -6,6 +6,8 @@
 
 #include <optional>
 
+#include "common/bounded_json.h"
+
 namespace agentos::broker {
 
 const std::string* string_arg(const Json& args, const char* name, std::string* why) {
@@ -41,7 +43,8 @@ std::optional<KvLog::Map> legacy_store(int dir, const std::string& name) {
   char buf[65536];
   for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
   KvLog::Map m;
-  Json j = Json::parse(text, nullptr, false);
+  auto parsed = parse_json(text, {kJsonDepth, text.size()});  // an agent's values, written by an older daemon
+  Json j = parsed ? std::move(*parsed) : Json(nullptr);
   if (j.is_object())
     for (auto& [k, v] : j.items())
       if (v.is_string()) m.emplace(k, v.get<std::string>());

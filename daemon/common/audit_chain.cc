@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/bounded_json.h"
+
 namespace agentos::audit_chain {
 namespace {
 
@@ -58,8 +60,9 @@ Line parse(std::string_view text) {
                 at + kHashField.size() + kHexLength + 2 == text.size() &&
                 is_hash(text.substr(at + kHashField.size(), kHexLength));
   if (!shaped) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (!j.is_object()) return out;
+    auto parsed = parse_json(text, {kJsonMaxDepth, text.size()});  // lines carry what agents sent
+    if (!parsed || !parsed->is_object()) return out;
+    const nlohmann::json& j = *parsed;
     if (j.contains("hash")) {
       out.kind = Line::Kind::kAltered;
       out.why = "rewritten: its hash no longer covers the line as it is written";
@@ -77,7 +80,8 @@ Line parse(std::string_view text) {
     out.why = "its hash does not match its content: the line was changed after it was written";
     return out;
   }
-  r.body = nlohmann::json::parse(body, nullptr, false);
+  auto parsed = parse_json(body, {kJsonMaxDepth, body.size()});
+  r.body = parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded);
   const auto seq = r.body.is_object() ? r.body.find("seq") : r.body.end();
   const auto prev = r.body.is_object() ? r.body.find("prev") : r.body.end();
   if (seq == r.body.end() || !seq->is_number_unsigned() || prev == r.body.end() || !prev->is_string() ||

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <string>
 
+#include "common/bounded_json.h"
 #include "toolhost/caldav.h"
 #include "toolhost/mail.h"
 #include "toolhost/mime.h"
@@ -47,8 +48,9 @@ int run() {
     input.append(buf, static_cast<size_t>(n));
     if (input.size() > kMaxRequest) return refuse("request too large");
   }
-  Json req = Json::parse(input, nullptr, false);
-  if (req.is_discarded() || !req.is_object()) return refuse("malformed request");
+  auto parsed = agentos::parse_json(input, {agentos::kJsonDepth + agentos::kJsonEnvelope, input.size()});
+  if (!parsed || !parsed->is_object()) return refuse("malformed request");
+  Json req = std::move(*parsed);
   std::string tool = field(req, "tool");
   Json args = req.contains("arguments") && req["arguments"].is_object() ? req["arguments"] : Json::object();
   auto password = read_password();
