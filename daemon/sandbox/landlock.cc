@@ -82,6 +82,9 @@ void add_sandbox_rules(LandlockPlan& plan, bool host_view) {
   if (host_view) return;
   // Listing directories; what exists at all is the mount namespace's decision.
   plan.rules.push_back({"/", supported(LANDLOCK_ACCESS_FS_READ_DIR)});
+  // The sandbox's own /etc/hosts and nsswitch.conf, where no grant shows the host's (mounts.cc).
+  for (const char* file : {"/etc/hosts", "/etc/nsswitch.conf"})
+    plan.rules.push_back({file, supported(LANDLOCK_ACCESS_FS_READ_FILE), -1, true});
   // Private scratch space: writable, but nothing written there may be executed.
   plan.rules.push_back({"/tmp", landlock_write_access()});
   plan.rules.push_back({"/dev/shm", landlock_write_access()});
@@ -98,6 +101,7 @@ int prepare_landlock(const LandlockPlan& plan, int* ruleset, const char** what) 
   for (const auto& r : plan.rules) {
     *what = r.path.c_str();
     int fd = r.fd >= 0 ? r.fd : ::open(r.path.c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0 && r.optional && errno == ENOENT) continue;
     if (fd < 0) {
       int e = errno;
       ::close(rs);

@@ -12,6 +12,7 @@ struct LandlockRule {
   std::string path;  // as seen inside the sandbox, opened there when `fd` is not set
   uint64_t access = 0;  // LANDLOCK_ACCESS_FS_* (directory rights are dropped for files)
   int fd = -1;  // the grant object itself (O_PATH), resolved by the daemon: Landlock keys on it
+  bool optional = false;  // the sandbox's own file, which may be absent: then there is no rule
 };
 
 struct LandlockPlan {

@@ -132,18 +132,25 @@ int make_symlink(const Symlink& l) {
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
 
 // "localhost" must resolve, to the agent's own loopback, also where no grant shows the host's
-// /etc/hosts (which says the same): libc would otherwise ask DNS, which may not be there.
+// /etc: libc would otherwise ask DNS first and stop at its answer (glibc's default without an
+// nsswitch.conf), and the egress gateway's DNS stub knows only granted names. Where a grant shows
+// the host's files, those are left as they are (they say the same).
+int provide_etc_file(int dir, const char* name, const char* text, size_t len) {
+  int fd = ::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return errno == EEXIST || errno == EROFS ? 0 : errno;
+  int e = ::write(fd, text, len) == static_cast<ssize_t>(len) ? 0 : EIO;
+  ::close(fd);
+  return e;
+}
+
 int provide_hosts(char* buf, size_t len) {
   static constexpr char kHosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  static constexpr char kNsswitch[] = "hosts: files dns\n";
   std::snprintf(buf, len, "%s/etc", kStagingRoot);
   int dir;
   if (int e = open_staged(buf, true, &dir)) return e == EROFS ? 0 : e;
-  int fd = ::openat(dir, "hosts", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  int e = fd < 0 && errno != EEXIST && errno != EROFS ? errno : 0;
-  if (fd >= 0) {
-    if (::write(fd, kHosts, sizeof kHosts - 1) != sizeof kHosts - 1) e = EIO;
-    ::close(fd);
-  }
+  int e = provide_etc_file(dir, "hosts", kHosts, sizeof kHosts - 1);
+  if (!e) e = provide_etc_file(dir, "nsswitch.conf", kNsswitch, sizeof kNsswitch - 1);
   ::close(dir);
   return e;
 }

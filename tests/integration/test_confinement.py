@@ -18,11 +18,14 @@ class FilesystemView(DaemonTest):
         self.assertEqual(code, 0, out)
         entries = set(out.split())
         self.assertTrue({"usr", "proc", "dev", "tmp"} <= entries, entries)
-        self.assertFalse({"root", "home", "etc", "sys", "boot", "srv"} & entries, entries)
-        # /var holds only the path to the probe's granted directory.
+        self.assertFalse({"root", "home", "sys", "boot", "srv"} & entries, entries)
+        # /var holds only the path to the probe's granted directory; /etc only the sandbox's own
+        # hosts and nsswitch.conf, which make localhost resolve (none of the host's files).
         self.assertEqual(self.run_probe("ls", "/var")[1].split(), ["tmp"])
-        # Positive control: the host's root has them.
+        self.assertEqual(sorted(self.run_probe("ls", "/etc")[1].split()), ["hosts", "nsswitch.conf"])
+        # Positive control: the host's root has them, and its /etc much more.
         self.assertIn("etc", os.listdir("/"))
+        self.assertIn("passwd", os.listdir("/etc"))
 
     def test_shadow_not_visible_unless_granted(self):
         code, out = self.run_probe("read", "/etc/shadow")

@@ -57,10 +57,10 @@ class EgressTest(DaemonTest):
         original = Daemon.__init__
         world = cls.world
 
-        def init(self, root, *a, **kw):
+        def init(self, root, *a, args=(), **kw):
             original(self, root, *a, wrap=world.wrap,
                      args=["--egress-dns", world.dns_server, "--egress-ca", str(world.ca_cert),
-                           "--egress-handshake-timeout-ms", "5000"], **kw)
+                           "--egress-handshake-timeout-ms", "5000", *args], **kw)
         Daemon.__init__ = init
         try:
             super().setUpClass()
