@@ -8,45 +8,13 @@
 
 #include "agentctl/agent_output.h"
 #include "agentctl/commands.h"
+#include "agentctl/console.h"
 #include "agentctl/connection.h"
 #include "agentctl/output.h"
 #include "agentctl/policy_file.h"
 
 namespace agentos::ctl {
 namespace {
-
-// What to say when Ctrl-C detaches us. Prepared before it is needed because the handler may
-// only call async-signal-safe functions; swapped whole so the handler never sees half a text.
-struct InterruptNote {
-  char text[512];
-  size_t len;
-};
-InterruptNote g_notes[2];
-std::atomic<const InterruptNote*> g_note{nullptr};
-
-void on_interrupt(int) {
-  if (const InterruptNote* n = g_note.load()) {
-    ssize_t ignored = ::write(STDERR_FILENO, n->text, n->len);
-    (void)ignored;
-  }
-  // Exiting only closes our connection: the daemon owns the agent, which keeps running.
-  ::_exit(130);
-}
-
-void set_interrupt_note(int slot, const std::string& text) {
-  InterruptNote& n = g_notes[slot];
-  n.len = static_cast<size_t>(std::snprintf(n.text, sizeof n.text, "%s", text.c_str()));
-  if (n.len >= sizeof n.text) n.len = sizeof n.text - 1;
-  g_note.store(&n);
-}
-
-void detach_on_interrupt() {
-  set_interrupt_note(0, "\nagentctl: interrupted; the agent may have started (see agentctl ps)\n");
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-}
 
 Outcome<int> exit_status(const agentos::v1::AgentExit& exit) {
   if (exit.signal() != 0) {
@@ -60,12 +28,41 @@ Outcome<int> exit_status(const agentos::v1::AgentExit& exit) {
   return code >= 0 && code <= 255 ? code : kExitFailed;
 }
 
+// The console until the agent ends (its status is ours) or we detach (0).
+Outcome<int> follow_console(Connection& conn, const std::string& id, ConsoleOptions opts) {
+  auto end = run_console(conn, opts);
+  if (!end) return end.error();
+  if (end->detached) {
+    std::cerr << "\nagentctl: detached; agent " << id << " keeps running (agentctl attach " << id << ", agentctl stop "
+              << id << ")\n";
+    return kExitOk;
+  }
+  if (!end->exit) return failed("daemon ended the stream without agent " + id + "'s exit status");
+  return exit_status(*end->exit);
+}
+
+// Sends a run (attached) or attach request. Signals wait from here on: one that arrives while the
+// agent starts is passed to it once the console is ours (console.cc), not lost nor taken as ours.
+Outcome<Connection> open_console(const Globals& g, const agentos::v1::Request& req) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  auto conn = Connection::open(g.socket);
+  if (!conn) return conn.error();
+  if (auto s = conn->send(req); !s) return s.error();
+  return conn;
+}
+
 }  // namespace
 
 Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
   if (g.json && !opts.detach) {
     return usage_error("run --json needs --detach: attached, the output is the agent's own");
   }
+  if (opts.detach && (opts.tty || opts.interactive)) return usage_error("run --detach takes no -t or -i: attach later");
+  if (!opts.detach)
+    if (auto why = stdin_misuse(opts.interactive, opts.tty)) return usage_error(*why);
   agentos::v1::Request req;
   auto* run = req.mutable_run();
   if (!opts.policy_file.empty()) {
@@ -78,6 +75,12 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
   }
   for (const auto& arg : opts.command) run->add_command(arg);
   run->set_attach(!opts.detach);
+  run->set_interactive(opts.interactive || opts.tty);
+  run->set_tty(opts.tty);
+  if (opts.tty) {
+    if (auto ws = terminal_size(STDIN_FILENO)) *run->mutable_size() = *ws;
+    if (const char* term = std::getenv("TERM")) run->set_term(term);
+  }
 
   if (opts.detach) {
     auto resp = call(g.socket, req);
@@ -91,25 +94,30 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
     return kExitOk;
   }
 
-  auto conn = Connection::open(g.socket);
+  auto conn = open_console(g, req);
   if (!conn) return conn.error();
-  detach_on_interrupt();
-  if (auto s = conn->send(req); !s) return s.error();
   auto started = conn->next();
   if (!started) return started.error();
   if (!started->has_run()) return unexpected_reply("run");
   const auto& agent = started->run().agent();
-  set_interrupt_note(1, "\nagentctl: detached; agent " + agent.id() +
-                            " keeps running (stop it with: agentctl stop " + agent.id() + ")\n");
   if (conn->finished())
     return failed("daemon ended the stream before agent " + agent.id() + " exited");
+  return follow_console(*conn, agent.id(), {opts.interactive || opts.tty, opts.tty});
+}
 
-  auto exit = copy_agent_output(*conn, STDOUT_FILENO);
-  if (!exit) return exit.error();
-  if (!exit->has_value()) {
-    return failed("daemon ended the stream without agent " + agent.id() + "'s exit status");
-  }
-  return exit_status(**exit);
+Outcome<int> cmd_attach(const Globals& g, const std::string& agent_key) {
+  agentos::v1::Request req;
+  req.mutable_attach()->set_agent(agent_key);
+  if (auto ws = terminal_size(STDIN_FILENO)) *req.mutable_attach()->mutable_size() = *ws;
+  auto conn = open_console(g, req);
+  if (!conn) return conn.error();
+  auto attached = conn->next();
+  if (!attached) return attached.error();
+  if (!attached->has_run()) return unexpected_reply("attach");
+  const auto& agent = attached->run().agent();
+  bool terminal = agent.terminal() && ::isatty(STDIN_FILENO);
+  if (terminal) std::cerr << "agentctl: attached to agent " << agent.id() << " (detach: Ctrl-P Ctrl-Q)\r\n";
+  return follow_console(*conn, agent.id(), {agent.interactive(), terminal});
 }
 
 }  // namespace agentos::ctl

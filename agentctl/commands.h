@@ -28,8 +28,11 @@ struct RunOptions {
   std::string policy_file;
   std::vector<std::string> command;  // empty: the policy's command
   bool detach = false;
+  bool tty = false;  // a terminal of the agent's own, driven from ours
+  bool interactive = false;  // our stdin to the agent's
 };
 Outcome<int> cmd_run(const Globals& g, const RunOptions& opts);
+Outcome<int> cmd_attach(const Globals& g, const std::string& agent);
 
 // cmd_agents.cc
 Outcome<int> cmd_ps(const Globals& g, bool all);

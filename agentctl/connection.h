@@ -26,6 +26,8 @@ class Connection {
 
   // True once a response with final=true has been returned.
   [[nodiscard]] bool finished() const { return finished_; }
+  // For poll(): readable when the next response is arriving.
+  [[nodiscard]] int fd() const { return fd_.get(); }
 
  private:
   Failure refusal_or(const Error& sending);

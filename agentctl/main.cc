@@ -96,7 +96,16 @@ int run_main(int argc, char** argv) {
       run->add_option("--policy", run_opts.policy_file, "Run under this policy file instead");
   run_name->excludes(run_policy);
   run->add_flag("--detach", run_opts.detach, "Print the agent's id and return once it started");
-  run->footer("Words after \"--\" replace the policy's command: agentctl run NAME -- CMD ARGS...");
+  run->add_flag("-t,--tty", run_opts.tty,
+                "Give the agent a terminal of its own, driven from ours (raw mode; detach: Ctrl-P Ctrl-Q)");
+  run->add_flag("-i,--interactive", run_opts.interactive, "Pass our standard input to the agent (its end ends the agent's)");
+  run->footer("Words after \"--\" replace the policy's command: agentctl run NAME -- CMD ARGS...\n"
+              "Attached (without --detach), the agent ends when agentctl does, unless detached; SIGINT, SIGTERM\n"
+              "and SIGHUP sent to agentctl are passed to it, and its exit status is agentctl's.");
+
+  std::string attach_agent;
+  auto* attach = app.add_subcommand("attach", "Attach to a running agent's console (detach: Ctrl-P Ctrl-Q)");
+  attach->add_option("AGENT", attach_agent, "Agent id or name")->required();
 
   bool ps_all = false;
   auto* ps = app.add_subcommand("ps", "List agents");
@@ -179,6 +188,8 @@ int run_main(int argc, char** argv) {
     } else {
       result = cmd_run(g, run_opts);
     }
+  } else if (attach->parsed()) {
+    result = cmd_attach(g, attach_agent);
   } else if (ps->parsed()) {
     result = cmd_ps(g, ps_all);
   } else if (stop->parsed()) {

@@ -39,6 +39,8 @@ Json agent_json(const AgentInfo& agent) {
       {"started_unix", agent.started_unix()},
       {"command", Json(std::vector<std::string>(agent.command().begin(), agent.command().end()))},
       {"policy_path", agent.policy_path()},
+      {"terminal", agent.terminal()},
+      {"interactive", agent.interactive()},
   };
 }
 

@@ -21,5 +21,14 @@ apt-get install -y -qq --no-install-recommends \
   libhttp-parser-dev libc-ares-dev libssl-dev libcurl4-openssl-dev libxml2-dev libical-dev libgmime-3.0-dev \
   clang llvm libbpf-dev bpftool \
   python3 passwd util-linux \
-  nginx dnsmasq-base openssl curl iproute2 radicale dovecot-imapd python3-aiosmtpd python3-protobuf python3-requests python3-httpx nodejs \
+  nginx dnsmasq-base openssl curl iproute2 radicale dovecot-imapd python3-aiosmtpd python3-protobuf python3-requests python3-httpx nodejs tmux vim \
   debhelper dpkg-dev fakeroot go-md2man lintian >/dev/null
+
+# The JavaScript clients the tests drive in agents, pinned by tests/clients/package-lock.json
+# (the image's nodejs carries npm; Debian's npm package is the fallback). Their install scripts
+# do not run; Claude Code's, which only links its native binary from the pinned optional
+# dependency, is run by name.
+command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm >/dev/null
+clients="$(dirname "$0")/../tests/clients"
+npm ci --prefix "$clients" --ignore-scripts --no-audit --no-fund --loglevel=error
+node "$clients/node_modules/@anthropic-ai/claude-code/install.cjs" >/dev/null

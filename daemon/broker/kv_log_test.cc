@@ -45,7 +45,9 @@ class KvTest : public TestDir {
 
 TEST_F(KvTest, ASetCostsOneRecordWhateverTheStoreHolds) {
   KvStore kv(dir);
-  (void)kv.call(a, "kv.get", {{"key", "none"}});  // the store exists, empty
+  // The store exists, empty, and this process's one-time costs (a lazily opened stream, a
+  // sanitizer's first report) are paid before anything is measured.
+  (void)cost_of_set(kv, "warm");
   uint64_t empty = cost_of_set(kv, "key-a");
   for (int i = 0; i < 128; ++i) ASSERT_FALSE(set(kv, "big" + std::to_string(i), std::string(KvStore::kMaxValue, 'v')).error);
   ASSERT_GT(std::filesystem::file_size(file()), 8u << 20);

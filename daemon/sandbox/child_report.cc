@@ -18,6 +18,7 @@ const char* stage_name(Stage s) {
     case Stage::kExec: return "executing the agent's command";
     case Stage::kGateway: return "making the egress gateway's sockets";
     case Stage::kSockets: return "handing out the broker's and the gateway's sockets";
+    case Stage::kTerminal: return "making the agent's terminal";
   }
   return "setup";
 }

@@ -23,6 +23,7 @@ enum class Stage : int32_t {
   // Not a failure: the message (err 0) that carries the sandbox's listening sockets to the
   // monitor (SCM_RIGHTS): the broker's, then the gateway's two if the agent has [egress].
   kSockets,
+  kTerminal,  // making the agent's terminal; with err 0, the message that carries its master
 };
 
 struct ChildReport {

@@ -76,9 +76,12 @@ void add_sandbox_rules(LandlockPlan& plan, bool host_view) {
   // Signals and abstract sockets stay inside the agent's domain (ABI 6).
   plan.scoped = plan.abi >= 6 ? LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL : 0;
   plan.rules.push_back({"/proc", landlock_read_access()});  // the agent's own, in both views
-  for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"})
-    plan.rules.push_back({node, supported(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                                          LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)});
+  const uint64_t device = supported(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                                    LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV);
+  for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
+    plan.rules.push_back({node, device});
+  // The agent's own terminals (devpts of its own, with `run -t`): absent otherwise.
+  plan.rules.push_back({"/dev/pts", device, -1, true});
   if (host_view) return;
   // Listing directories; what exists at all is the mount namespace's decision.
   plan.rules.push_back({"/", supported(LANDLOCK_ACCESS_FS_READ_DIR)});

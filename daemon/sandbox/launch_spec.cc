@@ -161,7 +161,7 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
     s.grants.push_back({real, kStagingRoot + real, e.writable, false, e.is_dir, s.objects[e.object].get(), -1});
   add_sandbox_rules(s.landlock, s.host_view);
   for (auto& [real, e] : entries) s.landlock.rules.push_back({real, e.landlock, s.objects[e.object].get()});
-  for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"})
+  for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
     if (struct stat st; ::stat(node, &st) == 0) s.fs_rights[node] = {kFsRead | kFsWrite, st.st_dev, st.st_ino};
   // A grant covers everything beneath it: fold each ancestor's rights into its descendants, so
   // the nearest granted inode the kernel finds carries the union.
@@ -210,15 +210,10 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
       if (g.range && policy::loopback(*g.range) && g.range->family == AF_INET6) add_port(s.loopback6_ports, g.port);
     }
   }
-  for (const auto& [k, v] : p.env) {
-    std::string prefix = k + "=";
-    std::erase_if(s.env_storage, [&](const std::string& e) { return e.starts_with(prefix); });
-    s.env_storage.push_back(prefix + v);
-  }
   for (auto& a : s.argv_storage) s.argv.push_back(a.data());
   s.argv.push_back(nullptr);
-  for (auto& e : s.env_storage) s.envp.push_back(e.data());
-  s.envp.push_back(nullptr);
+  for (const auto& [k, v] : p.env) s.set_env(k, v);
+  s.rebuild_envp();
   return s;
 }
 
@@ -260,6 +255,19 @@ void add_bridge(LaunchSpec& spec, const std::string& source) {
   auto& right = spec.fs_rights[source];  // the LSM judges the object: the binary itself
   right = {right.rights | kFsRead | kFsExec, st.st_dev, st.st_ino};
   spec.landlock.rules.push_back({kBridgePath, landlock_exec_access()});  // Landlock, the path
+}
+
+void LaunchSpec::set_env(const std::string& name, const std::string& value) {
+  std::string prefix = name + "=";
+  std::erase_if(env_storage, [&](const std::string& e) { return e.starts_with(prefix); });
+  env_storage.push_back(prefix + value);
+  rebuild_envp();
+}
+
+void LaunchSpec::rebuild_envp() {
+  envp.clear();
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
 }
 
 }  // namespace agentos::sandbox

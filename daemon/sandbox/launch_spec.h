@@ -74,6 +74,9 @@ struct LaunchSpec {
   std::vector<std::string> env_storage;
   std::vector<char*> argv;  // null-terminated views of the storage above
   std::vector<char*> envp;
+  // Sets NAME=VALUE in the agent's environment (replacing one the policy set), envp rebuilt.
+  void set_env(const std::string& name, const std::string& value);
+  void rebuild_envp();
   std::string workdir;
 
   std::vector<MountGrant> grants;  // sorted so that a parent is mounted before its children
@@ -87,9 +90,20 @@ struct LaunchSpec {
   std::vector<sock_filter> seccomp;  // baseline filter, compiled by the daemon
 
   // Owned by the caller; the child dup2()s them.
-  int stdout_fd = -1;  // the agent's log
-  int stdin_fd = -1;  // /dev/null
-  int stderr_fd = -1;  // -1: stdout's; an MCP server's stdout is its protocol, its stderr the log
+  // The agent's stdio. With `relay`, the monitor makes pipes (or the child a terminal) and relays
+  // them to `log_fd` and the console (relay.h); the three below are then set by the monitor and
+  // the child. Without (an MCP server), they are given: its protocol socket, and its log.
+  int stdout_fd = -1;
+  int stdin_fd = -1;  // /dev/null unless interactive
+  int stderr_fd = -1;  // -1: stdout's
+  bool relay = false;
+  bool interactive = false;  // stdin is a pipe from the console
+  bool tty = false;  // stdin, stdout and stderr are a pseudo-terminal of the sandbox's own devpts
+  uint16_t rows = 24, cols = 80;  // the terminal's first size
+  int log_fd = -1;  // the agent's log (O_APPEND), for the relay
+  int console_fd = -1;  // the monitor's end of the console
+  int console_peer_fd = -1;  // the daemon's end: the monitor keeps a copy for a restarted daemon
+  bool console_attached = false;  // a client waits for the output from the first byte
   int cgroup_fd = -1;  // the agent's cgroup v2 directory, for CLONE_INTO_CGROUP
 
   // Bounds that hold without any cgroup controller: processes and threads of the agent's uid in

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,7 +20,9 @@
 #include <string>
 
 #include "common/fd_passing.h"
+#include "common/unique_fd.h"
 #include "sandbox/netns.h"
+#include "sandbox/relay.h"
 #include "sandbox/sandbox_child.h"
 #include "sandbox/userns.h"
 
@@ -108,10 +111,23 @@ int clone_grants(LaunchSpec& spec, const char** what) {
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
   ::sigprocmask(SIG_SETMASK, &set, nullptr);
   std::vector<int> keep = spec.keep_fds;
-  keep.insert(keep.end(), {report_fd, spec.stdout_fd, spec.stdin_fd, spec.stderr_fd, spec.cgroup_fd});
+  keep.insert(keep.end(), {report_fd, spec.stdout_fd, spec.stdin_fd, spec.stderr_fd, spec.cgroup_fd, spec.log_fd,
+                          spec.console_fd, spec.console_peer_fd});
   for (const auto& o : spec.objects) keep.push_back(o.get());
   close_all_except(std::move(keep));
   if (const char* what = ""; int e = clone_grants(spec, &what)) monitor_fail(report_fd, Stage::kMounts, e, what);
+  // The agent's stdio, relayed by this monitor (relay.h): pipes, unless the sandbox makes a terminal.
+  RelayFds relay{-1, -1, -1, spec.tty, spec.console_fd, spec.log_fd, false};
+  int child_ends[3] = {-1, -1, -1};
+  if (spec.relay && !spec.tty) {
+    int out[2], err[2], in[2] = {-1, -1};
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 || (spec.interactive && ::pipe2(in, O_CLOEXEC) != 0))
+      monitor_fail(report_fd, Stage::kWaitForMaps, errno, "pipes for the agent's stdio");
+    relay.out = out[0], relay.err = err[0], relay.in = in[1];
+    spec.stdout_fd = child_ends[0] = out[1];
+    spec.stderr_fd = child_ends[1] = err[1];
+    if (in[0] >= 0) spec.stdin_fd = child_ends[2] = in[0];
+  }
 
   int sync[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) != 0)
@@ -131,6 +147,8 @@ int clone_grants(LaunchSpec& spec, const char** what) {
     sandbox_child_main(spec, sync[1]);
   }
   ::close(sync[1]);
+  for (int fd : child_ends)
+    if (fd >= 0) ::close(fd);  // the agent's ends: a pipe's reader sees its end when the agent's go
   auto child = static_cast<pid_t>(pid);
   // The sandbox has its own copies of the grants; the monitor outlives them all.
   for (auto& g : spec.grants)
@@ -158,11 +176,13 @@ int clone_grants(LaunchSpec& spec, const char** what) {
     do n = recv_with_fds(sync[0], &cr, sizeof cr, fds, kMaxReportFds, &nfds);
     while (n < 0 && errno == EINTR);
     bool listeners_msg = n == sizeof cr && cr.stage == Stage::kSockets && cr.err == 0;
+    bool terminal_msg = n == sizeof cr && cr.stage == Stage::kTerminal && cr.err == 0 && nfds == 1;
     for (size_t i = 0; i < nfds; ++i) {
       if (listeners_msg) listeners.emplace_back(fds[i]);
+      else if (terminal_msg) relay.out = relay.in = fds[i];  // the agent's terminal, its master
       else ::close(fds[i]);
     }
-    if (!listeners_msg) break;
+    if (!listeners_msg && !terminal_msg) break;
   }
   ::close(sync[0]);
   if (n != 0) {
@@ -179,6 +199,12 @@ int clone_grants(LaunchSpec& spec, const char** what) {
   ::close(report_fd);
   for (auto& l : listeners) (void)l.release();  // held for the agent's lifetime
 
+  if (spec.relay) {
+    UniqueFd signals(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    relay.attached = spec.console_attached;
+    write_exit_file(spec.exit_path, run_relay(child, signals.get(), relay));
+    ::_exit(0);
+  }
   for (;;) {
     siginfo_t info;
     int sig = ::sigwaitinfo(&set, &info);
@@ -189,7 +215,7 @@ int clone_grants(LaunchSpec& spec, const char** what) {
         ::_exit(0);
       }
     } else if (sig > 0) {
-      ::kill(child, SIGTERM);  // init forwards it to the agent
+      ::kill(child, sig);  // SIGTERM, SIGINT or SIGHUP: init forwards it to the agent
     }
   }
 }

@@ -129,7 +129,7 @@ int make_symlink(const Symlink& l) {
   return rc == 0 || e == EEXIST || e == EROFS ? 0 : e;
 }
 
-constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 // "localhost" must resolve, to the agent's own loopback, also where no grant shows the host's
 // /etc: libc would otherwise ask DNS first and stop at its answer (glibc's default without an

@@ -18,6 +18,7 @@
 #include "sandbox/mounts.h"
 #include "sandbox/netns.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/terminal.h"
 #include "sandbox/userns.h"
 
 namespace agentos::sandbox {
@@ -104,18 +105,29 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
   int broker = -1;
   if (int e = spec.host_view ? build_host_view(spec, spec.landlock.abi > 0, &broker, &what) : build_root(spec, &broker, &what))
     fail(sync_fd, Stage::kMounts, e, what);
-  // Landlock's rules name the grant objects the daemon resolved: build them while those are open.
-  int ruleset = -1;
-  if (int e = prepare_landlock(spec.landlock, &ruleset, &what)) fail(sync_fd, Stage::kLandlock, e, what);
   if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     fail(sync_fd, Stage::kHostname, errno);
   if (!spec.host_network)
     if (int e = bring_up_loopback()) fail(sync_fd, Stage::kLoopback, e);
   send_sockets(sync_fd, broker, spec);
+  if (spec.tty) {
+    // The agent's terminal: the monitor takes the master, the agent the slave.
+    int master = -1, slave = -1;
+    if (int e = make_terminal(spec.rows, spec.cols, &master, &slave, &what)) fail(sync_fd, Stage::kTerminal, e, what);
+    ChildReport r{Stage::kTerminal, 0, {}};
+    if (send_with_fds(sync_fd, &r, sizeof r, &master, 1) != sizeof r) fail(sync_fd, Stage::kTerminal, errno, "send");
+    ::close(master);
+    spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = slave;
+  }
+  // Landlock's rules name the grant objects the daemon resolved: build them while those are open
+  // (and once the terminal's devpts, which has a rule of its own, is in place).
+  int ruleset = -1;
+  if (int e = prepare_landlock(spec.landlock, &ruleset, &what)) fail(sync_fd, Stage::kLandlock, e, what);
   if (::chdir(spec.workdir.c_str()) != 0) fail(sync_fd, Stage::kWorkdir, errno, spec.workdir.c_str());
 
-  // stdin is /dev/null and output goes to the log (for an MCP server: its protocol socket, and
-  // stderr to the log): no terminal is ever inherited.
+  // stdin is /dev/null, a pipe from the console or the sandbox's own terminal; output goes to the
+  // monitor, which logs and relays it (an MCP server's: its protocol socket, and stderr to its
+  // log). No terminal of the host's is ever inherited.
   if (::dup2(spec.stdin_fd, 0) < 0 || ::dup2(spec.stdout_fd, 1) < 0 ||
       ::dup2(spec.stderr_fd >= 0 ? spec.stderr_fd : spec.stdout_fd, 2) < 0)
     fail(sync_fd, Stage::kWorkdir, errno, "stdio");
@@ -145,7 +157,13 @@ void sandbox_child_main(LaunchSpec& spec, int sync_fd) {
   pid_t agent = ::fork();
   if (agent < 0) fail(sync_fd, Stage::kFork, errno);
   if (agent == 0) {
+    // The agent starts as from a login shell: an ignored signal of the daemon's (SIGPIPE) would
+    // survive exec and keep `yes | head` running forever.
+    for (int s = 1; s < NSIG; ++s)
+      if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (spec.tty)
+      if (int e = take_terminal(0)) fail(sync_fd, Stage::kTerminal, e, "TIOCSCTTY");
     ::execve(spec.argv[0], spec.argv.data(), spec.envp.data());
     fail(sync_fd, Stage::kExec, errno, spec.argv[0]);
   }

@@ -21,6 +21,8 @@ void fill_agent_info(const AgentRecord& r, v1::AgentInfo* out) {
   out->set_policy_path(r.policy_path);
   out->set_reason(r.reason);
   out->set_signal(r.signal);
+  out->set_terminal(r.terminal);
+  out->set_interactive(r.interactive);
 }
 
 }  // namespace agentos

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -88,7 +89,8 @@ Status AgentManager::prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t
 }
 
 Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const Peer& owner, RunError* why,
-                                             const DelegateStart* delegate, const ServerStdio* stdio) {
+                                             const DelegateStart* delegate, const ServerStdio* stdio,
+                                             const ConsoleRequest* console) {
   *why = RunError::kInvalid;
   policy::Policy p = given;
   if (delegate) {  // the parser keeps AGENTOS_* for the daemon: here it is the daemon
@@ -234,6 +236,32 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   spec->stdout_fd = stdio ? stdio->fd : log.get();
   spec->stdin_fd = stdio ? stdio->fd : devnull.get();
   spec->stderr_fd = log.get();
+  // Every agent but an MCP server (whose stdio is its protocol) has a console: its monitor relays
+  // its output to the log and to an attached client, and the client's input to it.
+  UniqueFd console_daemon, console_monitor;
+  if (!stdio) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) {
+      auto e = sys_error("console socketpair");
+      undo_enforce();
+      (void)cgroups_.remove(id);
+      return e;
+    }
+    console_daemon.reset(pair[0]);
+    console_monitor.reset(pair[1]);
+    spec->relay = true;
+    spec->log_fd = log.get();
+    spec->console_fd = console_monitor.get();
+    spec->console_peer_fd = console_daemon.get();
+    if (console) {
+      spec->console_attached = console->attached;
+      spec->interactive = console->interactive;
+      spec->tty = console->tty;
+      spec->rows = console->rows;
+      spec->cols = console->cols;
+      if (console->tty) spec->set_env("TERM", console->term.empty() ? "xterm" : console->term);
+    }
+  }
   spec->cgroup_fd = cg->get();
   spec->exit_path = paths_.exit_file(id);
 
@@ -258,6 +286,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
 
   Agent a;
   a.log = std::move(log);
+  a.console = std::move(console_daemon);
   AgentRecord& r = a.record;
   r.id = id;
   r.name = p.name;
@@ -288,6 +317,9 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   a.monitor_pidfd = std::move(launched->monitor_pidfd);
   r.gateway_fds = launched->monitor_listener_fds;
   r.broker_fd = launched->monitor_broker_fd;
+  r.console_fd = console_daemon.valid() ? console_daemon.get() : -1;  // the monitor's copy has this number
+  r.terminal = spec->tty;
+  r.interactive = spec->interactive;
   attach_broker(r, p, std::move(launched->broker_listener));
   if (egress) egress_->attach(std::move(*egress), std::move(launched->gateway_listeners));
   save(r);
@@ -297,6 +329,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   auto [it, _] = agents_.emplace(id, std::move(a));
   by_cgroup_[it->second.record.cgroup_id] = id;
   watch(it->second);
+  watch_console(it->second);
   if (on_start) on_start(it->second.record);
   return &it->second.record;
 }
@@ -311,7 +344,14 @@ void AgentManager::watch(Agent& a) {
 void AgentManager::finish(const std::string& id) {
   auto it = agents_.find(id);
   if (it == agents_.end()) return;
+  // The monitor sent the last of the output before it exited: pass it on before the exit.
+  it->second.console_held = false;
+  read_console(id);
   Agent& a = it->second;
+  if (a.console.valid()) {
+    loop_.remove(a.console.get());
+    a.console.reset();
+  }
   if (a.monitor_pidfd.valid()) {
     loop_.remove(a.monitor_pidfd.get());
     a.monitor_pidfd.reset();
@@ -567,6 +607,12 @@ void AgentManager::recover() {
         if (off_t data = a.log.valid() ? ::lseek(a.log.get(), 0, SEEK_DATA) : 0; data > 0) a.log_dropped = data;
         if (auto s = readopt_egress(a); !s)
           log::error("agent " + id + ": no egress after the daemon's restart: " + s.error().str(), {{"AGENT_ID", id}});
+        // Its console: the monitor's copy of the daemon's end. Nobody is attached to a new daemon.
+        if (a.record.console_fd >= 0) {
+          a.console.reset(static_cast<int>(::syscall(SYS_pidfd_getfd, a.monitor_pidfd.get(), a.record.console_fd, 0)));
+          std::string detach = sandbox::console_message(sandbox::ConsoleKind::kAttach, std::string(1, '\0'));
+          if (a.console.valid()) (void)!::send(a.console.get(), detach.data(), detach.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         auto p = policy_of(a.record);
         UniqueFd broker(a.record.broker_fd < 0 ? -1
                                                : static_cast<int>(::syscall(SYS_pidfd_getfd, a.monitor_pidfd.get(), a.record.broker_fd, 0)));
@@ -577,7 +623,10 @@ void AgentManager::recover() {
     auto [it, _] = agents_.emplace(id, std::move(a));
     by_cgroup_[it->second.record.cgroup_id] = id;
     if (it->second.record.state != AgentState::kRunning) continue;
-    if (it->second.monitor_pidfd.valid()) watch(it->second);
+    if (it->second.monitor_pidfd.valid()) {
+      watch(it->second);
+      watch_console(it->second);
+    }
     else finish(id);  // exited while we were down, or its monitor is gone
   }
 }

@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -17,6 +18,7 @@
 #include "enforce/unix_guard.h"
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/console.h"
 #include "server/agent_record.h"
 #include "broker/broker.h"
 #include "server/egress_gateway.h"
@@ -50,6 +52,16 @@ struct ServerStdio {
   int fd = -1;
 };
 
+// How a client wants the agent's stdio (agentctl run): attached from the first byte, its stdin
+// from the client (interactive), a terminal of the sandbox's own (tty) of the client's size.
+struct ConsoleRequest {
+  bool attached = false;
+  bool interactive = false;
+  bool tty = false;
+  uint16_t rows = 24, cols = 80;
+  std::string term;  // TERM with a terminal; checked by the API (terminal_type)
+};
+
 // The compiled seccomp filters, one for agents in their own network namespace and one for agents
 // on the host's (which may need listen() refused).
 struct SeccompFilters {
@@ -77,7 +89,27 @@ class AgentManager {
   // `delegate`: a delegate's start (many may run under one name; the policy is already narrowed).
   [[nodiscard]] Result<const AgentRecord*> run(const policy::Policy& p, const Peer& owner, RunError* why,
                                                const DelegateStart* delegate = nullptr,
-                                               const ServerStdio* stdio = nullptr);
+                                               const ServerStdio* stdio = nullptr,
+                                               const ConsoleRequest* console = nullptr);
+  // The agent's console (sandbox/console.h): whether a client is attached (the monitor sends
+  // output only then), and what the client sends. False if the agent has no console (an MCP
+  // server, or an agent adopted without one).
+  // Messages are delivered in order: what the monitor cannot take yet waits here, and
+  // console_backlog says how much, for the client's input to wait in its turn (the agent reads
+  // its stdin at its own pace, and nothing typed or piped is dropped).
+  bool console_attach(const std::string& id, bool attached);
+  bool console_send(const std::string& id, const std::string& message);
+  [[nodiscard]] size_t console_backlog(const std::string& id) const;
+  // SIGINT, SIGTERM or SIGHUP for the agent, through its monitor: never behind queued input.
+  bool console_signal(const std::string& id, int sig);
+  // While held, the monitor's output is not read: a client behind on it slows the agent, as a
+  // terminal would, rather than the daemon holding what it has not taken.
+  void console_hold(const std::string& id, bool hold);
+  // Output from an agent's console, as it arrives: stdout, stderr or its terminal.
+  std::function<void(const std::string& id, sandbox::ConsoleKind kind, std::string_view data)> on_console;
+  // The monitor took everything queued for it.
+  std::function<void(const std::string& id)> on_console_drained;
+
   // SIGTERM now (forwarded by the monitor to the agent), SIGKILL to the cgroup after kStopGrace.
   [[nodiscard]] Status stop(const std::string& id);
   void tick();  // enforces stop deadlines
@@ -123,11 +155,19 @@ class AgentManager {
     AgentRecord record;
     UniqueFd monitor_pidfd;
     UniqueFd log;  // its output, for keeping it within the log cap
+    UniqueFd console;  // the daemon's end of its console (sandbox/console.h), if it has one
+    std::deque<std::string> console_queue;  // messages the monitor has not taken yet
+    size_t console_queued = 0;  // their bytes
+    bool console_held = false;
     off_t log_dropped = 0;  // bytes at the log's start given back to the filesystem
     std::optional<Clock::time_point> kill_at;
   };
 
   void watch(Agent& a);
+  void watch_console(Agent& a);
+  void read_console(const std::string& id);
+  void flush_console(const std::string& id);
+  void console_interest(Agent& a);
   void finish(const std::string& id);
   void save(const AgentRecord& r);
   [[nodiscard]] Status readopt_egress(Agent& a);

@@ -41,6 +41,9 @@ std::string to_json(const AgentRecord& r) {
             {"stop_requested", r.stop_requested},
             {"gateway_fds", r.gateway_fds},
             {"broker_fd", r.broker_fd},
+            {"console_fd", r.console_fd},
+            {"terminal", r.terminal},
+            {"interactive", r.interactive},
             {"delegator_policies", r.delegator_policies},
             {"chain", r.chain},
             {"trace", r.trace},
@@ -84,6 +87,9 @@ Result<AgentRecord> record_from_json(const std::string& text) {
     r.stop_requested = j.value("stop_requested", false);
     r.gateway_fds = j.value("gateway_fds", std::vector<int>{});
     r.broker_fd = j.value("broker_fd", -1);
+    r.console_fd = j.value("console_fd", -1);
+    r.terminal = j.value("terminal", false);
+    r.interactive = j.value("interactive", false);
     r.delegator_policies = j.value("delegator_policies", std::vector<std::string>{});
     r.chain = j.value("chain", std::vector<std::string>{});
     r.trace = j.value("trace", "");

@@ -50,6 +50,9 @@ struct AgentRecord {
   // them while the agent runs: a restarted daemon takes copies (pidfd_getfd).
   std::vector<int> gateway_fds;
   int broker_fd = -1;  // the broker's listening socket, likewise
+  int console_fd = -1;  // the daemon's end of the agent's console, likewise
+  bool terminal = false;  // its stdio is its sandbox's own terminal (run -t)
+  bool interactive = false;  // its stdin is the console's
   // A delegate's: its delegators' policies (outermost first), which its own is narrowed to; the
   // chain's agent names; the trace id every agent in the chain shares; the agent that asked.
   std::vector<std::string> delegator_policies;

@@ -15,6 +15,8 @@ namespace agentos {
 namespace {
 
 constexpr size_t kOutHighWater = 256 * 1024;  // stop reading logs for a slow client past this
+// Console input queued for a monitor past which the client's next input waits.
+constexpr size_t kConsoleInHighWater = 256 * 1024;
 constexpr size_t kLogChunk = 64 * 1024;
 
 }  // namespace
@@ -105,8 +107,8 @@ void ApiServer::on_event(int fd, uint32_t events) {
   auto it = conns_.find(fd);
   if (it == conns_.end() || it->second->dead) return;
   Conn& c = *it->second;
-  if (events & (EPOLLERR | EPOLLHUP)) {
-    close(fd);
+  if ((events & (EPOLLERR | EPOLLHUP)) || ((events & EPOLLRDHUP) && c.input_paused)) {
+    close(fd);  // paused, what the client sent last has no reader before it went away
   } else {
     if (events & (EPOLLIN | EPOLLRDHUP)) read_request(c);
     if ((events & EPOLLOUT) && !c.dead) flush(c);
@@ -125,8 +127,11 @@ void ApiServer::read_request(Conn& c) {
     else ::close(fds[i]);
   }
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return close(c.fd.get());
-  if (n < 0 || c.got_request) return;  // after the request, input is ignored until hangup
+  if (n < 0) return;
+  // After the request, input is ignored until hangup, but for a console's: what the user types.
+  if (c.got_request && c.console.empty()) return;
   c.in.feed(buf, static_cast<size_t>(n));
+  if (c.got_request) return console_frames(c);
   auto frame = c.in.next();
   if (!frame) {
     c.got_request = true;
@@ -141,6 +146,35 @@ void ApiServer::read_request(Conn& c) {
     return;
   }
   dispatch(c, req);
+}
+
+void ApiServer::console_frames(Conn& c) {
+  for (;;) {
+    if (agents_.console_backlog(c.console) >= kConsoleInHighWater) {
+      c.input_paused = true;  // until console_drained
+      return set_interest(c);
+    }
+    auto more = c.in.next();
+    if (!more || !*more) return;  // a bad frame is dropped: the console stays the user's
+    v1::Request in;
+    if (in.ParseFromString(**more) && in.has_input()) console_input(c, in.input());
+    if (c.dead || c.console.empty()) return;
+  }
+}
+
+void ApiServer::console_drained(const std::string& id) {
+  for (auto& [fd, c] : conns_) {
+    if (c->dead || c->console != id || !c->input_paused) continue;
+    c->input_paused = false;
+    set_interest(*c);
+    console_frames(*c);
+  }
+  reap();
+}
+
+void ApiServer::set_interest(Conn& c) {
+  if (c.dead) return;
+  (void)loop_.modify(c.fd.get(), (c.input_paused ? 0 : EPOLLIN) | EPOLLRDHUP | (c.out.empty() ? 0 : EPOLLOUT));
 }
 
 void ApiServer::dispatch(Conn& c, const v1::Request& req) {
@@ -164,6 +198,8 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kPending: do_pending(c, req.pending(), resp); break;
     case v1::Request::kAnswer: do_answer(p, req.answer(), resp); break;
     case v1::Request::kRevoke: do_revoke(p, req.revoke(), resp); break;
+    case v1::Request::kAttach: do_attach(c, req.attach(), resp); break;
+    case v1::Request::kInput: resp = error_response(v1::Error::INVALID_ARGUMENT, "input needs an attached run first"); break;
     case v1::Request::KIND_NOT_SET: resp = error_response(v1::Error::INVALID_ARGUMENT, "empty request"); break;
   }
   if (resp.has_error() && resp.error().code() == v1::Error::PERMISSION_DENIED)
@@ -190,14 +226,16 @@ void ApiServer::flush(Conn& c) {
   while (!c.out.empty()) {
     ssize_t w = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN) {
-      (void)loop_.modify(fd, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
-      return;
-    }
+    if (w < 0 && errno == EAGAIN) break;
     if (w < 0) return close(fd);
     c.out.erase(0, static_cast<size_t>(w));
   }
-  (void)loop_.modify(fd, EPOLLIN | EPOLLRDHUP);
+  set_interest(c);
+  if (c.holding_output && c.out.size() < kOutHighWater / 2) {
+    c.holding_output = false;
+    agents_.console_hold(c.console, false);
+  }
+  if (!c.out.empty()) return;
   if (c.closing) return close(fd);
   if (c.stream) pump(c);
 }
@@ -260,6 +298,24 @@ void ApiServer::agent_output(const std::string& id) {
 
 void ApiServer::agent_exited(const std::string& id) { agent_output(id); }
 
+void ApiServer::console_output(const std::string& id, sandbox::ConsoleKind kind, std::string_view data) {
+  for (auto& [fd, c] : conns_) {
+    if (c->dead || c->console != id) continue;
+    v1::Response r;
+    auto* chunk = r.mutable_log();
+    chunk->set_data(data.data(), data.size());
+    chunk->set_stream(kind == sandbox::ConsoleKind::kStdout   ? v1::LogChunk::STREAM_STDOUT
+                      : kind == sandbox::ConsoleKind::kStderr ? v1::LogChunk::STREAM_STDERR
+                                                              : v1::LogChunk::STREAM_OUTPUT);
+    send(*c, r);
+    if (!c->dead && !c->holding_output && c->out.size() >= kOutHighWater) {
+      c->holding_output = true;  // until flush has sent most of it
+      agents_.console_hold(id, true);
+    }
+  }
+  reap();
+}
+
 void ApiServer::audit_event(const v1::AuditEvent& e) {
   std::vector<int> fds;
   for (auto& [fd, c] : conns_)
@@ -301,6 +357,17 @@ void ApiServer::close(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end() || it->second->dead) return;
   loop_.remove(fd);
+  // An attached client gone without detaching (agentctl killed, its terminal closed): the agent
+  // it ran ends too, as a program does when its terminal goes (--detach, or detaching, keeps it).
+  if (Conn& c = *it->second; c.holding_output) agents_.console_hold(c.console, false);
+  if (Conn& c = *it->second; !c.console.empty() && !c.detached) {
+    const AgentRecord* r = agents_.find(c.console);
+    if (r && r->state == AgentState::kRunning) {
+      log::info("agent " + r->name + ": its attached client went away; stopping it", {{"AGENT_ID", r->id}});
+      audit_.event(r->id, r->name, r->owner_uid, "stop: the attached client went away", "api", "allow");
+      (void)agents_.stop(r->id);
+    }
+  }
   uid_t uid = it->second->peer.uid;
   if (auto n = by_uid_.find(uid); n != by_uid_.end() && --n->second == 0) by_uid_.erase(n);
   --open_;

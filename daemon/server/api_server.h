@@ -56,6 +56,9 @@ class ApiServer {
   [[nodiscard]] Status serve(UniqueFd listener);
   void agent_output(const std::string& id);  // its log grew
   void agent_exited(const std::string& id);
+  // Output from an agent's console (AgentManager::on_console), to the client holding it.
+  void console_output(const std::string& id, sandbox::ConsoleKind kind, std::string_view data);
+  void console_drained(const std::string& id);  // a paused client's input can go on
   void tick();  // drops clients that never finish their request
   void audit_event(const v1::AuditEvent& e);  // to the clients following the audit trail
   void pending_event(const broker::PendingCall& call);  // to the clients following pending calls
@@ -85,6 +88,13 @@ class ApiServer {
     std::optional<AuditFollow> audit;
     bool pending = false;  // following calls that wait for consent
     std::string refused;  // why its request will be refused, whatever it is (set at accept)
+    // The agent whose console this connection holds (run with attach, attach): its output comes
+    // here, and ConsoleInput frames go to it. The client going away without detaching stops it.
+    std::string console;
+    bool detached = false;
+    bool input_paused = false;  // its console input waits for the agent to take what is queued
+    bool holding_output = false;  // its console's output waits for it to take what it has
+
     Clock::time_point deadline;
   };
 
@@ -95,6 +105,9 @@ class ApiServer {
   [[nodiscard]] std::string refuse_agent(int fd, const Peer& peer);
   void on_event(int fd, uint32_t events);
   void read_request(Conn& c);
+  void console_frames(Conn& c);  // the ConsoleInput frames received, while the agent keeps up
+  void set_interest(Conn& c);
+  void let_go(Conn& c);
   void dispatch(Conn& c, const v1::Request& req);
   void send(Conn& c, const v1::Response& r);
   void flush(Conn& c);
@@ -109,6 +122,9 @@ class ApiServer {
   void do_policy_list(v1::Response& resp);
   void do_policy_apply(const Peer& p, const v1::PolicyApplyRequest& req, v1::Response& resp);
   void do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp);
+  void do_attach(Conn& c, const v1::AttachRequest& req, v1::Response& resp);
+  void take_console(Conn& c, const std::string& id);
+  void console_input(Conn& c, const v1::ConsoleInput& in);
   void do_ps(const Peer& p, const v1::PsRequest& req, v1::Response& resp);
   void do_stop(Conn& c, const v1::StopRequest& req, v1::Response& resp);
   void do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp);

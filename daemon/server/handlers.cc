@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
 #include <chrono>
 
 #include "sandbox/landlock.h"
@@ -138,8 +140,22 @@ void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {
       return set_error(resp, v1::Error::INVALID_ARGUMENT, "command must start with an absolute path");
   }
 
+  if ((req.tty() || req.interactive()) && !req.attach())
+    return set_error(resp, v1::Error::INVALID_ARGUMENT, "a terminal or stdin needs an attached run (not --detach)");
+  ConsoleRequest console{req.attach(), req.interactive() || req.tty(), req.tty(),
+                         static_cast<uint16_t>(std::clamp(req.size().rows(), 1u, 4096u)),
+                         static_cast<uint16_t>(std::clamp(req.size().cols(), 1u, 4096u))};
+  if (!req.has_size()) console.rows = 24, console.cols = 80;
+  if (req.tty()) {
+    // A terminal type is a terminfo name: anything else is not passed into the agent's environment.
+    const std::string& t = req.term();
+    bool valid = !t.empty() && t.size() <= 64 && std::all_of(t.begin(), t.end(), [](unsigned char ch) {
+      return std::isalnum(ch) || ch == '-' || ch == '.' || ch == '+' || ch == '_';
+    });
+    console.term = valid ? t : "xterm";
+  }
   RunError why;
-  auto r = agents_.run(pol, c.peer, &why);
+  auto r = agents_.run(pol, c.peer, &why, nullptr, nullptr, &console);
   if (!r) {
     auto code = why == RunError::kExists          ? v1::Error::ALREADY_EXISTS
                 : why == RunError::kCannotConfine ? v1::Error::FAILED_PRECONDITION
@@ -152,11 +168,82 @@ void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {
   fill_agent_info(**r, resp.mutable_run()->mutable_agent());
   if (!req.attach()) return;
   resp.set_final(false);
+  take_console(c, (*r)->id);  // the monitor sends from the first byte: nothing is missed
+}
+
+// This connection holds the agent's console from now on: its output comes here (a client that
+// held it before is told and let go), and the stream ends with the agent's exit.
+void ApiServer::take_console(Conn& c, const std::string& id) {
+  for (auto& [fd, other] : conns_)
+    if (!other->dead && other.get() != &c && other->console == id) {
+      let_go(*other);
+      v1::Response note;
+      note.set_final(true);
+      note.mutable_log()->set_data("agentos: another client attached to agent " + id + "\n");
+      note.mutable_log()->set_stream(v1::LogChunk::STREAM_STDERR);
+      send(*other, note);
+    }
+  c.console = id;
   Stream s;
-  s.agent_id = (*r)->id;
-  s.log.reset(::open((*r)->log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  s.agent_id = id;
   s.until_exit = true;
   c.stream = std::move(s);
+}
+
+// The connection leaves the console (detached, or another client took it): the agent runs on,
+// and the stream's last response closes it.
+void ApiServer::let_go(Conn& c) {
+  if (c.holding_output) agents_.console_hold(c.console, false);
+  c.holding_output = c.input_paused = false;
+  c.detached = true;
+  c.console.clear();
+  c.stream.reset();
+  c.closing = true;
+  set_interest(c);
+}
+
+void ApiServer::do_attach(Conn& c, const v1::AttachRequest& req, v1::Response& resp) {
+  const AgentRecord* r = lookup(c.peer, req.agent(), resp);
+  if (!r) return;
+  if (r->state != AgentState::kRunning)
+    return set_error(resp, v1::Error::FAILED_PRECONDITION, "agent " + r->id + " is not running (" + r->reason + ")");
+  std::string id = r->id;
+  if (!agents_.console_attach(id, true))
+    return set_error(resp, v1::Error::FAILED_PRECONDITION, "agent " + id + " has no console to attach to (an MCP server's stdio is its protocol)");
+  if (req.has_size()) {
+    v1::ConsoleInput resize;
+    *resize.mutable_size() = req.size();
+    Conn* self = &c;
+    take_console(c, id);
+    console_input(*self, resize);
+  } else {
+    take_console(c, id);
+  }
+  resp.Clear();
+  resp.set_final(false);
+  fill_agent_info(*r, resp.mutable_run()->mutable_agent());
+}
+
+void ApiServer::console_input(Conn& c, const v1::ConsoleInput& in) {
+  using sandbox::ConsoleKind;
+  using sandbox::console_message;
+  const std::string& id = c.console;
+  for (size_t at = 0; at < in.data().size(); at += sandbox::kConsoleChunk)
+    agents_.console_send(id, console_message(ConsoleKind::kInput, std::string_view(in.data()).substr(at, sandbox::kConsoleChunk)));
+  if (in.has_size() && in.size().rows() > 0 && in.size().cols() > 0) {
+    uint16_t rc[2] = {static_cast<uint16_t>(std::min(in.size().rows(), 4096u)), static_cast<uint16_t>(std::min(in.size().cols(), 4096u))};
+    agents_.console_send(id, console_message(ConsoleKind::kResize, std::string_view(reinterpret_cast<const char*>(rc), sizeof rc)));
+  }
+  if (in.signal() != 0) agents_.console_signal(id, in.signal());
+  if (in.eof()) agents_.console_send(id, console_message(ConsoleKind::kEof));
+  if (in.detach()) {
+    agents_.console_attach(id, false);
+    let_go(c);
+    v1::Response done;
+    done.set_final(true);
+    done.mutable_log();  // an empty last chunk: the stream ends, the agent runs on
+    send(c, done);
+  }
 }
 
 void ApiServer::do_ps(const Peer& p, const v1::PsRequest& req, v1::Response& resp) {

@@ -309,6 +309,10 @@ int run(const Options& o) {
                     (r.delegated_by.empty() ? "" : ", delegated by " + r.delegated_by),
                 "launcher", "allow");
   };
+  agents.on_console = [&](const std::string& id, sandbox::ConsoleKind kind, std::string_view data) {
+    api.console_output(id, kind, data);
+  };
+  agents.on_console_drained = [&](const std::string& id) { api.console_drained(id); };
   agents.on_exit = [&](const std::string& id) {
     api.agent_exited(id);
     mcp_servers.exited(id);

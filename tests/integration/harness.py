@@ -167,6 +167,8 @@ class Daemon:
             pw = pwd.getpwnam(user)
             kwargs = dict(user=pw.pw_uid, group=pw.pw_gid,
                           extra_groups=[g.gr_gid for g in grp.getgrall() if user in g.gr_mem])
+        if input is None:
+            kwargs["stdin"] = subprocess.DEVNULL  # an inherited pipe is data `run` would refuse to drop
         r = subprocess.run([str(AGENTCTL), "--socket", str(self.socket), *args], capture_output=True,
                            text=True, input=input, timeout=60, **kwargs)
         if check and r.returncode != 0:
