@@ -1,5 +1,5 @@
-// The broker's pure parts: JSON-RPC messages, grant decisions with constraints, and the kv and
-// fs providers' confinement to their agent's own data.
+// The broker's pure parts: JSON-RPC messages, http.fetch's reading of responses, grant decisions
+// with constraints, and the kv and fs providers' confinement to their agent's own data.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "broker/grants.h"
+#include "broker/http_fetch.h"
 #include "broker/jsonrpc.h"
 #include "broker/kv_store.h"
 #include "broker/test_util.h"
@@ -32,6 +33,19 @@ TEST(JsonRpc, MessagesAndFailures) {
   EXPECT_EQ(result_line(1, Json::object()), "{\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{}}\n");
   // Bytes that are not UTF-8 are replaced, never thrown over.
   EXPECT_NE(result_line(1, std::string("\xff")).find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+TEST(HttpFetch, ResponsesAndTheirBodies) {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 32\r\nConnection: close\r\n\r\n";
+  // The answer to HEAD has no body, whatever its Content-Length says (as nginx sends it).
+  ToolResult r = parse_response(head, true);
+  EXPECT_FALSE(r.error) << r.value.dump();
+  EXPECT_EQ(r.value["status"], 200);
+  EXPECT_EQ(r.value["body"], "");
+  EXPECT_EQ(r.value["headers"]["content-length"], "32");
+  // To a GET, the same bytes are a body cut short; whole, the body is there.
+  EXPECT_TRUE(parse_response(head).error);
+  EXPECT_EQ(parse_response(head + std::string(32, 'x')).value["body"], std::string(32, 'x'));
 }
 
 TEST(Grants, AllowAskDenyAndConstraints) {
