@@ -11,8 +11,11 @@
 #include "broker/http_fetch.h"
 #include "broker/jsonrpc.h"
 #include "broker/kv_store.h"
+#include "broker/proto_session.h"
 #include "broker/test_util.h"
 #include "broker/workspace.h"
+#include "broker.pb.h"
+#include "common/stderr_capture.h"
 
 namespace agentos::broker {
 namespace {
@@ -33,6 +36,18 @@ TEST(JsonRpc, MessagesAndFailures) {
   EXPECT_EQ(result_line(1, Json::object()), "{\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{}}\n");
   // Bytes that are not UTF-8 are replaced, never thrown over.
   EXPECT_NE(result_line(1, std::string("\xff")).find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+// protobuf logs a string that is not UTF-8 to stderr (the journal); an agent may send any number.
+TEST(ProtoSession, StringsThatAreNotUtf8AreRefusedUnlogged) {
+  const std::string payload = "\x08\x01\x1a\x04\x0a\x02\xff\xfe";  // id 1, call_tool { tool: "\xff\xfe" }
+  ProtoSession session;
+  ProtoSession::Translated t;
+  EXPECT_EQ(stderr_of([&] { t = session.request(payload); }), "");
+  EXPECT_FALSE(t.request);
+  EXPECT_FALSE(t.frames.empty());  // the error frame
+  // The control: parsed without the silencer, the same bytes are logged.
+  EXPECT_NE(stderr_of([&] { (void)v1::BrokerRequest().ParseFromString(payload); }), "");
 }
 
 TEST(HttpFetch, ResponsesAndTheirBodies) {
