@@ -1,7 +1,8 @@
 // libFuzzer entry: one MCP line from an agent, and all the broker does with it before a tool
 // runs: the message read, a call's arguments put in the form its tool reads (arguments.h), the
 // call decided against grants with constraints, and shown for consent. Checked on the way: the
-// canonical form is a fixed point, and what consent shows hides no invisible character.
+// canonical form is a fixed point, a refusal's reason is UTF-8, and what consent shows hides no
+// invisible character.
 #include <cstdint>
 #include <map>
 
@@ -46,6 +47,13 @@ ask = ["fs", "email.send", "calendar"]
   return *r.policy->tools;
 }
 
+// A refusal's reason goes to the audit trail, whose JSON lines (and protobuf) take only UTF-8: the
+// reason must be UTF-8 however the agent's text in it was cut.
+int refused(const std::string& why) {
+  (void)Json(why).dump();  // throws on anything else
+  return 0;
+}
+
 }  // namespace
 }  // namespace agentos::broker
 
@@ -64,13 +72,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto rule = rules.find(name->get<std::string>());
   const ArgRules& r = rule == rules.end() ? ArgRules{} : rule->second;
   auto canonical = canonical_arguments(r, *args);
-  if (!canonical) return 0;
+  if (!canonical) return refused(canonical.error().what);
   auto again = canonical_arguments(r, *canonical);
   if (!again || *again != *canonical) __builtin_trap();
-  (void)decide(tools, {"fs.read"}, name->get<std::string>(), *canonical, r);
+  Decision d = decide(tools, {"fs.read"}, name->get<std::string>(), *canonical, r);
+  if (d.verdict == Verdict::kDeny) return refused(d.reason);
   auto view = show_arguments(*canonical, r, canonical->dump(-1, ' ', false, Json::error_handler_t::replace).size());
-  if (view)
-    for (const auto& a : *view)
-      if (escape_invisible(a.shown) != a.shown || escape_invisible(a.name) != a.name) __builtin_trap();
+  if (!view) return refused(view.error().what);
+  for (const auto& a : *view)
+    if (escape_invisible(a.shown) != a.shown || escape_invisible(a.name) != a.name) __builtin_trap();
   return 0;
 }

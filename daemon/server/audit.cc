@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "policy/quote.h"
 
 namespace agentos {
 namespace {
@@ -46,7 +47,9 @@ void AuditLog::event(const std::string& agent_id, const std::string& agent_name,
   e.set_agent_id(agent_id);
   e.set_agent_name(agent_name);
   e.set_owner_uid(owner_uid);
-  e.set_operation(operation);
+  // An operation quotes what agents sent, perhaps cut mid-character: the JSON line (whose dump
+  // throws on bytes that are not UTF-8), protobuf and terminals all need it escaped.
+  e.set_operation(policy::escape_text(operation));
   e.set_layer(layer);
   e.set_decision(decision);
   record(std::move(e));
