@@ -30,6 +30,8 @@ TEST(JsonRpc, MessagesAndFailures) {
   EXPECT_EQ(bad("{not json"), kParseError);
   EXPECT_EQ(bad(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])"), kInvalidRequest);  // no batches
   EXPECT_EQ(bad(R"({"jsonrpc":"1.0","id":1,"method":"ping"})"), kInvalidRequest);
+  EXPECT_EQ(bad(R"({"jsonrpc":2.0,"id":1,"method":"ping"})"), kInvalidRequest);  // no string: threw, uncaught
+  EXPECT_EQ(bad(R"({"jsonrpc":{},"id":1,"method":"ping"})"), kInvalidRequest);
   EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":1,"method":3})"), kInvalidRequest);
   EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":{},"method":"ping"})"), kInvalidRequest);
   EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":[1]})"), kInvalidParams);
@@ -61,6 +63,13 @@ TEST(HttpFetch, ResponsesAndTheirBodies) {
   // To a GET, the same bytes are a body cut short; whole, the body is there.
   EXPECT_TRUE(parse_response(head).error);
   EXPECT_EQ(parse_response(head + std::string(32, 'x')).value["body"], std::string(32, 'x'));
+}
+
+TEST(JsonRpc, InitializeAnswersAVersionItSpeaks) {
+  EXPECT_EQ(initialize_result({{"protocolVersion", "2025-03-26"}})["protocolVersion"], "2025-03-26");
+  EXPECT_EQ(initialize_result({{"protocolVersion", "1999-01-01"}})["protocolVersion"], "2025-06-18");
+  EXPECT_EQ(initialize_result({{"protocolVersion", 20250618}})["protocolVersion"], "2025-06-18");  // threw, uncaught
+  EXPECT_EQ(initialize_result(Json::object())["protocolVersion"], "2025-06-18");
 }
 
 TEST(Grants, AllowAskDenyAndConstraints) {

@@ -1,8 +1,8 @@
 // libFuzzer entry: one MCP line from an agent, and all the broker does with it before a tool
-// runs: the message read, a call's arguments put in the form its tool reads (arguments.h), the
-// call decided against grants with constraints, and shown for consent. Checked on the way: the
-// canonical form is a fixed point, a refusal's reason is UTF-8, and what consent shows hides no
-// invisible character.
+// runs: the message read, `initialize` answered, a call's arguments put in the form its tool reads
+// (arguments.h), the call decided against grants with constraints, and shown for consent. Checked:
+// the canonical form is a fixed point, a refusal's reason is UTF-8, and what consent shows hides
+// no invisible character.
 #include <cstdint>
 #include <map>
 
@@ -64,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parsed = parse_message({reinterpret_cast<const char*>(data), size});
   if (auto* f = std::get_if<ParseFailure>(&parsed)) return (void)error_line(f->id, f->code, f->message), 0;
   const Message& m = std::get<Message>(parsed);
+  if (m.method == "initialize") return (void)result_line(m.id, initialize_result(m.params)), 0;
   auto name = m.params.find("name");
   auto args = m.params.find("arguments");
   if (m.method != "tools/call" || name == m.params.end() || !name->is_string() || args == m.params.end() ||
