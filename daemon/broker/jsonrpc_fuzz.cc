@@ -47,8 +47,8 @@ ask = ["fs", "email.send", "calendar"]
   return *r.policy->tools;
 }
 
-// A refusal's reason goes to the audit trail, whose JSON lines (and protobuf) take only UTF-8: the
-// reason must be UTF-8 however the agent's text in it was cut.
+// A refusal's reason goes to the agent and the audit trail: UTF-8, however the agent's text in it
+// was cut (the audit's JSON lines threw on anything else, and protobuf refuses it).
 int refused(const std::string& why) {
   (void)Json(why).dump();  // throws on anything else
   return 0;

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agentos::broker;
   static auto loop = EventLoop::create();
   int sv[2];
-  // What a socket holds unread: the server's whole output is written before the client reads.
+  // The server's whole output is written before the client reads: no more than a socket holds.
   if (size > 64 * 1024 || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0) return 0;
   UniqueFd ours(sv[0]), server(sv[1]);
   if (size && ::send(server.get(), data, size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) __builtin_trap();
