@@ -2,6 +2,7 @@
 
 #include "broker/canonical_url.h"
 #include "common/mail_address.h"
+#include "policy/quote.h"
 
 namespace agentos::broker {
 namespace {
@@ -14,7 +15,7 @@ Result<Json> canonical_recipients(const Json& v) {
   auto add = [&](const Json& one) -> Status {
     if (!one.is_string()) return error("must be an address or a list of them");
     const auto& s = one.get_ref<const std::string&>();
-    if (!is_mail_address(s)) return error("\"" + s.substr(0, 100) + "\" is not one bare address, local@domain");
+    if (!is_mail_address(s)) return error(policy::quote_text(s) + " is not one bare address, local@domain");
     size_t at = s.rfind('@');
     std::string domain = s.substr(at + 1);
     for (char& c : domain)

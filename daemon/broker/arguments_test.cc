@@ -48,7 +48,7 @@ TEST(CanonicalUrl, RefusesWhatServersOrParsersReadDifferently) {
                           "https://a.test:99999/", "https://b\xc3\xbc" "cher.example/", "https://a.test/v1/%2e%2e/admin",
                           "https://a.test/v1/%2E/x", "https://a.test/..;/admin", "https://a.test/a%2fb", "https://a.test/a%5Cb",
                           "https://a.test/a\\b", "https://a.test/%zz", "https://a.test/%4", "https://a.test/a b",
-                          "https://a.test/\x1b[2J"})
+                          "https://a.test/\x1b[2J", "http://25./" /* "25" would be 0.0.0.25 */})
     EXPECT_TRUE(canon(bad).starts_with("refused: ")) << bad << " -> " << canon(bad);
   EXPECT_TRUE(canon(std::string("https://a.test/") + std::string(kMaxUrl, 'a')).starts_with("refused: "));
   EXPECT_TRUE(canon(std::string("https://a.test/\0x", 17)).starts_with("refused: "));

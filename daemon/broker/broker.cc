@@ -18,8 +18,6 @@
 namespace agentos::broker {
 namespace {
 
-constexpr const char* kProtocolVersions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
-
 // What the audit trail keeps of a call's arguments: enough to match two calls, nothing to read.
 std::string digest(const Json& args) {
   return sha256_hex(args.dump(-1, ' ', false, Json::error_handler_t::replace)).substr(0, 16);
@@ -305,17 +303,7 @@ void Broker::handle(Conn& c, std::string_view line) {
     if (m.notification()) return;
     return call_tool(c, m.id, m.params, started);
   }
-  if (m.method == "initialize") {
-    std::string asked = m.params.value("protocolVersion", "");
-    std::string version = kProtocolVersions[0];
-    for (const char* v : kProtocolVersions)
-      if (asked == v) version = v;
-    return send(c, result_line(m.id, {{"protocolVersion", version},
-                                      {"capabilities", {{"tools", {{"listChanged", false}}}}},
-                                      {"serverInfo", {{"name", "agentos"}, {"version", "0.1.0"}}},
-                                      {"instructions", "Platform tools of agentos. Calls outside your grants are refused; "
-                                                       "some wait for your owner's consent."}}));
-  }
+  if (m.method == "initialize") return send(c, result_line(m.id, initialize_result(m.params)));
   if (m.method == "tools/list") {
     auto a = agents_.find(c.agent_id);
     Json tools = Json::array();

@@ -1,5 +1,5 @@
-// The broker's pure parts: JSON-RPC messages, grant decisions with constraints, and the kv and
-// fs providers' confinement to their agent's own data.
+// The broker's pure parts: JSON-RPC messages, http.fetch's reading of responses, grant decisions
+// with constraints, and the kv and fs providers' confinement to their agent's own data.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,10 +8,14 @@
 #include <fstream>
 
 #include "broker/grants.h"
+#include "broker/http_fetch.h"
 #include "broker/jsonrpc.h"
 #include "broker/kv_store.h"
+#include "broker/proto_session.h"
 #include "broker/test_util.h"
 #include "broker/workspace.h"
+#include "broker.pb.h"
+#include "common/stderr_capture.h"
 
 namespace agentos::broker {
 namespace {
@@ -26,12 +30,46 @@ TEST(JsonRpc, MessagesAndFailures) {
   EXPECT_EQ(bad("{not json"), kParseError);
   EXPECT_EQ(bad(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])"), kInvalidRequest);  // no batches
   EXPECT_EQ(bad(R"({"jsonrpc":"1.0","id":1,"method":"ping"})"), kInvalidRequest);
+  EXPECT_EQ(bad(R"({"jsonrpc":2.0,"id":1,"method":"ping"})"), kInvalidRequest);  // no string: threw, uncaught
+  EXPECT_EQ(bad(R"({"jsonrpc":{},"id":1,"method":"ping"})"), kInvalidRequest);
   EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":1,"method":3})"), kInvalidRequest);
   EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":{},"method":"ping"})"), kInvalidRequest);
   EXPECT_EQ(bad(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":[1]})"), kInvalidParams);
   EXPECT_EQ(result_line(1, Json::object()), "{\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{}}\n");
   // Bytes that are not UTF-8 are replaced, never thrown over.
   EXPECT_NE(result_line(1, std::string("\xff")).find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+// protobuf logs a string that is not UTF-8 to stderr (the journal); an agent may send any number.
+TEST(ProtoSession, StringsThatAreNotUtf8AreRefusedUnlogged) {
+  const std::string payload = "\x08\x01\x1a\x04\x0a\x02\xff\xfe";  // id 1, call_tool { tool: "\xff\xfe" }
+  ProtoSession session(kJsonDepth);
+  ProtoSession::Translated t;
+  EXPECT_EQ(stderr_of([&] { t = session.request(payload); }), "");
+  EXPECT_FALSE(t.request);
+  EXPECT_FALSE(t.frames.empty());  // the error frame
+  // The control: parsed without the silencer, the same bytes are logged.
+  EXPECT_NE(stderr_of([&] { (void)v1::BrokerRequest().ParseFromString(payload); }), "");
+}
+
+TEST(HttpFetch, ResponsesAndTheirBodies) {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 32\r\nConnection: close\r\n\r\n";
+  // The answer to HEAD has no body, whatever its Content-Length says (as nginx sends it).
+  ToolResult r = parse_response(head, true);
+  EXPECT_FALSE(r.error) << r.value.dump();
+  EXPECT_EQ(r.value["status"], 200);
+  EXPECT_EQ(r.value["body"], "");
+  EXPECT_EQ(r.value["headers"]["content-length"], "32");
+  // To a GET, the same bytes are a body cut short; whole, the body is there.
+  EXPECT_TRUE(parse_response(head).error);
+  EXPECT_EQ(parse_response(head + std::string(32, 'x')).value["body"], std::string(32, 'x'));
+}
+
+TEST(JsonRpc, InitializeAnswersAVersionItSpeaks) {
+  EXPECT_EQ(initialize_result({{"protocolVersion", "2025-03-26"}})["protocolVersion"], "2025-03-26");
+  EXPECT_EQ(initialize_result({{"protocolVersion", "1999-01-01"}})["protocolVersion"], "2025-06-18");
+  EXPECT_EQ(initialize_result({{"protocolVersion", 20250618}})["protocolVersion"], "2025-06-18");  // threw, uncaught
+  EXPECT_EQ(initialize_result(Json::object())["protocolVersion"], "2025-06-18");
 }
 
 TEST(Grants, AllowAskDenyAndConstraints) {

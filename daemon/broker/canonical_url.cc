@@ -110,9 +110,7 @@ Status gateway_agrees(const std::string& text, std::string_view host, std::strin
   return {};
 }
 
-}  // namespace
-
-Result<CanonicalUrl> canonical_url(std::string_view url) {
+Result<CanonicalUrl> rebuild(std::string_view url) {
   if (url.size() > kMaxUrl) return error("longer than " + std::to_string(kMaxUrl) + " bytes");
   if (url.find('\0') != std::string_view::npos) return error("holds a NUL byte");
   std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
@@ -155,6 +153,18 @@ Result<CanonicalUrl> canonical_url(std::string_view url) {
   }
   if (auto s = gateway_agrees(out.text, host, port, out.path_at); !s) return s.error();
   return out;
+}
+
+}  // namespace
+
+Result<CanonicalUrl> canonical_url(std::string_view url) {
+  auto once = rebuild(url);
+  if (!once) return once;
+  // Rebuilt, a URL must read as itself: "http://25./" names the host "25.", but written without
+  // its dot curl reads "25" as the address 0.0.0.25.
+  auto again = rebuild(once->text);
+  if (!again || again->text != once->text) return error("its host reads as another once rebuilt (a number with a trailing dot?)");
+  return once;
 }
 
 UrlParts split_url(std::string_view s) {

@@ -1,6 +1,7 @@
 #include "broker/grants.h"
 
 #include "broker/canonical_url.h"
+#include "policy/quote.h"
 #include "policy/tool_names.h"
 
 namespace agentos::broker {
@@ -43,7 +44,7 @@ std::optional<std::string> violates(const std::vector<policy::ToolConstraint>& c
       const auto& text = v->get_ref<const std::string&>();
       bool ok = false;
       for (const auto& p : c.patterns) ok = ok || (url ? url_matches(p, text) : policy::glob_match(p, text));
-      if (!ok) return what + " = \"" + text.substr(0, 200) + "\" matches none of its patterns";
+      if (!ok) return what + " = " + policy::quote_text(text) + " matches none of its patterns";
     }
   }
   return std::nullopt;

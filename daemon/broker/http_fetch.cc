@@ -17,15 +17,16 @@ bool clean(const std::string& s) { return s.find_first_of(std::string("\r\n\0", 
 struct ResponseState {
   Json headers = Json::object();
   std::string field, body;
-  bool in_value = false, complete = false;
+  bool head = false, in_value = false, complete = false;
 };
 
 }  // namespace
 
-ToolResult parse_response(const std::string& raw) {
+ToolResult parse_response(const std::string& raw, bool head) {
   http_parser p;
   http_parser_init(&p, HTTP_RESPONSE);
   ResponseState st;
+  st.head = head;
   p.data = &st;
   http_parser_settings s{};
   s.on_header_field = [](http_parser* hp, const char* at, size_t len) {
@@ -44,6 +45,8 @@ ToolResult parse_response(const std::string& raw) {
     if (r->headers.size() <= 100) r->headers[name] = r->headers[name].get<std::string>() + std::string(at, len);
     return 0;
   };
+  // Only the request says that no body follows; 1 tells http_parser so.
+  s.on_headers_complete = [](http_parser* hp) { return static_cast<ResponseState*>(hp->data)->head ? 1 : 0; };
   s.on_body = [](http_parser* hp, const char* at, size_t len) {
     static_cast<ResponseState*>(hp->data)->body.append(at, len);
     return 0;
@@ -110,7 +113,8 @@ void HttpFetch::call_async(const Caller& who, const std::string&, const Json& ar
   UniqueFd ours(sv[0]), theirs(sv[1]);
   if (auto s = adopt_(who.agent_id, std::move(theirs)); !s) return done(tool_error(s.error().str()));
   int fd = ours.get();
-  Transfer t{std::move(ours), std::move(request), "", std::move(done), std::chrono::steady_clock::now() + kTimeout};
+  Transfer t{std::move(ours), std::move(request), "", std::move(done), std::chrono::steady_clock::now() + kTimeout,
+             method == "HEAD"};
   transfers_.emplace(fd, std::move(t));
   if (!loop_.add(fd, EPOLLIN | EPOLLOUT, [this, fd](uint32_t e) { on_ready(fd, e); }))
     return finish(fd, tool_error("cannot watch the request"));
@@ -136,7 +140,7 @@ void HttpFetch::on_ready(int fd, uint32_t events) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     // The gateway closes after the response (one request per connection): it is whole.
     if (t.in.empty()) return finish(fd, tool_error("the egress gateway closed the request unanswered (over the agent's connection limit?)"));
-    finish(fd, parse_response(t.in));
+    finish(fd, parse_response(t.in, t.head));
   }
 }
 

@@ -36,6 +36,7 @@ class HttpFetch : public Provider {
     std::string out, in;
     Done done;
     std::chrono::steady_clock::time_point deadline;
+    bool head = false;  // a HEAD request: its response has no body
   };
   void on_ready(int fd, uint32_t events);
   void finish(int fd, ToolResult r);
@@ -45,7 +46,8 @@ class HttpFetch : public Provider {
   std::map<int, Transfer> transfers_;
 };
 
-// A whole HTTP/1.1 response (read until the connection closed) as the tool's result.
-[[nodiscard]] ToolResult parse_response(const std::string& raw);
+// A whole HTTP/1.1 response (read until the connection closed) as the tool's result. The response
+// to a HEAD request has no body, whatever its Content-Length says.
+[[nodiscard]] ToolResult parse_response(const std::string& raw, bool head = false);
 
 }  // namespace agentos::broker

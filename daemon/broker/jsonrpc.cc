@@ -22,7 +22,9 @@ std::variant<Message, ParseFailure> parse_message(std::string_view line, JsonBou
   Json id = j.contains("id") ? j["id"] : Json(nullptr);
   if (!id.is_null() && !id.is_string() && !id.is_number_integer())
     return ParseFailure{nullptr, kInvalidRequest, "id must be a string or an integer"};
-  if (j.value("jsonrpc", "") != "2.0") return ParseFailure{id, kInvalidRequest, "jsonrpc must be \"2.0\""};
+  // Compared as JSON: value("jsonrpc", "") would throw, uncaught, on a member that is no string.
+  if (auto v = j.find("jsonrpc"); v == j.end() || *v != "2.0")
+    return ParseFailure{id, kInvalidRequest, "jsonrpc must be \"2.0\""};
   auto method = j.find("method");
   if (method == j.end() || !method->is_string()) return ParseFailure{id, kInvalidRequest, "method must be a string"};
   Message m{id, method->get<std::string>(), Json::object()};
@@ -31,6 +33,18 @@ std::variant<Message, ParseFailure> parse_message(std::string_view line, JsonBou
     m.params = std::move(*p);
   }
   return m;
+}
+
+Json initialize_result(const Json& params) {
+  static constexpr const char* kVersions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
+  const char* version = kVersions[0];
+  if (auto asked = params.find("protocolVersion"); asked != params.end())
+    for (const char* v : kVersions)
+      if (*asked == v) version = v;
+  return {{"protocolVersion", version},
+          {"capabilities", {{"tools", {{"listChanged", false}}}}},
+          {"serverInfo", {{"name", "agentos"}, {"version", "0.1.0"}}},
+          {"instructions", "Platform tools of agentos. Calls outside your grants are refused; some wait for your owner's consent."}};
 }
 
 std::string result_line(const Json& id, const Json& result) {

@@ -40,6 +40,10 @@ struct ParseFailure {
 // One line of input: a request or notification, or the error to answer with.
 [[nodiscard]] std::variant<Message, ParseFailure> parse_message(std::string_view line, JsonBounds bounds = {});
 
+// The answer to `initialize`: the protocol version the client asked for where the broker speaks
+// it, else the newest it does, and what it offers.
+[[nodiscard]] Json initialize_result(const Json& params);
+
 // The lines to send back (with the trailing newline).
 [[nodiscard]] std::string result_line(const Json& id, const Json& result);
 [[nodiscard]] std::string error_line(const Json& id, int code, const std::string& message);

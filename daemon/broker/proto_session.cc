@@ -1,5 +1,7 @@
 #include "broker/proto_session.h"
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -62,6 +64,8 @@ pb::BrokerResponse response_of(const Json& a) {
 
 ProtoSession::Translated ProtoSession::request(const std::string& payload) {
   pb::BrokerRequest req;
+  // protobuf would write each string that is not UTF-8 to stderr, the journal: an agent's to flood.
+  google::protobuf::LogSilencer quiet;
   if (!req.ParseFromString(payload)) return {std::nullopt, error_frame(0, kParseError, "not a BrokerRequest")};
   const uint64_t id = req.id();
   const std::string direct = "r" + std::to_string(id);

@@ -11,6 +11,7 @@
 #include "egress/gateway.h"
 #include "egress/route.h"
 #include "egress/socks5.h"
+#include "policy/quote.h"
 
 namespace agentos::egress {
 namespace {
@@ -60,13 +61,15 @@ Connection::~Connection() {
   r.set_agent_id(agent_->id);
   static const char* const kProtocols[] = {"unknown", "connect", "http", "route", "socks5", "transparent"};
   r.set_protocol(entry_ == Entry::kBroker ? "fetch" : kProtocols[static_cast<int>(mode_)]);  // "fetch": the broker's http.fetch
-  if (host_) r.set_host(host_->str());
+  // What the agent sent (a host that is no name, a target, an SNI) may be in both: escaped, so the
+  // record is valid UTF-8 that protobuf reads (the daemon drops one it cannot) and a terminal shows.
+  if (host_) r.set_host(policy::escape_text(host_->str()));
   r.set_port(port_);
   if (address_) r.set_address(address_->str());
   if (route_) r.set_route(route_->path);
   r.set_allowed(allowed_);
   r.set_failed(failed_);
-  r.set_reason(reason_);
+  r.set_reason(policy::escape_text(reason_));
   r.set_bytes_up(bytes_up_);
   r.set_bytes_down(bytes_down_);
   r.set_duration_ms(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count()));

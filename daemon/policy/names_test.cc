@@ -48,6 +48,11 @@ TEST(Quoted, EscapesAndCuts) {
   EXPECT_EQ(quote_text("\u00e9"), "\"\u00e9\"");
   EXPECT_EQ(quote_text("\xff\xc3"), "\"\\xff\\xc3\"");
   EXPECT_EQ(quote_text("\xc2\x9b"), "\"\\xc2\\x9b\"");  // C1 CSI
+  // Overlong forms, surrogates and code points past U+10FFFF are no UTF-8 (protobuf refuses them).
+  EXPECT_EQ(escape_text("\xe0\x80\xaf"), "\\xe0\\x80\\xaf");
+  EXPECT_EQ(escape_text("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  EXPECT_EQ(escape_text("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");
+  EXPECT_EQ(escape_text("\xe0\xa0\x80\xf0\x90\x80\x80"), "\xe0\xa0\x80\xf0\x90\x80\x80");  // the least of each length
   std::string cut = quote_text(std::string(99, 'a') + "\u00e9\u00e9");
   EXPECT_EQ(cut, "\"" + std::string(99, 'a') + "...\"");
   EXPECT_EQ(escape_text("saw '\n'"), "saw '\\n'");

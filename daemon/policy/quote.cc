@@ -7,7 +7,9 @@ namespace {
 
 constexpr size_t kMaxQuoted = 100;
 
-// Length of the valid UTF-8 sequence at the start of `s`, or 0 if there is none.
+// Length of the valid UTF-8 sequence at the start of `s`, or 0 if there is none. Valid as RFC
+// 3629 and protobuf have it: no overlong forms, no surrogates, nothing past U+10FFFF (a string
+// field protobuf finds invalid makes the whole message unreadable).
 size_t utf8_length(std::string_view s) {
   auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
   unsigned char lead = byte(0);
@@ -16,6 +18,9 @@ size_t utf8_length(std::string_view s) {
   for (size_t i = 1; i < n; ++i) {
     if ((byte(i) & 0xC0) != 0x80) return 0;
   }
+  if ((lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xED && byte(1) >= 0xA0) || (lead == 0xF0 && byte(1) < 0x90) ||
+      (lead == 0xF4 && byte(1) >= 0x90))
+    return 0;
   // C1 controls (U+0080..U+009F) act on some terminals as escape sequences do.
   if (lead == 0xC2 && byte(1) < 0xA0) return 0;
   return n;

@@ -9,6 +9,7 @@
 
 #include "common/fd_passing.h"
 #include "server/agent_info.h"
+#include "server/api_request.h"
 #include "common/log.h"
 
 namespace agentos {
@@ -132,20 +133,11 @@ void ApiServer::read_request(Conn& c) {
   if (c.got_request && c.console.empty()) return;
   c.in.feed(buf, static_cast<size_t>(n));
   if (c.got_request) return console_frames(c);
-  auto frame = c.in.next();
-  if (!frame) {
-    c.got_request = true;
-    send(c, error_response(v1::Error::INVALID_ARGUMENT, frame.error().str()));
-    return;
-  }
-  if (!*frame) return;  // need more bytes
+  auto req = next_request(c.in);
+  if (req && !*req) return;  // need more bytes
   c.got_request = true;
-  v1::Request req;
-  if (!req.ParseFromString(**frame) || req.kind_case() == v1::Request::KIND_NOT_SET) {
-    send(c, error_response(v1::Error::INVALID_ARGUMENT, "malformed request"));
-    return;
-  }
-  dispatch(c, req);
+  if (!req) return send(c, error_response(v1::Error::INVALID_ARGUMENT, req.error().str()));
+  dispatch(c, **req);
 }
 
 void ApiServer::console_frames(Conn& c) {

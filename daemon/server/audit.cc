@@ -6,6 +6,7 @@
 #include "common/audit_record.h"
 #include "common/bounded_json.h"
 #include "common/log.h"
+#include "policy/quote.h"
 
 namespace agentos {
 namespace {
@@ -57,7 +58,7 @@ Status AuditLog::open() {
 
 void AuditLog::event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
                      const std::string& operation, const std::string& layer, const std::string& decision) {
-  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, decision, operation};
+  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, decision, policy::escape_text(operation)};
   cut(r.operation, kMaxOperation);
   if (decision == "deny" || decision == "audit") {
     auto first = refusals_.add(r, Clock::now());
@@ -69,7 +70,9 @@ void AuditLog::event(const std::string& agent_id, const std::string& agent_name,
 
 void AuditLog::limit(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
                      const std::string& operation, const std::string& layer) {
-  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, "deny", operation};
+  // An operation quotes what agents sent, perhaps not UTF-8: the JSON line (whose dump throws on
+  // such bytes), protobuf and terminals all need it escaped.
+  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, "deny", policy::escape_text(operation)};
   cut(r.operation, kMaxOperation);
   record(event_of(r));  // never folded into a count: the flood that hit the limit must not hide it
 }

@@ -66,6 +66,26 @@ TEST_F(AuditLogTest, AllowedEventsAreRecordedOneByOneWhateverTheRefusals) {
   EXPECT_FALSE(v.problem) << why(v);
 }
 
+// What agents sent, cut anywhere, is recorded escaped, never thrown over (the JSON line) nor made
+// unreadable (protobuf, for agentctl audit).
+TEST_F(AuditLogTest, OperationsThatAreNotUtf8AreRecordedEscaped) {
+  AuditLog log(path_);
+  ASSERT_TRUE(log.open());
+  std::vector<v1::AuditEvent> seen;
+  log.on_event = [&](const v1::AuditEvent& e) { seen.push_back(e); };
+  const std::string quoted = "tool email.send: argument \"to\" = \"" + std::string(99, 'x');
+  log.deny("a1", "mailer", 1000, quoted + "\xc3", "broker");  // an "é" cut in half
+  log.event("a1", "mailer", 1000, "raw \xff bytes", "broker", "allow");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].operation(), quoted + "\\xc3");
+  EXPECT_EQ(seen[1].operation(), "raw \\xff bytes");
+  v1::AuditEvent back;
+  EXPECT_TRUE(back.ParseFromString(seen[0].SerializeAsString()));
+  auto read = events(log);
+  ASSERT_GE(read.size(), 3u);  // its start, then these
+  EXPECT_EQ(read[1].operation(), quoted + "\\xc3");
+}
+
 TEST_F(AuditLogTest, TheChainContinuesAcrossACleanRestart) {
   {
     AuditLog log(path_);

@@ -14,6 +14,10 @@ struct GUnref {
 template <typename T>
 using GPtr = std::unique_ptr<T, GUnref<T>>;
 
+struct PartIterFree {  // not a GObject: g_object_unref would fail its check and leak it
+  void operator()(GMimePartIter* p) const { g_mime_part_iter_free(p); }
+};
+
 struct GFree {
   void operator()(char* p) const { g_free(p); }
 };
@@ -66,7 +70,7 @@ Json message_content(const std::string& raw, size_t max_text) {
   Json out = summary_of(m.get());
   std::string plain, html;
   Json attachments = Json::array();
-  GPtr<GMimePartIter> it(g_mime_part_iter_new(GMIME_OBJECT(m.get())));
+  std::unique_ptr<GMimePartIter, PartIterFree> it(g_mime_part_iter_new(GMIME_OBJECT(m.get())));
   for (bool more = g_mime_part_iter_is_valid(it.get()); more; more = g_mime_part_iter_next(it.get())) {
     GMimeObject* obj = g_mime_part_iter_get_current(it.get());
     if (!GMIME_IS_PART(obj)) continue;
