@@ -97,6 +97,9 @@ int clone_grants(LaunchSpec& spec, const char** what) {
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (g.writable ? 0 : MOUNT_ATTR_RDONLY) |
                     (g.noexec ? MOUNT_ATTR_NOEXEC : 0);
+    // A clone of a shared mount (systemd makes / shared) is the host's peer: what the sandbox
+    // mounts on it (its resolv.conf, a nested grant) would appear on the host. Private, it is not.
+    attr.propagation = MS_PRIVATE;
     if (::syscall(SYS_mount_setattr, g.tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) return errno;
   }
   return 0;

@@ -14,7 +14,7 @@ import textwrap
 import threading
 import unittest
 
-from harness import AGENTCTL, USERS, DaemonTest
+from harness import AGENTCTL, USERS, Daemon, DaemonTest
 
 OWNER = USERS[0]
 SH = "/usr/bin/sh"
@@ -71,9 +71,6 @@ class StepAgentTest(DaemonTest):
         owned_file(cls.secret / "data", "SECRET")
         cls.addClassCleanup(shutil.rmtree, cls.secret, True)
 
-
-class GrantObjects(StepAgentTest):
-
     def fresh(self, name):
         """A directory the owner (and so its agents) may write, holding sub/data = OK."""
         w = owned_dir(self.tmp / name)
@@ -83,6 +80,9 @@ class GrantObjects(StepAgentTest):
     def steps_policy(self, name, read=(), write=(), extra=""):
         return self.policy(name, command=["/usr/bin/python3", str(self.script), "[]"], read=[str(self.bin), *read],
                            write=write, exec=["/usr/bin"], extra=extra)
+
+
+class GrantObjects(StepAgentTest):
 
     def run_steps(self, pol, steps, user=OWNER):
         r = self.daemon.ctl("run", "--policy", str(pol), "--", "/usr/bin/python3", str(self.script), json.dumps(steps),
@@ -177,6 +177,44 @@ class GrantObjects(StepAgentTest):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("is not a directory of its own", r.stderr)
         self.assertFalse(victim.exists())
+
+
+class SharedMounts(StepAgentTest):
+    """Where the host's mounts are shared (systemd makes / shared), the clones of the grants must
+    not be the host's peers: what a sandbox mounts on them (a nested grant, its resolv.conf) would
+    appear on the host. The daemon runs in a mount namespace of its own whose mounts are shared."""
+
+    @classmethod
+    def setUpClass(cls):
+        original = Daemon.__init__
+
+        def init(self, root, *a, **kw):
+            original(self, root, *a, wrap=lambda argv: ["unshare", "--mount", "--propagation", "shared", *argv], **kw)
+        Daemon.__init__ = init
+        try:
+            super().setUpClass()
+        finally:
+            Daemon.__init__ = original
+
+    def daemon_mounts(self, under):
+        out = subprocess.run(["findmnt", "-N", str(self.daemon.proc.pid), "-rn", "-o", "TARGET"], capture_output=True,
+                             text=True, check=True).stdout.split()
+        return [m for m in out if m == str(under) or m.startswith(str(under) + "/")]
+
+    def test_what_a_sandbox_mounts_stays_in_it(self):
+        shared = subprocess.run(["findmnt", "-N", str(self.daemon.proc.pid), "-rn", "-o", "PROPAGATION", "/"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        self.assertEqual(shared, "shared")  # the condition under test holds
+        w = self.fresh("shared")
+        pol = self.steps_policy("shared", read=[str(w)], write=[str(w / "sub")])
+        agent = self.daemon.ctl("run", "--detach", "--policy", str(pol), "--", "/usr/bin/python3", "-c",
+                                "print('up', flush=True); import time; time.sleep(60)", user=OWNER, check=True).stdout.strip()
+        try:
+            self.assertEqual(self.first_line(agent), "up\n")
+            # Inside, sub is a mount of its own on top of the read grant: outside, nothing is.
+            self.assertEqual(self.daemon_mounts(w), [])
+        finally:
+            self.daemon.ctl("stop", agent)
 
 
 class DelegationObjects(StepAgentTest):
