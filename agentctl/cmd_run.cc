@@ -57,6 +57,13 @@ Outcome<Connection> open_console(const Globals& g, const agentos::v1::Request& r
 }  // namespace
 
 Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
+  if (opts.print_policy) {
+    if (!opts.here) return usage_error("--print-policy goes with --here");
+    auto text = here_policy(opts.here_opts);
+    if (!text) return text.error();
+    std::cout << *text;
+    return kExitOk;
+  }
   if (g.json && !opts.detach) {
     return usage_error("run --json needs --detach: attached, the output is the agent's own");
   }
@@ -65,7 +72,12 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
     if (auto why = stdin_misuse(opts.interactive, opts.tty)) return usage_error(*why);
   agentos::v1::Request req;
   auto* run = req.mutable_run();
-  if (!opts.policy_file.empty()) {
+  if (opts.here) {
+    auto text = here_policy(opts.here_opts);
+    if (!text) return text.error();
+    run->mutable_policy()->set_path("agentctl-run-here.toml");
+    run->mutable_policy()->set_content(std::move(text).value());
+  } else if (!opts.policy_file.empty()) {
     auto content = read_policy_file(opts.policy_file);
     if (!content) return content.error();
     run->mutable_policy()->set_path(opts.policy_file);
@@ -73,7 +85,8 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
   } else {
     run->set_name(opts.name);
   }
-  for (const auto& arg : opts.command) run->add_command(arg);
+  if (!opts.here)
+    for (const auto& arg : opts.command) run->add_command(arg);
   run->set_attach(!opts.detach);
   run->set_interactive(opts.interactive || opts.tty);
   run->set_tty(opts.tty);

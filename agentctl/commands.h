@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "agentctl/here.h"
 #include "agentctl/outcome.h"
 
 namespace agentos::ctl {
@@ -30,6 +31,9 @@ struct RunOptions {
   bool detach = false;
   bool tty = false;  // a terminal of the agent's own, driven from ours
   bool interactive = false;  // our stdin to the agent's
+  bool here = false;  // a policy made from profiles and flags (here.h), instead of name/policy_file
+  bool print_policy = false;  // with here: print it, run nothing
+  HereOptions here_opts;
 };
 Outcome<int> cmd_run(const Globals& g, const RunOptions& opts);
 Outcome<int> cmd_attach(const Globals& g, const std::string& agent);

@@ -95,6 +95,20 @@ int run_main(int argc, char** argv) {
   auto* run_policy =
       run->add_option("--policy", run_opts.policy_file, "Run under this policy file instead");
   run_name->excludes(run_policy);
+  auto* here = run->add_flag("--here", run_opts.here,
+                             "Run CMD confined to the current directory (its only writable grant), from profiles and flags");
+  here->excludes(run_name)->excludes(run_policy);
+  auto& ho = run_opts.here_opts;
+  run->add_option("--profile", ho.profiles, "With --here: add a profile (base always; python, node, coding-agent, ...)")
+      ->needs(here);
+  run->add_option("--read", ho.read, "With --here: a path the agent may read")->needs(here);
+  run->add_option("--write", ho.write, "With --here: a path the agent may write")->needs(here);
+  run->add_option("--exec", ho.exec, "With --here: a path the agent may run programs from")->needs(here);
+  run->add_option("--allow-host", ho.allow_hosts, "With --here: a NAME:PORT it may reach through the egress gateway")
+      ->needs(here);
+  run->add_option("--tool", ho.tools, "With --here: a platform tool it may call (kv, fs.read, ...)")->needs(here);
+  run->add_flag("--print-policy", run_opts.print_policy, "With --here: print the policy it would run under, and exit")
+      ->needs(here);
   run->add_flag("--detach", run_opts.detach, "Print the agent's id and return once it started");
   run->add_flag("-t,--tty", run_opts.tty,
                 "Give the agent a terminal of its own, driven from ours (raw mode; detach: Ctrl-P Ctrl-Q)");
@@ -183,8 +197,9 @@ int run_main(int argc, char** argv) {
     result = cmd_policy_apply(g, apply_files);
   } else if (run->parsed()) {
     run_opts.command = split.command;
-    if (run_opts.name.empty() == run_opts.policy_file.empty()) {
-      result = usage_error("run needs a policy NAME or --policy FILE");
+    run_opts.here_opts.command = split.command;
+    if (!run_opts.here && run_opts.name.empty() == run_opts.policy_file.empty()) {
+      result = usage_error("run needs a policy NAME, --policy FILE or --here");
     } else {
       result = cmd_run(g, run_opts);
     }

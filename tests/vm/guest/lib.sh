@@ -1,7 +1,18 @@
 # Helpers for the scenarios, sourced by each (inside the VM, as root). A scenario exits 0 to pass.
 set -euo pipefail
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# A failure also shows where the daemon's threads wait in the kernel (a daemon stuck in a call
+# would otherwise be seen only as its watchdog's SIGABRT, later).
+fail() {
+  echo "FAIL: $*" >&2
+  local pid
+  pid=$(systemctl show -p MainPID --value agentosd.service 2>/dev/null) || pid=0
+  if [[ $pid != 0 && -d /proc/$pid ]]; then
+    echo "agentosd ($pid): state $(awk '/^State/ {print $2}' /proc/$pid/status), wchan $(cat /proc/$pid/wchan)" >&2
+    cat /proc/$pid/stack >&2 2>/dev/null || true
+  fi
+  exit 1
+}
 note() { echo "$*"; }
 
 # Every scenario but the first few starts from a running daemon. When an earlier scenario left it
