@@ -54,6 +54,22 @@ Outcome<int> cmd_stop(const Globals& g, const std::string& agent) {
   return kExitOk;
 }
 
+Outcome<int> cmd_remove(const Globals& g, const std::vector<std::string>& agents, bool all_ended) {
+  Request req;
+  for (const auto& a : agents) req.mutable_remove()->add_agents(a);
+  req.mutable_remove()->set_all_ended(all_ended);
+  auto resp = call(g.socket, req);
+  if (!resp) return resp.error();
+  if (!empty_or(*resp, &agentos::v1::Response::has_remove)) return unexpected_reply("remove");
+  const auto& removed = resp->remove().removed();
+  if (g.json) {
+    print_json(Json{{"removed", std::vector<std::string>(removed.begin(), removed.end())}});
+  } else {
+    for (const auto& id : removed) std::cout << id << '\n';
+  }
+  return kExitOk;
+}
+
 Outcome<int> cmd_logs(const Globals& g, const std::string& agent, bool follow) {
   if (g.json) return usage_error("logs has no --json form: its output is the agent's own bytes");
   Request req;

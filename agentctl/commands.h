@@ -41,6 +41,8 @@ Outcome<int> cmd_attach(const Globals& g, const std::string& agent);
 // cmd_agents.cc
 Outcome<int> cmd_ps(const Globals& g, bool all);
 Outcome<int> cmd_stop(const Globals& g, const std::string& agent);
+// rm AGENT... (a running one is refused), prune (every ended agent the caller may see).
+Outcome<int> cmd_remove(const Globals& g, const std::vector<std::string>& agents, bool all_ended);
 Outcome<int> cmd_logs(const Globals& g, const std::string& agent, bool follow);
 Outcome<int> cmd_inspect(const Globals& g, const std::string& agent);
 

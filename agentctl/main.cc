@@ -128,6 +128,10 @@ int run_main(int argc, char** argv) {
   std::string stop_agent, logs_agent, inspect_agent;
   auto* stop = app.add_subcommand("stop", "Stop an agent");
   stop->add_option("AGENT", stop_agent, "Agent id or name")->required();
+  std::vector<std::string> rm_agents;
+  auto* rm = app.add_subcommand("rm", "Forget agents that have ended: their records and logs");
+  rm->add_option("AGENT", rm_agents, "Agent ids or names")->required();
+  auto* prune = app.add_subcommand("prune", "Forget every ended agent of yours (every one's, for admins)");
   bool follow = false;
   auto* logs = app.add_subcommand("logs", "Print an agent's output");
   logs->add_option("AGENT", logs_agent, "Agent id or name")->required();
@@ -209,6 +213,10 @@ int run_main(int argc, char** argv) {
     result = cmd_ps(g, ps_all);
   } else if (stop->parsed()) {
     result = cmd_stop(g, stop_agent);
+  } else if (rm->parsed()) {
+    result = cmd_remove(g, rm_agents, false);
+  } else if (prune->parsed()) {
+    result = cmd_remove(g, {}, true);
   } else if (logs->parsed()) {
     result = cmd_logs(g, logs_agent, follow);
   } else if (inspect->parsed()) {

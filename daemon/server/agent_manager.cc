@@ -383,6 +383,8 @@ void AgentManager::finish(const std::string& id) {
   if (broker_) broker_->detach(id);
   a.kill_at.reset();
   a.log.reset();
+  r.ended_unix = static_cast<uint64_t>(std::time(nullptr));
+  a.end_order = ++ends_;
   save(r);
   log::info("agent " + r.name + " " + r.reason + " (code " + std::to_string(r.exit_code) + ")",
             {{"AGENT_ID", id}, {"AGENT_NAME", r.name}, {"EXIT_CODE", std::to_string(r.exit_code)}});
@@ -551,6 +553,33 @@ void AgentManager::tick() {
     a.kill_at.reset();
     if (auto s = cgroups_.kill(id); !s) log::error("cannot kill agent " + id + ": " + s.error().str());
   }
+  collect_ended();
+}
+
+bool AgentManager::remove(const std::string& id) {
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return true;
+  const AgentRecord& r = it->second.record;
+  if (r.state == AgentState::kRunning) return false;
+  for (const std::string& path : {paths_.record(id), paths_.exit_file(id), r.log_path})
+    if (!path.empty() && ::unlink(path.c_str()) != 0 && errno != ENOENT)
+      log::warning("agent " + id + ": cannot remove " + path + ": " + std::strerror(errno), {{"AGENT_ID", id}});
+  agents_.erase(it);
+  return true;
+}
+
+// The oldest ended agents beyond the count, and any past the age, are forgotten: `ps -a` and the
+// state directory stay bounded however many agents a user starts.
+void AgentManager::collect_ended() {
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> ended;
+  for (const auto& [id, a] : agents_)
+    if (a.record.state != AgentState::kRunning) ended.emplace_back(a.record.ended_unix, a.end_order, id);
+  auto now = static_cast<uint64_t>(std::time(nullptr));
+  auto max_age = static_cast<uint64_t>(keep_for_.count());
+  std::sort(ended.begin(), ended.end());  // oldest first
+  size_t over = ended.size() > keep_count_ ? ended.size() - keep_count_ : 0;
+  for (size_t i = 0; i < ended.size(); ++i)
+    if (i < over || std::get<0>(ended[i]) + max_age < now) (void)remove(std::get<2>(ended[i]));
 }
 
 void AgentManager::save(const AgentRecord& r) {

@@ -110,6 +110,15 @@ class AgentManager {
   // The monitor took everything queued for it.
   std::function<void(const std::string& id)> on_console_drained;
 
+  // Forgets an agent that has ended: its record, exit file and log. False if it is running.
+  bool remove(const std::string& id);
+  // Ended agents are kept at most `count` (the oldest go first) and at most `max_age`; tick()
+  // collects the rest (agentosd --keep-ended, --keep-ended-for).
+  void set_retention(size_t count, std::chrono::seconds max_age) {
+    keep_count_ = count;
+    keep_for_ = max_age;
+  }
+
   // SIGTERM now (forwarded by the monitor to the agent), SIGKILL to the cgroup after kStopGrace.
   [[nodiscard]] Status stop(const std::string& id);
   void tick();  // enforces stop deadlines
@@ -161,6 +170,7 @@ class AgentManager {
     bool console_held = false;
     off_t log_dropped = 0;  // bytes at the log's start given back to the filesystem
     std::optional<Clock::time_point> kill_at;
+    uint64_t end_order = 0;  // which ended first, within a second (0: before this daemon)
   };
 
   void watch(Agent& a);
@@ -174,7 +184,12 @@ class AgentManager {
   void attach_broker(const AgentRecord& r, const policy::Policy& p, UniqueFd listener);
   [[nodiscard]] Status prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t gid) const;
 
+  void collect_ended();
+
   EventLoop& loop_;
+  size_t keep_count_ = 1000;
+  uint64_t ends_ = 0;
+  std::chrono::seconds keep_for_{std::chrono::hours(24 * 7)};
   const sandbox::Cgroups& cgroups_;
   SeccompFilters seccomp_;
   DaemonPaths paths_;

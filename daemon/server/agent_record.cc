@@ -32,6 +32,7 @@ std::string to_json(const AgentRecord& r) {
             {"host_network", r.host_network},
             {"log_path", r.log_path},
             {"started_unix", r.started_unix},
+            {"ended_unix", r.ended_unix},
             {"state", static_cast<int>(r.state)},
             {"exit_code", r.exit_code},
             {"signal", r.signal},
@@ -74,6 +75,7 @@ Result<AgentRecord> record_from_json(const std::string& text) {
     r.host_network = j.value("host_network", false);
     r.log_path = j.at("log_path").get<std::string>();
     r.started_unix = j.at("started_unix").get<uint64_t>();
+    r.ended_unix = j.value("ended_unix", r.started_unix);
     int state = j.at("state").get<int>();
     if (state < 0 || state > static_cast<int>(AgentState::kLost)) return error("bad state");
     r.state = static_cast<AgentState>(state);

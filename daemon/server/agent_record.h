@@ -39,6 +39,7 @@ struct AgentRecord {
   bool host_network = false;  // governed by the socket hooks while it runs
   std::string log_path;
   uint64_t started_unix = 0;
+  uint64_t ended_unix = 0;  // when it exited, failed or was lost; 0 while it runs
   AgentState state = AgentState::kRunning;
   int exit_code = 0;
   int signal = 0;

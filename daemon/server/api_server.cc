@@ -181,6 +181,7 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kRun: do_run(c, req.run(), resp); break;
     case v1::Request::kPs: do_ps(p, req.ps(), resp); break;
     case v1::Request::kStop: do_stop(c, req.stop(), resp); break;
+    case v1::Request::kRemove: do_remove(p, req.remove(), resp); break;
     case v1::Request::kLogs: do_logs(c, req.logs(), resp); break;
     case v1::Request::kInspect: do_inspect(p, req.inspect(), resp); break;
     case v1::Request::kAudit: do_audit(c, req.audit(), resp); break;

@@ -127,6 +127,7 @@ class ApiServer {
   void console_input(Conn& c, const v1::ConsoleInput& in);
   void do_ps(const Peer& p, const v1::PsRequest& req, v1::Response& resp);
   void do_stop(Conn& c, const v1::StopRequest& req, v1::Response& resp);
+  void do_remove(const Peer& p, const v1::RemoveRequest& req, v1::Response& resp);
   void do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp);
   void do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Response& resp);
   void do_audit(Conn& c, const v1::AuditRequest& req, v1::Response& resp);

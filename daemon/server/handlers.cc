@@ -269,6 +269,24 @@ void ApiServer::do_stop(Conn& c, const v1::StopRequest& req, v1::Response& resp)
   c.stream = std::move(s);
 }
 
+void ApiServer::do_remove(const Peer& p, const v1::RemoveRequest& req, v1::Response& resp) {
+  std::vector<std::string> ids;
+  if (req.all_ended()) {
+    for (const auto* r : agents_.list())
+      if (visible(p, *r) && r->state != AgentState::kRunning) ids.push_back(r->id);
+  }
+  for (const auto& key : req.agents()) {  // all checked before any is removed
+    const AgentRecord* r = lookup(p, key, resp);
+    if (!r) return;
+    if (r->state == AgentState::kRunning)
+      return set_error(resp, v1::Error::FAILED_PRECONDITION, "agent " + r->id + " (" + r->name + ") is running: stop it first");
+    ids.push_back(r->id);
+  }
+  auto* out = resp.mutable_remove();
+  for (const auto& id : ids)
+    if (agents_.remove(id)) out->add_removed(id);
+}
+
 void ApiServer::do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp) {
   const AgentRecord* r = lookup(c.peer, req.agent(), resp);
   if (!r) return;

@@ -63,6 +63,8 @@ struct Options {
   std::string egress_ca;
   int egress_handshake_ms = 10'000;
   std::string agent_log_max = "64M";
+  size_t keep_ended = 1000;
+  unsigned keep_ended_days = 7;
   broker::Limits broker;
   int broker_partial_timeout_s = 30;
   ApiLimits api;
@@ -177,6 +179,7 @@ int run(const Options& o) {
   auto log_max = policy::parse_size(o.agent_log_max);
   if (!log_max) return log::error("--agent-log-max: " + log_max.error().str()), 2;
   agents.set_log_max(*log_max);
+  agents.set_retention(o.keep_ended, std::chrono::hours(24) * o.keep_ended_days);
   for (auto& l : probe.layers)
     if (l.name.starts_with("landlock") && lsm && l.available)
       l.detail += "; the fallback: not applied while BPF LSM governs files";
@@ -423,6 +426,11 @@ int main(int argc, char** argv) {
                  "Time an agent's connection to the gateway has to make its request");
   app.add_option("--agent-log-max", o.agent_log_max,
                  "Output kept per agent: the log holds its last SIZE bytes, older ones are dropped (default 64M)");
+  app.add_option("--keep-ended", o.keep_ended,
+                 "Ended agents whose records and logs are kept (ps -a); the oldest beyond it are forgotten (default 1000)");
+  app.add_option("--keep-ended-days", o.keep_ended_days,
+                 "Days an ended agent's record and log are kept (default 7)")
+      ->check(CLI::Range(1u, 3650u));
   app.add_option("--json-depth", o.broker.json_depth,
                  "How deep agents' JSON may nest (MCP lines, broker.proto arguments; MCP servers' replies 16 more)")
       ->check(CLI::Range(size_t{8}, agentos::kJsonMaxDepth));
