@@ -38,6 +38,10 @@ struct RunOptions {
 Outcome<int> cmd_run(const Globals& g, const RunOptions& opts);
 Outcome<int> cmd_attach(const Globals& g, const std::string& agent);
 
+// cmd_completion.cc: the scripts, and the words they ask for (agents, policies, profiles).
+Outcome<int> cmd_completion(const std::string& shell);
+Outcome<int> cmd_complete(const Globals& g, const std::string& what);
+
 // cmd_agents.cc
 Outcome<int> cmd_ps(const Globals& g, bool all);
 Outcome<int> cmd_stop(const Globals& g, const std::string& agent);

@@ -132,6 +132,12 @@ int run_main(int argc, char** argv) {
   auto* rm = app.add_subcommand("rm", "Forget agents that have ended: their records and logs");
   rm->add_option("AGENT", rm_agents, "Agent ids or names")->required();
   auto* prune = app.add_subcommand("prune", "Forget every ended agent of yours (every one's, for admins)");
+  std::string completion_shell, complete_what;
+  auto* completion = app.add_subcommand("completion", "Print the shell completion script: agentctl completion bash|zsh|fish");
+  completion->add_option("SHELL", completion_shell, "bash, zsh or fish")->required();
+  auto* complete = app.add_subcommand("__complete", "");  // for the scripts: agents, policies or profiles, one per line
+  complete->group("");
+  complete->add_option("WHAT", complete_what)->required();
   bool follow = false;
   auto* logs = app.add_subcommand("logs", "Print an agent's output");
   logs->add_option("AGENT", logs_agent, "Agent id or name")->required();
@@ -213,6 +219,10 @@ int run_main(int argc, char** argv) {
     result = cmd_ps(g, ps_all);
   } else if (stop->parsed()) {
     result = cmd_stop(g, stop_agent);
+  } else if (completion->parsed()) {
+    result = cmd_completion(completion_shell);
+  } else if (complete->parsed()) {
+    result = cmd_complete(g, complete_what);
   } else if (rm->parsed()) {
     result = cmd_remove(g, rm_agents, false);
   } else if (prune->parsed()) {
