@@ -62,6 +62,8 @@ LINK_V6 = "2606:2800:220:2::2"
 HOST_SERVICE_PORT = 8080
 # The upstream behind nginx's /digest (http_fixture.py digest), on the servers' loopback.
 DIGEST_PORT = 8081
+# The model provider behind nginx's /llm/ (http_fixture.py model).
+MODEL_PORT = 8082
 
 # The server certificate's names; other.example.test and the wiki hosts share a certificate with
 # api.example.test so that a redirect or a wildcard can be followed with one CA and one cert.
@@ -165,6 +167,7 @@ class EgressWorld:
         self.dnsmasq = None
         self.host_service = None
         self.digest = None
+        self.model = None
 
     # --- running things in the namespace ---
 
@@ -276,6 +279,7 @@ class EgressWorld:
             self._make_netns()
             self._make_certs()
             self.digest = self._start_fixture(self._wrap_server, "digest", "127.0.0.1", DIGEST_PORT)
+            self.model = self._start_fixture(self._wrap_server, "model", "127.0.0.1", MODEL_PORT)
             self._start_nginx()
             self._start_dnsmasq()
             self.host_service = self._start_fixture(self.wrap, "hello", "::", HOST_SERVICE_PORT)
@@ -286,7 +290,7 @@ class EgressWorld:
 
     def stop(self):
         """Stops the servers and removes the namespace and the temporary directory; idempotent."""
-        for proc in (self.nginx, self.dnsmasq, self.host_service, self.digest):
+        for proc in (self.nginx, self.dnsmasq, self.host_service, self.digest, self.model):
             if proc and proc.poll() is None:
                 proc.terminate()
                 try:
@@ -296,7 +300,7 @@ class EgressWorld:
                     proc.wait()
             if proc and proc.stdout:
                 proc.stdout.close()
-        self.nginx = self.dnsmasq = self.host_service = self.digest = None
+        self.nginx = self.dnsmasq = self.host_service = self.digest = self.model = None
         for netns in self._netns_added[::-1]:
             # Anything still in a namespace was started by us (an nginx worker orphaned by a
             # killed master, a test's stray client): end it, or the namespace would stay alive.
@@ -420,6 +424,11 @@ http {{
         location = /digest {{
             client_max_body_size 64m;
             proxy_pass http://127.0.0.1:{DIGEST_PORT};
+        }}
+        # A model provider's API; streamed answers pass as they come.
+        location /llm/ {{
+            proxy_pass http://127.0.0.1:{MODEL_PORT};
+            proxy_buffering off;
         }}
         location / {{ return 404; }}
     }}

@@ -49,6 +49,19 @@ class Here(DaemonTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("?? package.json", r.stdout)
 
+    def test_npm_installs_a_local_tarball(self):
+        pkg = self.tmp / "localpkg"
+        pkg.mkdir(exist_ok=True)
+        (pkg / "package.json").write_text('{"name": "localpkg", "version": "1.0.0", "main": "index.js"}\n')
+        (pkg / "index.js").write_text('module.exports = "from the tarball";\n')
+        subprocess.run(["npm", "pack", "--silent", "--pack-destination", str(self.proj), str(pkg)], check=True,
+                       capture_output=True, env={**os.environ, "npm_config_cache": str(self.tmp / "npm-cache")})
+        self.chown(self.proj)
+        r = self.here("--profile", "node", "--", "npm", "install", "--offline", "./localpkg-1.0.0.tgz")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.here("--profile", "node", "--", "node", "-p", "require('localpkg')")
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "from the tarball"), r.stderr)
+
     def test_only_the_directory_is_writable(self):
         beside = self.tmp / "beside"
         beside.mkdir(exist_ok=True)

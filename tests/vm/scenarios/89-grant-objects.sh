@@ -117,8 +117,10 @@ on_exit "rm -rf '$state' '$victim'"
 policy "$base/st7.toml" vm-st7 "" "\"$state\", \"$state/sub/x\"" write "$state/ok"
 agentctl run --policy "$base/st7.toml" >/dev/null || fail "control: the root-owned agent did not start"
 [[ -d $state/sub/x ]] || fail "control: its state directories were not made"
-agentctl run --policy "$base/st7.toml" -- "$probe" rename "$state/sub" "$state/old" >/dev/null &&
-  agentctl run --policy "$base/st7.toml" -- "$probe" symlink /etc "$state/sub" >/dev/null ||
+# The attack runs under the outer grant alone: with sub/x mounted too, the LSM refuses to move it.
+policy "$base/st7-attack.toml" vm-st7 "" "\"$state\"" true
+agentctl run --policy "$base/st7-attack.toml" -- "$probe" rename "$state/sub" "$state/old" >/dev/null &&
+  agentctl run --policy "$base/st7-attack.toml" -- "$probe" symlink /etc "$state/sub" >/dev/null ||
   fail "the agent could not plant its link"
 [[ -L $state/sub ]] || fail "no link planted at $state/sub"
 sed -i "s|$state/sub/x|$state/sub/$(basename "$victim")|" "$base/st7.toml"
