@@ -128,7 +128,8 @@ Outcome<int> cmd_attach(const Globals& g, const std::string& agent_key) {
   if (!attached) return attached.error();
   if (!attached->has_run()) return unexpected_reply("attach");
   const auto& agent = attached->run().agent();
-  bool terminal = agent.terminal() && ::isatty(STDIN_FILENO);
+  // Raw mode only in the terminal's foreground: from the background, taking it would stop us.
+  bool terminal = agent.terminal() && ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   if (terminal) std::cerr << "agentctl: attached to agent " << agent.id() << " (detach: Ctrl-P Ctrl-Q)\r\n";
   return follow_console(*conn, agent.id(), {agent.interactive(), terminal});
 }

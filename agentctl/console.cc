@@ -94,6 +94,9 @@ std::optional<agentos::v1::Winsize> terminal_size(int fd) {
 
 std::optional<std::string> stdin_misuse(bool interactive, bool terminal) {
   if (terminal && !::isatty(STDIN_FILENO)) return "run -t needs a terminal on standard input (for a pipe, use -i)";
+  // In the background, taking the terminal (raw mode) would stop us with SIGTTOU.
+  if (terminal && ::tcgetpgrp(STDIN_FILENO) != ::getpgrp())
+    return "run -t needs to be in the terminal's foreground (it is run in the background here)";
   if (interactive || terminal) return std::nullopt;
   struct stat st;
   if (::fstat(STDIN_FILENO, &st) != 0) return std::nullopt;  // closed: nothing to drop

@@ -191,7 +191,7 @@ Outcome<std::string> here_policy(const HereOptions& opts) {
 
   std::string profile_list;
   for (const auto& p : profiles) profile_list += (profile_list.empty() ? "" : ", ") + p;
-  std::string t = "# Made by agentctl run --here in " + cwd.string() + " (profiles: " + profile_list +
+  std::string t = "# Made by agentctl run --here in " + quoted(cwd.string()) + " (profiles: " + profile_list +
                   ").\n# Save it, edit it, and run it with: agentctl run --policy FILE\n";
   t += "[agent]\nname = " + quoted(agent_name(cwd)) + "\ncommand = " + list(command) + "\nworkdir = " + quoted(cwd.string()) + "\n";
   t += "\n[agent.env]\n";

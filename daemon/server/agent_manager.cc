@@ -568,18 +568,22 @@ bool AgentManager::remove(const std::string& id) {
   return true;
 }
 
-// The oldest ended agents beyond the count, and any past the age, are forgotten: `ps -a` and the
-// state directory stay bounded however many agents a user starts.
+// Each owner's oldest ended agents beyond the count, and any past the age, are forgotten: `ps -a`
+// and the state directory stay bounded however many agents a user starts, and one user's agents
+// never push out another's.
 void AgentManager::collect_ended() {
-  std::vector<std::tuple<uint64_t, uint64_t, std::string>> ended;
+  std::map<uid_t, std::vector<std::tuple<uint64_t, uint64_t, std::string>>> ended;
   for (const auto& [id, a] : agents_)
-    if (a.record.state != AgentState::kRunning) ended.emplace_back(a.record.ended_unix, a.end_order, id);
+    if (a.record.state != AgentState::kRunning)
+      ended[a.record.owner_uid].emplace_back(a.record.ended_unix, a.end_order, id);
   auto now = static_cast<uint64_t>(std::time(nullptr));
   auto max_age = static_cast<uint64_t>(keep_for_.count());
-  std::sort(ended.begin(), ended.end());  // oldest first
-  size_t over = ended.size() > keep_count_ ? ended.size() - keep_count_ : 0;
-  for (size_t i = 0; i < ended.size(); ++i)
-    if (i < over || std::get<0>(ended[i]) + max_age < now) (void)remove(std::get<2>(ended[i]));
+  for (auto& [owner, list] : ended) {
+    std::sort(list.begin(), list.end());  // oldest first
+    size_t over = list.size() > keep_count_ ? list.size() - keep_count_ : 0;
+    for (size_t i = 0; i < list.size(); ++i)
+      if (i < over || std::get<0>(list[i]) + max_age < now) (void)remove(std::get<2>(list[i]));
+  }
 }
 
 void AgentManager::save(const AgentRecord& r) {

@@ -112,8 +112,8 @@ class AgentManager {
 
   // Forgets an agent that has ended: its record, exit file and log. False if it is running.
   bool remove(const std::string& id);
-  // Ended agents are kept at most `count` (the oldest go first) and at most `max_age`; tick()
-  // collects the rest (agentosd --keep-ended, --keep-ended-for).
+  // Ended agents are kept at most `count` per owner (the oldest go first) and at most `max_age`;
+  // tick() collects the rest (agentosd --keep-ended, --keep-ended-days).
   void set_retention(size_t count, std::chrono::seconds max_age) {
     keep_count_ = count;
     keep_for_ = max_age;

@@ -147,7 +147,14 @@ void ApiServer::console_frames(Conn& c) {
       return set_interest(c);
     }
     auto more = c.in.next();
-    if (!more || !*more) return;  // a bad frame is dropped: the console stays the user's
+    // A frame too large to be one ends the connection: its bytes could never be taken out of the
+    // buffer, and all that follows would pile up behind them. (The agent stops, as when any
+    // attached client goes away.) A frame that is no request is only dropped.
+    if (!more) {
+      log::warning("console client of agent " + c.console + " sent " + more.error().str() + "; closing it");
+      return close(c.fd.get());
+    }
+    if (!*more) return;
     v1::Request in;
     if (in.ParseFromString(**more) && in.has_input()) console_input(c, in.input());
     if (c.dead || c.console.empty()) return;

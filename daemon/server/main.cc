@@ -427,7 +427,7 @@ int main(int argc, char** argv) {
   app.add_option("--agent-log-max", o.agent_log_max,
                  "Output kept per agent: the log holds its last SIZE bytes, older ones are dropped (default 64M)");
   app.add_option("--keep-ended", o.keep_ended,
-                 "Ended agents whose records and logs are kept (ps -a); the oldest beyond it are forgotten (default 1000)");
+                 "Ended agents per owner whose records and logs are kept (ps -a); the oldest beyond it are forgotten (default 1000)");
   app.add_option("--keep-ended-days", o.keep_ended_days,
                  "Days an ended agent's record and log are kept (default 7)")
       ->check(CLI::Range(1u, 3650u));

@@ -5,7 +5,6 @@ editing a file, a Node TUI and Claude Code, window size, Ctrl-C, exit status, de
 and the user's terminal restored."""
 import json
 import os
-import pathlib
 import shutil
 import signal
 import subprocess
@@ -14,17 +13,47 @@ import unittest
 
 from harness import AGENTCTL, SOURCE, USERS, DaemonTest
 from terminal import Screen, as_user
+from test_bounds import protoc
 
 OWNER = USERS[0]
 CLIENTS = SOURCE / "tests/clients/node_modules"
 SYSTEM = dict(read=["/etc", "/lib", "/lib64", "/bin"], exec=["/usr/bin", "/bin", "/usr/lib", "/lib"])
 
+# A client of the API that runs cat attached with -i, sends it a line (echoed back), then a frame
+# header no frame matches and bytes without end; prints "echoed", the bytes it could send, and how
+# much the daemon's RSS grew (KiB).
+OVERSIZED = """
+import socket, struct, sys
+sys.path.insert(0, sys.argv[1])
+import agentos_pb2 as pb
+pol = open(sys.argv[3]).read()
+rss = lambda: int(next(l.split()[1] for l in open(f"/proc/{sys.argv[4]}/status") if l.startswith("VmRSS")))
+frame = lambda m: struct.pack("<I", len(m.SerializeToString())) + m.SerializeToString()
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[2])
+s.sendall(frame(pb.Request(run=pb.RunRequest(policy=pb.PolicyFile(path=sys.argv[3], content=pol), attach=True, interactive=True))))
+f = s.makefile("rb")
+read = lambda: pb.Response.FromString(f.read(struct.unpack("<I", f.read(4))[0]))
+assert read().HasField("run")
+s.sendall(frame(pb.Request(input=pb.ConsoleInput(data=b"hi\\n"))))
+print("echoed" if read().log.data == b"hi\\n" else "not-echoed")
+before, sent = rss(), 0
+s.sendall(struct.pack("<I", 0xFFFFFFFF))
+try:
+    while sent < 64 << 20:
+        sent += s.send(b"A" * 65536)
+except (BrokenPipeError, ConnectionResetError):
+    pass
+print(sent, rss() - before)
+"""
+
 # Waits for one signal, says which, and exits 40+N: the agent saw it as a signal.
 CATCH = """
-import signal, sys
+import os, signal, sys
 def got(n, _):
-    print("got", n, flush=True)
-    sys.exit(40 + n)
+    os.write(1, b"got %d\\n" % n)  # not print: the signal may come while print is still returning
+    os._exit(40 + n)
 for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(s, got)
 print("ready", flush=True)
@@ -33,6 +62,12 @@ signal.pause()
 
 
 class Streams(DaemonTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pb = cls.tmp / "pb-api"
+        protoc(cls.pb, "agentos.proto")
+
     def popen_run(self, pol, *cmd, detach=False):
         return subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "run", *(["--detach"] if detach else []),
                                  "--policy", str(pol), "--", *cmd], stdin=subprocess.DEVNULL,
@@ -91,6 +126,20 @@ class Streams(DaemonTest):
         self.assertEqual(self.first_line(agent), "ready\n")
         self.assertEqual([a["state"] for a in self.daemon.ctl_json("ps", "-a") if a["id"] == agent], ["running"])
         self.daemon.ctl("stop", agent, check=True)
+
+    def test_an_oversized_console_frame_ends_the_connection(self):
+        # A frame header no frame can match, then bytes without end: they could never be taken
+        # out of the daemon's buffer, so the connection ends (found by a red-team pass: the daemon
+        # held every byte sent, 900 MB in 8 s).
+        pol = self.policy("oversized", command=["/bin/cat"], **SYSTEM)
+        r = subprocess.run(["/usr/bin/python3", "-c", OVERSIZED, str(self.pb), str(self.daemon.socket), str(pol),
+                            str(self.daemon.proc.pid)], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        echo, sent, grew = r.stdout.split()
+        self.assertEqual(echo, "echoed")  # control: a well-formed frame reaches the agent, and comes back
+        self.assertLess(int(sent), 8 << 20, "the daemon kept reading what follows an oversized frame")
+        self.assertLess(int(grew), 16 << 10)  # KiB
+        self.assertEqual(self.daemon.ctl("status").returncode, 0)
 
     def test_the_agent_starts_with_default_signal_dispositions(self):
         # An ignored SIGPIPE inherited from the daemon would keep `yes` writing into a closed pipe.

@@ -58,6 +58,10 @@ class KeepEnded(DaemonTest):
 
     def test_the_oldest_ended_agents_go_first(self):
         pol = self.policy("many", command=["/usr/bin/true"], exec=["/usr/bin"])
+        # Another user's ended agent is theirs to keep, however many the owner runs (found by a
+        # red-team pass: one global count let any user push out every other user's records).
+        self.assertEqual(self.daemon.ctl("run", "--policy", str(pol), user=OTHER).returncode, 0)
+        [theirs] = [a["id"] for a in self.daemon.ctl_json("ps", "-a", user=OTHER)]
         started = []
         for _ in range(6):
             before = {a["id"] for a in self.daemon.ctl_json("ps", "-a", user=OWNER)}
@@ -70,6 +74,7 @@ class KeepEnded(DaemonTest):
             time.sleep(0.1)  # the daemon collects on its tick
         left = {a["id"] for a in self.daemon.ctl_json("ps", "-a", user=OWNER)}
         self.assertEqual(left, set(started[-3:]))
+        self.assertEqual([a["id"] for a in self.daemon.ctl_json("ps", "-a", user=OTHER)], [theirs])
 
 
 if __name__ == "__main__":
