@@ -21,7 +21,7 @@ apt-get install -y -qq --no-install-recommends \
   libhttp-parser-dev libc-ares-dev libssl-dev libcurl4-openssl-dev libxml2-dev libical-dev libgmime-3.0-dev \
   clang llvm libbpf-dev bpftool \
   python3 passwd util-linux \
-  nginx dnsmasq-base openssl curl iproute2 radicale dovecot-imapd python3-aiosmtpd python3-protobuf python3-requests python3-httpx nodejs tmux vim zsh fish \
+  nginx dnsmasq-base openssl curl iproute2 radicale dovecot-imapd python3-aiosmtpd python3-protobuf python3-requests python3-httpx nodejs tmux vim zsh fish fcgiwrap git \
   debhelper dpkg-dev fakeroot go-md2man lintian >/dev/null
 
 # The JavaScript clients the tests drive in agents, pinned by tests/clients/package-lock.json

@@ -42,6 +42,8 @@ import time
 import unittest
 
 NGINX = "/usr/sbin/nginx"
+FCGIWRAP = "/usr/sbin/fcgiwrap"
+GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 DNSMASQ = "/usr/sbin/dnsmasq"
 PYTHON = "/usr/bin/python3"
 HTTP_FIXTURE = pathlib.Path(__file__).resolve().parent / "http_fixture.py"
@@ -168,6 +170,8 @@ class EgressWorld:
         self.host_service = None
         self.digest = None
         self.model = None
+        self.fcgiwrap = None  # git-http-backend behind nginx, where fcgiwrap is installed
+        self.git_repo = None
 
     # --- running things in the namespace ---
 
@@ -280,6 +284,7 @@ class EgressWorld:
             self._make_certs()
             self.digest = self._start_fixture(self._wrap_server, "digest", "127.0.0.1", DIGEST_PORT)
             self.model = self._start_fixture(self._wrap_server, "model", "127.0.0.1", MODEL_PORT)
+            self._start_git()
             self._start_nginx()
             self._start_dnsmasq()
             self.host_service = self._start_fixture(self.wrap, "hello", "::", HOST_SERVICE_PORT)
@@ -290,7 +295,7 @@ class EgressWorld:
 
     def stop(self):
         """Stops the servers and removes the namespace and the temporary directory; idempotent."""
-        for proc in (self.nginx, self.dnsmasq, self.host_service, self.digest, self.model):
+        for proc in (self.nginx, self.dnsmasq, self.host_service, self.digest, self.model, self.fcgiwrap):
             if proc and proc.poll() is None:
                 proc.terminate()
                 try:
@@ -300,7 +305,7 @@ class EgressWorld:
                     proc.wait()
             if proc and proc.stdout:
                 proc.stdout.close()
-        self.nginx = self.dnsmasq = self.host_service = self.digest = self.model = None
+        self.nginx = self.dnsmasq = self.host_service = self.digest = self.model = self.fcgiwrap = None
         for netns in self._netns_added[::-1]:
             # Anything still in a namespace was started by us (an nginx worker orphaned by a
             # killed master, a test's stray client): end it, or the namespace would stay alive.
@@ -369,6 +374,41 @@ class EgressWorld:
         os.chmod(d / "ca.crt", 0o644)
         self.ca_cert = d / "ca.crt"
 
+    def _start_git(self):
+        """A bare repository with one commit, served by git-http-backend (fcgiwrap) behind nginx's
+        /git/: a real git HTTPS server."""
+        if not os.path.exists(FCGIWRAP):
+            return
+        d = self.tmp
+        src, self.git_repo = d / "git-src", d / "git" / "repo.git"
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.test",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.test", "HOME": str(d)}
+        subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True, env=env)
+        (src / "README").write_text("cloned through the gateway\n")
+        subprocess.run(["git", "-C", str(src), "add", "README"], check=True, env=env)
+        subprocess.run(["git", "-C", str(src), "commit", "-q", "-m", "first"], check=True, env=env)
+        subprocess.run(["git", "clone", "-q", "--bare", str(src), str(self.git_repo)], check=True, env=env)
+        sock = d / "fcgiwrap.sock"
+        with open(d / "fcgiwrap.log", "ab") as out:
+            self.fcgiwrap = subprocess.Popen(self._wrap_server([FCGIWRAP, "-c", "2", "-s", f"unix:{sock}"]),
+                                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        self._wait_until(sock.exists, self.fcgiwrap, "fcgiwrap's socket", d / "fcgiwrap.log")
+        os.chmod(sock, 0o666)  # nginx's workers (nobody) connect to it
+
+    def _git_location(self):
+        if not self.fcgiwrap:
+            return ""
+        return f"""
+        location ~ ^/git(/.*) {{
+            client_max_body_size 64m;
+            include /etc/nginx/fastcgi_params;
+            fastcgi_pass unix:{self.tmp}/fcgiwrap.sock;
+            fastcgi_param SCRIPT_FILENAME {GIT_HTTP_BACKEND};
+            fastcgi_param GIT_PROJECT_ROOT {self.tmp}/git;
+            fastcgi_param GIT_HTTP_EXPORT_ALL "";
+            fastcgi_param PATH_INFO $1;
+        }}"""
+
     def _start_nginx(self):
         d = self.tmp
         www = d / "www"
@@ -425,6 +465,7 @@ http {{
             client_max_body_size 64m;
             proxy_pass http://127.0.0.1:{DIGEST_PORT};
         }}
+{self._git_location()}
         # A model provider's API; streamed answers pass as they come.
         location /llm/ {{
             proxy_pass http://127.0.0.1:{MODEL_PORT};

@@ -2,10 +2,11 @@
 `@anthropic-ai/sdk`, pinned in tests/clients) pointed at a route as their base URL, whole and
 streamed, get the provider's answer while the route puts the key on, which the agent never holds;
 and Node's fetch GETs and POSTs over 1 MiB through the DNS-stub path and a route. Each has its
-ungranted control: a path no route serves, a name not granted. (urllib, requests, httpx and curl
-are test_egress_bodies'; git and npm through the gateway are test_here's and test_egress's.)"""
-import json
+ungranted control: a path no route serves, a name not granted. And git clones over HTTPS from
+git-http-backend behind nginx, through the proxy, granted by name. (urllib, requests, httpx and
+curl are test_egress_bodies'; npm's local install is test_here's.)"""
 import os
+import shutil
 import textwrap
 import unittest
 
@@ -132,6 +133,31 @@ class NodeFetch(EgressTest):
         # Control: a name the policy does not grant does not even resolve.
         code, out, err = self.agent(pol, "/usr/bin/node", "-e", FETCH, "https://other.example.test/digest")
         self.assertEqual(out.strip(), "error https://other.example.test/digest ENOTFOUND", err)
+
+
+class GitClone(EgressTest):
+    def test_git_clones_over_https_from_a_real_git_server(self):
+        if not self.world.fcgiwrap:
+            if os.environ.get("CI") == "true":
+                self.fail("fcgiwrap is missing: scripts/install-deps.sh installs it")
+            self.skipTest("fcgiwrap is not installed (scripts/install-deps.sh installs it)")
+        work = self.tmp / "clones"
+        work.mkdir(exist_ok=True)
+        shutil.chown(work, OWNER, OWNER)
+        env = {"GIT_SSL_CAINFO": str(self.world.ca_cert), "HOME": str(work)}
+        url = "https://api.example.test/git/repo.git"
+        pol = self.egress_policy("git", allow=["api.example.test:443"], write=[str(work)], env=env,
+                                 command=["/usr/bin/git"], exec=["/usr/lib/git-core"])
+        code, out, err = self.agent(pol, "/usr/bin/git", "clone", "-q", url, str(work / "repo"))
+        self.assertEqual(code, 0, out + err)
+        self.assertEqual((work / "repo" / "README").read_text(), "cloned through the gateway\n")
+        # Control: the same server under a name the policy does not grant.
+        pol = self.egress_policy("git-other", allow=["api.example.test:443"], write=[str(work)], env=env,
+                                 command=["/usr/bin/git"], exec=["/usr/lib/git-core"])
+        code, out, err = self.agent(pol, "/usr/bin/git", "clone", "-q", url.replace("api.", "other."), str(work / "other"))
+        self.assertNotEqual(code, 0)
+        self.assertFalse((work / "other").exists())
+        self.assertIn("403", err)
 
 
 if __name__ == "__main__":

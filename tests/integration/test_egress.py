@@ -74,13 +74,13 @@ class EgressTest(DaemonTest):
         finally:
             cls.world.stop()
 
-    def egress_policy(self, name, allow=(), routes="", limits="", command=None, write=(), read=(), env=None):
+    def egress_policy(self, name, allow=(), routes="", limits="", command=None, write=(), read=(), env=None, exec=()):
         ca_dir = str(pathlib.Path(self.world.ca_cert).parent)
         extra = f"[egress]\nallow = {json.dumps(list(allow))}\n{limits}\n{routes}"
         if env:
             extra += "\n[agent.env]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in env.items())
         return self.policy(name, command=command or ["/usr/bin/true"], read=[ca_dir, *read], write=write,
-                           exec=["/usr/bin"], extra=extra)
+                           exec=["/usr/bin", *exec], extra=extra)
 
     def agent(self, pol, *cmd, user=OWNER):
         r = self.daemon.ctl("run", "--policy", str(pol), "--", *cmd, user=user)
