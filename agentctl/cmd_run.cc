@@ -43,7 +43,12 @@ Outcome<int> follow_console(Connection& conn, const std::string& id, ConsoleOpti
 
 // Sends a run (attached) or attach request. Signals wait from here on: one that arrives while the
 // agent starts is passed to it once the console is ours (console.cc), not lost nor taken as ours.
-Outcome<Connection> open_console(const Globals& g, const agentos::v1::Request& req) {
+struct Console {
+  Connection conn;
+  agentos::v1::AgentInfo agent;  // from the first reply
+};
+
+Outcome<Console> open_console(const Globals& g, const agentos::v1::Request& req, const char* what) {
   sigset_t set;
   sigemptyset(&set);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set, sig);
@@ -51,7 +56,10 @@ Outcome<Connection> open_console(const Globals& g, const agentos::v1::Request& r
   auto conn = Connection::open(g.socket);
   if (!conn) return conn.error();
   if (auto s = conn->send(req); !s) return s.error();
-  return conn;
+  auto first = conn->next();
+  if (!first) return first.error();
+  if (!first->has_run()) return unexpected_reply(what);
+  return Console{std::move(*conn), first->run().agent()};
 }
 
 }  // namespace
@@ -107,31 +115,24 @@ Outcome<int> cmd_run(const Globals& g, const RunOptions& opts) {
     return kExitOk;
   }
 
-  auto conn = open_console(g, req);
-  if (!conn) return conn.error();
-  auto started = conn->next();
-  if (!started) return started.error();
-  if (!started->has_run()) return unexpected_reply("run");
-  const auto& agent = started->run().agent();
-  if (conn->finished())
-    return failed("daemon ended the stream before agent " + agent.id() + " exited");
-  return follow_console(*conn, agent.id(), {opts.interactive || opts.tty, opts.tty});
+  auto c = open_console(g, req, "run");
+  if (!c) return c.error();
+  if (c->conn.finished())
+    return failed("daemon ended the stream before agent " + c->agent.id() + " exited");
+  return follow_console(c->conn, c->agent.id(), {opts.interactive || opts.tty, opts.tty});
 }
 
 Outcome<int> cmd_attach(const Globals& g, const std::string& agent_key) {
   agentos::v1::Request req;
   req.mutable_attach()->set_agent(agent_key);
   if (auto ws = terminal_size(STDIN_FILENO)) *req.mutable_attach()->mutable_size() = *ws;
-  auto conn = open_console(g, req);
-  if (!conn) return conn.error();
-  auto attached = conn->next();
-  if (!attached) return attached.error();
-  if (!attached->has_run()) return unexpected_reply("attach");
-  const auto& agent = attached->run().agent();
+  auto c = open_console(g, req, "attach");
+  if (!c) return c.error();
+  const auto& agent = c->agent;
   // Raw mode only in the terminal's foreground: from the background, taking it would stop us.
   bool terminal = agent.terminal() && ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   if (terminal) std::cerr << "agentctl: attached to agent " << agent.id() << " (detach: Ctrl-P Ctrl-Q)\r\n";
-  return follow_console(*conn, agent.id(), {agent.interactive(), terminal});
+  return follow_console(c->conn, agent.id(), {agent.interactive(), terminal});
 }
 
 }  // namespace agentos::ctl
