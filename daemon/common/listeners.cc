@@ -9,12 +9,14 @@ namespace agentos {
 
 Listeners::~Listeners() {
   for (auto& [fd, e] : listeners_)
-    if (!e.paused) loop_.remove(fd);
+    if (e.watched()) loop_.remove(fd);
 }
 
-Status Listeners::add(int fd, Accepted accepted) {
-  if (auto s = loop_.add(fd, EPOLLIN, [this, fd](uint32_t) { accept_on(fd); }); !s) return s;
-  listeners_[fd] = {std::move(accepted), false};
+Status Listeners::watch(int fd) { return loop_.add(fd, EPOLLIN, [this, fd](uint32_t) { accept_on(fd); }); }
+
+Status Listeners::add(int fd, Accepted accepted, Admit admit) {
+  if (auto s = watch(fd); !s) return s;
+  listeners_[fd] = {std::move(accepted), std::move(admit)};
   return {};
 }
 
@@ -22,7 +24,7 @@ void Listeners::remove(int fd) {
   auto it = listeners_.find(fd);
   if (it == listeners_.end()) return;
   if (it->second.paused) --paused_;
-  else loop_.remove(fd);
+  if (it->second.watched()) loop_.remove(fd);
   listeners_.erase(it);
 }
 
@@ -34,10 +36,21 @@ void Listeners::resume() {
   }
   for (auto& [fd, e] : listeners_) {
     if (!e.paused) continue;
-    if (!loop_.add(fd, EPOLLIN, [this, fd = fd](uint32_t) { accept_on(fd); })) continue;  // still short: next time
+    if (!e.held && !watch(fd).ok()) continue;  // still short: next time
     e.paused = false;
     --paused_;
   }
+}
+
+void Listeners::release(int fd) {
+  auto it = listeners_.find(fd);
+  if (it == listeners_.end() || !it->second.held) return;
+  if (!it->second.paused && !watch(fd).ok()) {
+    // Short of memory for the loop's entry: paused like a failed accept, resumed on the tick.
+    it->second.paused = true;
+    ++paused_;
+  }
+  it->second.held = false;
 }
 
 bool Listeners::paused(int fd) const {
@@ -45,10 +58,23 @@ bool Listeners::paused(int fd) const {
   return it != listeners_.end() && it->second.paused;
 }
 
+bool Listeners::held(int fd) const {
+  auto it = listeners_.find(fd);
+  return it != listeners_.end() && it->second.held;
+}
+
 void Listeners::accept_on(int fd) {
   for (int i = 0; i < kBatch; ++i) {
     auto it = listeners_.find(fd);
-    if (it == listeners_.end() || it->second.paused) return;
+    if (it == listeners_.end() || !it->second.watched()) return;
+    bool waits = i == 0;  // it woke the loop; later in the batch the backlog may be empty
+    if (it->second.admit && !it->second.admit(waits)) {
+      if (waits) {
+        loop_.remove(fd);
+        it->second.held = true;
+      }
+      return;
+    }
     UniqueFd conn(::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (conn.valid()) {
       Accepted accepted = it->second.accepted;  // it may remove this listener while it runs

@@ -5,6 +5,11 @@
 // would wake on it at once, forever, and serve nothing else. Such a listener is paused instead:
 // taken off the loop until resume() (the daemon's tick), while its clients wait in the backlog.
 // The shortage is reported once, not per listener or per attempt, until an accept works again.
+//
+// An owner that limits how many connections it serves at once gives an `admit` check, asked
+// before each accept: a no ends the batch, and when a client surely waits (the first accept after
+// a wakeup) it holds the listener (off the loop too, its clients left in the backlog) until the
+// owner calls release(). Connections over a limit wait; they are not taken only to be closed.
 #pragma once
 
 #include <functional>
@@ -21,6 +26,7 @@ class Listeners {
   static constexpr int kBatch = 64;  // connections taken per wakeup: the loop's other work gets its turn
   using Accepted = std::function<void(UniqueFd)>;
   using Short = std::function<void(const Error&)>;
+  using Admit = std::function<bool(bool client_waits)>;
 
   // `short_of` hears of a shortage once, when it begins.
   Listeners(EventLoop& loop, Short short_of) : loop_(loop), short_of_(std::move(short_of)) {}
@@ -30,18 +36,25 @@ class Listeners {
 
   // Watches `fd` (non-blocking; the caller keeps it open until remove()) and hands each
   // connection to `accepted`, which may remove any listener, this one included.
-  [[nodiscard]] Status add(int fd, Accepted accepted);
+  [[nodiscard]] Status add(int fd, Accepted accepted, Admit admit = {});
   void remove(int fd);
-  // Watches the paused listeners again.
+  // Watches the paused listeners again (those short of descriptors; not the held ones).
   void resume();
+  // Watches a held listener again; nothing if it is not held.
+  void release(int fd);
   [[nodiscard]] bool paused(int fd) const;
+  [[nodiscard]] bool held(int fd) const;
 
  private:
   struct Entry {
     Accepted accepted;
-    bool paused = false;
+    Admit admit;
+    bool paused = false;  // short of descriptors or memory
+    bool held = false;  // by its owner's admit
+    [[nodiscard]] bool watched() const { return !paused && !held; }
   };
   void accept_on(int fd);
+  [[nodiscard]] Status watch(int fd);
 
   EventLoop& loop_;
   Short short_of_;

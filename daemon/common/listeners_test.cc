@@ -124,5 +124,39 @@ TEST(Listeners, TheCallbackMayRemoveItsListener) {
   EXPECT_EQ(accepted, 1);  // the second waits: its listener is gone
 }
 
+TEST(Listeners, AnOwnersLimitHoldsTheListenerUntilReleasedAndTakesNothingOver) {
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop.ok());
+  Listeners listeners(*loop, nullptr);
+  TestListener l;
+  std::vector<UniqueFd> served;
+  int refused_while_waiting = 0;
+  auto admit = [&](bool client_waits) {
+    if (served.size() < 2) return true;
+    refused_while_waiting += client_waits;
+    return false;
+  };
+  ASSERT_TRUE(listeners.add(l.fd.get(), [&](UniqueFd c) { served.push_back(std::move(c)); }, admit).ok());
+  UniqueFd a = l.connect(), b = l.connect(), c = l.connect();
+  turns(*loop, 5);
+  EXPECT_EQ(served.size(), 2u);  // the third waits in the backlog, not accepted and closed
+  EXPECT_TRUE(listeners.held(l.fd.get()));
+  EXPECT_EQ(refused_while_waiting, 1);  // held: off the loop, not asked again on every turn
+  listeners.resume();  // the tick resumes only a shortage's pause
+  turns(*loop, 5);
+  EXPECT_EQ(served.size(), 2u);
+  served.erase(served.begin());
+  listeners.release(l.fd.get());
+  turns(*loop, 5);
+  EXPECT_EQ(served.size(), 2u);  // the third, taken once there was room
+  EXPECT_FALSE(listeners.held(l.fd.get()));  // full again, but nobody waits: still watched
+  EXPECT_EQ(refused_while_waiting, 1);
+  UniqueFd d = l.connect();
+  turns(*loop, 5);
+  EXPECT_TRUE(listeners.held(l.fd.get()));
+  EXPECT_EQ(refused_while_waiting, 2);
+  listeners.remove(l.fd.get());  // a held listener leaves nothing on the loop either
+}
+
 }  // namespace
 }  // namespace agentos

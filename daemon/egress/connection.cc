@@ -56,6 +56,7 @@ Connection::~Connection() {
   if (client_.valid()) gw_.loop().remove(client_.get());
   if (upstream_.valid() && !upstream_eof_) gw_.loop().remove(upstream_.get());
   --agent_->open;
+  gw_.closed_one(*agent_);
   if (recorded_) return;
   gateway::Record r;
   r.set_agent_id(agent_->id);

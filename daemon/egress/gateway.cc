@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -104,12 +105,15 @@ Gateway::Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, HostAddres
       host_(std::move(host)),
       tls_(std::move(tls)),
       options_(std::move(options)),
-      control_(std::move(control)) {}
+      control_(std::move(control)),
+      listeners_(loop, [](const Error& e) {
+        std::fprintf(stderr, "agentos-gateway: %s: agents' connections wait until there is room\n", e.str().c_str());
+      }) {}
 
 Gateway::~Gateway() {
   connections_.clear();  // their records go nowhere now
   for (auto& [id, a] : agents_)
-    for (auto& l : a->listeners) loop_.remove(l.get());
+    for (auto& d : a->dns) loop_.remove(d.get());
 }
 
 Status Gateway::start() {
@@ -126,6 +130,7 @@ void Gateway::finish(uint64_t id) {
 }
 
 void Gateway::tick() {
+  listeners_.resume();
   resolver_->tick();
   auto now = Clock::now();
   for (auto& [id, c] : connections_) c->tick(now);
@@ -178,34 +183,60 @@ void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
   }
   agent.up.set_rate(a.bandwidth());
   agent.down.set_rate(a.bandwidth());
+  std::weak_ptr<AgentEgress> weak = slot;
   for (auto& fd : fds) {
     int l = fd.get();
-    agent.listeners.push_back(std::move(fd));
-    std::weak_ptr<AgentEgress> weak = slot;
     auto entry = entry_of(l);
-    (void)loop_.add(l, EPOLLIN, [this, weak, l, entry](uint32_t) {
-      auto owner = weak.lock();
-      if (!owner) return;
-      if (entry) accept_on(owner, l, *entry);
-      else answer_dns(*this, *owner, l);
-    });
+    if (!entry) {
+      agent.dns.push_back(std::move(fd));
+      (void)loop_.add(l, EPOLLIN, [this, weak, l](uint32_t) {
+        if (auto owner = weak.lock()) answer_dns(*this, *owner, l);
+      });
+      continue;
+    }
+    agent.listeners.push_back(std::move(fd));
+    (void)listeners_.add(
+        l,
+        [this, weak, entry](UniqueFd conn) {
+          if (auto owner = weak.lock()) serve(owner, std::move(conn), *entry);
+        },
+        [this, weak](bool client_waits) {
+          auto owner = weak.lock();
+          return owner && admit(*owner, client_waits);
+        });
   }
+  closed_one(agent);  // a raised limit lets those waiting in
 }
 
 void Gateway::forget_agent(const std::string& id) {
   auto it = agents_.find(id);
   if (it == agents_.end()) return;
   it->second->forgotten = true;  // its connections close at the next tick
-  for (auto& l : it->second->listeners) loop_.remove(l.get());
+  for (auto& l : it->second->listeners) listeners_.remove(l.get());
+  for (auto& d : it->second->dns) loop_.remove(d.get());
   agents_.erase(it);
 }
 
-void Gateway::accept_on(const std::shared_ptr<AgentEgress>& agent, int listener, Entry entry) {
-  for (int i = 0; i < 64; ++i) {
-    UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd.valid()) return;
-    serve(agent, std::move(fd), entry);
+// At its limit an agent's new connections wait in its listeners' backlogs until one of its own
+// closes: a client that opens many at once (a thread pool, fetch in a loop) is slowed, not reset.
+bool Gateway::admit(AgentEgress& agent, bool client_waits) {
+  if (agent.open < agent.rules.max_connections) return true;
+  if (client_waits && !agent.full) {
+    agent.full = true;
+    gateway::Record r;
+    r.set_agent_id(agent.id);
+    r.set_protocol("limit");
+    r.set_reason(std::to_string(agent.rules.max_connections) +
+                 " connections open at once, its limit: new ones wait until one closes");
+    record(r);
   }
+  return false;
+}
+
+void Gateway::closed_one(AgentEgress& agent) {
+  if (!agent.full || agent.open >= agent.rules.max_connections) return;
+  agent.full = false;
+  for (auto& l : agent.listeners) listeners_.release(l.get());
 }
 
 void Gateway::adopt(const std::string& agent_id, UniqueFd fd) {
@@ -217,7 +248,7 @@ void Gateway::adopt(const std::string& agent_id, UniqueFd fd) {
 }
 
 void Gateway::serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, Entry entry) {
-  if (agent->open >= agent->rules.max_connections) {
+  if (agent->open >= agent->rules.max_connections) {  // the broker's: it cannot be left waiting
     gateway::Record r;
     r.set_agent_id(agent->id);
     r.set_reason("over the limit of " + std::to_string(agent->rules.max_connections) + " connections at once");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/event_loop.h"
+#include "common/listeners.h"
 #include "common/unique_fd.h"
 #include "egress/host_addresses.h"
 #include "egress/resolver.h"
@@ -39,9 +40,11 @@ struct AgentEgress {
   std::string id;
   std::string name;
   policy::Egress rules;  // routes' header values hold their secrets, filled in by the daemon
-  std::vector<UniqueFd> listeners;
+  std::vector<UniqueFd> listeners;  // stream sockets: the proxy and the granted ports
+  std::vector<UniqueFd> dns;  // the stub's datagram socket
   SyntheticNames names;  // what its DNS stub gave out
   uint32_t open = 0;  // connections now
+  bool full = false;  // at max_connections with a client waiting: its listeners are held
   TokenBucket up, down;
   bool forgotten = false;  // the agent ended: its connections close
 };
@@ -67,13 +70,14 @@ class Gateway {
   [[nodiscard]] Connection* find(uint64_t id);
   void record(const gateway::Record& r);
   void finish(uint64_t id);  // frees the connection once its handler has returned
+  void closed_one(AgentEgress& agent);  // a connection of the agent's is gone: room for one waiting
 
  private:
   void on_control(uint32_t events);
   void apply(const gateway::Command& c, std::vector<UniqueFd> fds);
   void put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds);
   void forget_agent(const std::string& id);
-  void accept_on(const std::shared_ptr<AgentEgress>& agent, int listener, Entry entry);
+  [[nodiscard]] bool admit(AgentEgress& agent, bool client_waits);
   void adopt(const std::string& agent_id, UniqueFd fd);
   void serve(const std::shared_ptr<AgentEgress>& agent, UniqueFd fd, Entry entry);
   void flush_control();
@@ -87,6 +91,7 @@ class Gateway {
   std::vector<std::string> outbox_;  // records not yet taken by the daemon
   uint64_t outbox_dropped_ = 0;
   std::map<std::string, std::shared_ptr<AgentEgress>> agents_;
+  Listeners listeners_;  // every agent's stream listeners
   std::map<uint64_t, std::unique_ptr<Connection>> connections_;
   uint64_t next_id_ = 1;
 };

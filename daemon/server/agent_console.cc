@@ -26,7 +26,7 @@ void AgentManager::watch_console(Agent& a) {
 }
 
 void AgentManager::console_interest(Agent& a) {
-  uint32_t events = (a.console_held ? 0 : EPOLLIN) | (a.console_queue.empty() ? 0 : EPOLLOUT);
+  uint32_t events = (a.console_held ? 0U : EPOLLIN) | (a.console_queue.empty() ? 0U : EPOLLOUT);
   if (auto s = loop_.modify(a.console.get(), events); !s)
     log::error("agent " + a.record.id + "'s console: " + s.error().str());
 }

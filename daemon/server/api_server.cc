@@ -173,7 +173,7 @@ void ApiServer::console_drained(const std::string& id) {
 
 void ApiServer::set_interest(Conn& c) {
   if (c.dead) return;
-  (void)loop_.modify(c.fd.get(), (c.input_paused ? 0 : EPOLLIN) | EPOLLRDHUP | (c.out.empty() ? 0 : EPOLLOUT));
+  (void)loop_.modify(c.fd.get(), (c.input_paused ? 0U : EPOLLIN) | EPOLLRDHUP | (c.out.empty() ? 0U : EPOLLOUT));
 }
 
 void ApiServer::dispatch(Conn& c, const v1::Request& req) {

@@ -17,10 +17,11 @@ import signal
 import subprocess
 import textwrap
 import threading
+import time
 import unittest
 
 from egress_env import EgressWorld, API_V4, INTERNET_V4
-from harness import AGENTCTL, USERS, Daemon, DaemonTest, follow_audit
+from harness import AGENTCTL, USERS, Daemon, DaemonTest, follow_audit, follow_until
 
 OWNER = USERS[0]
 NODE = shutil.which("node") or "/usr/bin/node"
@@ -552,6 +553,22 @@ def read_memory(pid):
                     break
 
 
+def cpu_seconds(pid):
+    """User and system time the process has used so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def set_nofile(pid, soft):
+    """Sets the process's soft RLIMIT_NOFILE as its own user: root here may lack CAP_SYS_RESOURCE,
+    which prlimit() on another user's process needs."""
+    status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    uid = re.search(r"^Uid:\s+(\d+)", status, re.M)[1]
+    gid = re.search(r"^Gid:\s+(\d+)", status, re.M)[1]
+    subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                    "prlimit", f"--pid={pid}", f"--nofile={soft}:"], check=True)
+
+
 def memory_holds(pid, needle):
     return any(needle in piece for piece in read_memory(pid))
 
@@ -576,7 +593,9 @@ class Robustness(EgressTest):
             print("stalled:", stalled.recv(100).split(b"\\r\\n")[0].decode())
         """)
         gateway = self.gateway_pid()
-        pols = [self.egress_policy(f"burst{i}", allow=["other.example.test:80"], limits="max_connections = 64")
+        # The limit is the pool's size. The gateway counts a connection until it has seen both ends
+        # close, so its count runs ahead of the agent's: one over waits, it is not reset.
+        pols = [self.egress_policy(f"burst{i}", allow=["other.example.test:80"], limits="max_connections = 40")
                 for i in range(3)]
         results = {}
 
@@ -594,44 +613,85 @@ class Robustness(EgressTest):
         self.assertEqual(bad[1], "garbage: HTTP/1.1 400 Bad Request\nstalled: HTTP/1.1 408 Request Timeout\n", bad[2])
         self.assertEqual(self.gateway_pid(), gateway)  # the same gateway served it all
 
+    def test_out_of_descriptors_pauses_instead_of_spinning(self):
+        """When accept fails for want of descriptors the connection stays in the backlog and the
+        listener stays readable: the gateway takes its listeners off the loop (saying so once)
+        instead of waking on them at full speed, and serves the waiting client once it can."""
+        wait_then_fetch = textwrap.dedent("""
+            import sys, urllib.request
+            def fetch():
+                return urllib.request.urlopen("http://other.example.test/echo?starved", timeout=120).status
+            first = fetch()  # the gateway has the agent's listeners: they came with descriptors
+            open(sys.argv[1]).read()
+            print(first, fetch())
+        """)
+        go = self.tmp / "starve-go"
+        os.mkfifo(go, 0o666)
+        pol = self.egress_policy("starved", allow=["other.example.test:80"], write=[])
+        pol.write_text(pol.read_text().replace(f'read = ["/usr", ', f'read = ["/usr", "{go}", '))
+        agent = threading.Thread(target=lambda: setattr(self, "starved_result", self.python(pol, wait_then_fetch, str(go))))
+        agent.start()
+        gateway = self.gateway_pid()
+        follow_audit(self.daemon, lambda e: e["agent_name"] == "starved" and e["layer"] == "egress")
+        saved = re.search(r"^Max open files\s+(\d+)", pathlib.Path(f"/proc/{gateway}/limits").read_text(), re.M)[1]
+        set_nofile(gateway, 3)  # stdio only: accept gets EMFILE
+        try:
+            with open(go, "w") as f:
+                f.write("go\n")
+            follow_until(self.daemon.log, "agentos-gateway: accept: Too many open files")
+            before = cpu_seconds(gateway)
+            time.sleep(1)  # a window to measure in, not a wait for anything
+            spent = cpu_seconds(gateway) - before
+        finally:
+            set_nofile(gateway, saved)
+        agent.join()
+        code, out, err = self.starved_result
+        self.assertEqual((code, out), (0, "200 200\n"), err)  # served on the tick after the limit rose
+        self.assertLess(spent, 0.2)  # spinning on the readable listener takes a whole core
+        self.assertEqual(self.daemon.log.read_text().count("agentos-gateway: accept: Too many open files"), 1)
+
     def test_connection_limit(self):
+        """At max_connections the next connection waits in the listener's backlog (it is neither
+        accepted and closed nor answered) until one of the agent's own closes; then it is served."""
         hold = textwrap.dedent("""
             import socket, sys
             def tunnel():
                 s = socket.create_connection(("127.0.0.1", 3128))
-                try:
-                    s.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\n\\r\\n")
-                    reply = s.recv(100)
-                except OSError:
-                    reply = b""  # reset: the gateway closed it unread
-                print(reply.split(b"\\r\\n")[0].decode() if reply else "closed", flush=True)
+                s.sendall(b"CONNECT api.example.test:443 HTTP/1.1\\r\\n\\r\\n")
                 return s
-            held = [tunnel() for i in range(3)]
+            def first_line(s):
+                reply = s.recv(100)
+                return reply.split(b"\\r\\n")[0].decode() if reply else "closed"
+            held = [tunnel() for i in range(2)]
+            for s in held:
+                print(first_line(s), flush=True)
+            third = tunnel()
+            open(sys.argv[1]).read()  # the test has seen the gateway hold the third
+            third.setblocking(False)
+            try:
+                print("answered early:", third.recv(100), flush=True)
+            except BlockingIOError:
+                print("waiting", flush=True)
+            third.setblocking(True)
             held[0].close()
-            open(sys.argv[1]).read()  # the test says when the gateway has seen that close
-            tunnel()
+            print(first_line(third), flush=True)
         """)
         go = self.tmp / "limit-go"
         os.mkfifo(go, 0o666)
         pol = self.egress_policy("limit", allow=["api.example.test:443"], limits="max_connections = 2", write=[])
         pol.write_text(pol.read_text().replace(f'read = ["/usr", ', f'read = ["/usr", "{go}", '))
-        with subprocess.Popen([str(AGENTCTL), "--socket", str(self.daemon.socket), "--json", "audit", "-f"],
-                              stdout=subprocess.PIPE, text=True) as follow:
-            agent = threading.Thread(target=lambda: setattr(self, "limit_result", self.python(pol, hold, str(go))))
-            agent.start()
-            # The first tunnel's record is written when the gateway closes it.
-            for line in follow.stdout:
-                event = json.loads(line)
-                if event["agent_name"] == "limit" and event["decision"] == "allow" and "connect api.example.test" in event["operation"]:
-                    break
-            follow.terminate()
+        agent = threading.Thread(target=lambda: setattr(self, "limit_result", self.python(pol, hold, str(go))))
+        agent.start()
+        follow_audit(self.daemon, lambda e: e["agent_name"] == "limit" and "egress limit" in e["operation"])
         with open(go, "w") as f:
             f.write("go\n")
         agent.join()
         code, out, err = self.limit_result
-        self.assertEqual(out.splitlines(), ["HTTP/1.1 200 Connection established"] * 2 + ["closed"] +
+        self.assertEqual(out.splitlines(), ["HTTP/1.1 200 Connection established"] * 2 + ["waiting"] +
                          ["HTTP/1.1 200 Connection established"], err)
-        self.assertTrue(any("over the limit of 2 connections" in e["operation"] for e in self.egress_audit()))
+        limits = [e for e in self.egress_audit() if "egress limit" in e["operation"]]
+        self.assertEqual(len(limits), 1, limits)  # once per time it fills, not per waiting connection
+        self.assertIn("2 connections open at once, its limit: new ones wait", limits[0]["operation"])
 
     def test_bandwidth_limit(self):
         timed = textwrap.dedent("""
