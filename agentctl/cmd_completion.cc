@@ -38,7 +38,7 @@ _agentctl() {
   case $cmd in
     run)
       if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "--policy --detach -t --tty -i --interactive --here --profile --read --write --exec --allow-host --tool --print-policy" -- "$cur"))
+        COMPREPLY=($(compgen -W "--policy --detach -t --tty -i --interactive --here --profile --read --write --exec --allow-host --tool --device --print-policy" -- "$cur"))
       else
         COMPREPLY=($(compgen -W "$($ask policies 2>/dev/null)" -- "$cur"))
       fi ;;
@@ -84,6 +84,7 @@ complete -c agentctl -n "__fish_seen_subcommand_from run" -l write -r -F
 complete -c agentctl -n "__fish_seen_subcommand_from run" -l exec -r -F
 complete -c agentctl -n "__fish_seen_subcommand_from run" -l allow-host -x
 complete -c agentctl -n "__fish_seen_subcommand_from run" -l tool -x
+complete -c agentctl -n "__fish_seen_subcommand_from run" -l device -r -F
 complete -c agentctl -n "__fish_seen_subcommand_from run" -l print-policy
 complete -c agentctl -n "__fish_seen_subcommand_from attach stop rm logs inspect revoke" -a "(__agentctl_ask agents)"
 complete -c agentctl -n "__fish_seen_subcommand_from ps" -s a -l all

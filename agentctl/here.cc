@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 // A profile's grants, merged in order; paths beginning "~/" are the caller's home. A profile
 // lists what a tool may use where it is installed: a path missing here is left out.
 struct Grants {
-  std::vector<std::string> read, write, exec, allow, tools;
+  std::vector<std::string> read, write, exec, allow, tools, devices;
   std::vector<std::pair<std::string, std::string>> env;
   bool user_home = false;  // HOME is the caller's (only what profiles grant of it is there)
 };
@@ -73,7 +73,8 @@ Outcome<void> load_profile(const std::string& name, Grants& g) {
                                            {"filesystem", "write", &g.write, true},
                                            {"filesystem", "exec", &g.exec, true},
                                            {"egress", "allow", &g.allow, false},
-                                           {"tools", "allow", &g.tools, false}})
+                                           {"tools", "allow", &g.tools, false},
+                                           {"devices", "allow", &g.devices, false}})
       if (auto s = read_list(t, table, key, *into, paths, file); !s) return s.error();
     if (const toml::table* env = t["env"].as_table()) {
       for (const auto& [k, v] : *env) {
@@ -181,6 +182,7 @@ Outcome<std::string> here_policy(const HereOptions& opts) {
     }
   for (const auto& h : opts.allow_hosts) add_unique(g.allow, h);
   for (const auto& t : opts.tools) add_unique(g.tools, t);
+  for (const auto& d : opts.devices) add_unique(g.devices, d);
   auto cmd = find_command(opts.command[0]);
   if (!cmd) return cmd.error();
   std::vector<std::string> command{*cmd};
@@ -205,6 +207,7 @@ Outcome<std::string> here_policy(const HereOptions& opts) {
   t += "\n[filesystem]\nread = " + list(g.read) + "\nwrite = " + list(g.write) + "\nexec = " + list(g.exec) + "\n";
   if (!g.allow.empty()) t += "\n[egress]\nallow = " + list(g.allow) + "\n";
   if (!g.tools.empty()) t += "\n[tools]\nallow = " + list(g.tools) + "\n";
+  if (!g.devices.empty()) t += "\n[devices]\nallow = " + list(g.devices) + "\n";
   return t;
 }
 

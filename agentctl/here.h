@@ -15,6 +15,7 @@ struct HereOptions {
   std::vector<std::string> read, write, exec;  // paths, relative to the current directory or absolute
   std::vector<std::string> allow_hosts;  // NAME:PORT
   std::vector<std::string> tools;
+  std::vector<std::string> devices;  // /dev/NAME
   std::vector<std::string> command;  // CMD ARGS; CMD is looked up on our PATH
 };
 

@@ -107,6 +107,7 @@ int run_main(int argc, char** argv) {
   run->add_option("--allow-host", ho.allow_hosts, "With --here: a NAME:PORT it may reach through the egress gateway")
       ->needs(here);
   run->add_option("--tool", ho.tools, "With --here: a platform tool it may call (kv, fs.read, ...)")->needs(here);
+  run->add_option("--device", ho.devices, "With --here: a device node it may open (/dev/kvm, ...)")->needs(here);
   run->add_flag("--print-policy", run_opts.print_policy, "With --here: print the policy it would run under, and exit")
       ->needs(here);
   run->add_flag("--detach", run_opts.detach, "Print the agent's id and return once it started");

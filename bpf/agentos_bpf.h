@@ -102,7 +102,28 @@ struct agentos_unix_event {
 	__u32 pad;
 };
 
+/* Device nodes (bpf/dev.bpf.c, cgroup/dev): every agent may open the sandbox's own few character
+ * devices (null, zero, full, random, urandom, tty, ptmx and its pseudo-terminals) and what its
+ * policy's [devices] grants, by type and number; nothing else, and never mknod. */
+#define AGENTOS_DEV_CHAR 2 /* == BPF_DEVCG_DEV_CHAR */
+
+struct agentos_dev_key {
+	__u64 cgroup_id;
+	__u32 major;
+	__u32 minor;
+};
+
+struct agentos_dev_event {
+	__u64 cgroup_id;
+	__u32 access; /* BPF_DEVCG_ACC_*: 1 mknod, 2 read, 4 write */
+	__u32 type; /* BPF_DEVCG_DEV_*: 1 block, 2 char */
+	__u32 major;
+	__u32 minor;
+};
+
 #ifdef __cplusplus
+static_assert(sizeof(struct agentos_dev_key) == 16, "agentos_dev_key layout");
+static_assert(sizeof(struct agentos_dev_event) == 24, "agentos_dev_event layout");
 static_assert(sizeof(struct agentos_unix_event) == 128, "agentos_unix_event layout");
 static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
 static_assert(sizeof(struct agentos_lsm_event) == 40, "agentos_lsm_event layout");
@@ -112,6 +133,8 @@ static_assert(__builtin_offsetof(struct agentos_net_key, addr) == 20, "agentos_n
 static_assert(sizeof(struct agentos_agent) == 8, "agentos_agent layout");
 static_assert(sizeof(struct agentos_net_event) == 40, "agentos_net_event layout");
 #else
+_Static_assert(sizeof(struct agentos_dev_key) == 16, "agentos_dev_key layout");
+_Static_assert(sizeof(struct agentos_dev_event) == 24, "agentos_dev_event layout");
 _Static_assert(sizeof(struct agentos_unix_event) == 128, "agentos_unix_event layout");
 _Static_assert(sizeof(struct agentos_fs_key) == 32, "agentos_fs_key layout");
 _Static_assert(sizeof(struct agentos_lsm_event) == 40, "agentos_lsm_event layout");

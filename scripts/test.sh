@@ -17,7 +17,7 @@ export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1
 ctest --test-dir "$asan" -L unit --output-on-failure
 # The probe runs inside sandboxes, where a sanitizer's own ptrace use is refused: use the plain one.
 (cd tests/integration && AGENTOS_BUILD="$PWD/../../$asan" AGENTOS_PROBE="$PWD/../../$build/tests/cases/agentos-probe" \
-  python3 -m unittest test_accounts test_agent_bounds test_bounds test_broker test_broker_proto test_clients test_completion test_confinement test_console test_daemon test_egress test_egress_bodies test_egress_host test_egress_loopback test_egress_routes test_file_kinds test_grant_objects test_here test_mcp_servers test_network test_programs test_retention)
+  python3 -m unittest test_accounts test_agent_bounds test_bounds test_broker test_broker_proto test_clients test_completion test_confinement test_console test_daemon test_devices test_egress test_egress_bodies test_egress_host test_egress_loopback test_egress_routes test_file_kinds test_grant_objects test_here test_mcp_servers test_network test_programs test_retention)
 unset ASAN_OPTIONS UBSAN_OPTIONS AGENTOS_SANITIZED
 
 ctest --test-dir "$build" --output-on-failure

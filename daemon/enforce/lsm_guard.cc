@@ -49,7 +49,6 @@ uint64_t kernel_dev(uint64_t st_dev) {
 
 Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, EventHandler on_denial) {
   std::unique_ptr<LsmGuard> g(new LsmGuard());
-  g->drain_.handler = std::move(on_denial);
   g->skel_ = agentos_lsm__open();
   if (!g->skel_) return sys_error("open the LSM programs");
   if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
@@ -71,13 +70,13 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
     g->link_fds_.push_back(bpf_link__fd(link));
   }
 
-  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.lsm_events), EventDrain<agentos_lsm_event>::sample, &g->drain_, nullptr);
-  if (!g->events_) return sys_error("ring buffer");
+  auto& maps = g->skel_->maps;
+  if (auto s = g->events_.open(bpf_map__fd(maps.lsm_events), bpf_map__fd(maps.lsm_lost), std::move(on_denial)); !s)
+    return s.error();
   return g;
 }
 
 LsmGuard::~LsmGuard() {
-  ring_buffer__free(events_);
   agentos_lsm__destroy(skel_);  // maps stay pinned; the monitors hold the links
 }
 
@@ -101,10 +100,7 @@ void LsmGuard::remove(uint64_t cg) {
   drop_rules<agentos_fs_key>(bpf_map__fd(skel_->maps.fs_grants), cg, std::nullopt);
 }
 
-int LsmGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
-void LsmGuard::drain_events() { drain_.drain(events_); }
 
-uint64_t LsmGuard::take_lost() { return take_counter(bpf_map__fd(skel_->maps.lsm_lost), &lost_seen_); }
 
 }  // namespace agentos::enforce

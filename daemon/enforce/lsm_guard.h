@@ -46,16 +46,14 @@ class LsmGuard {
   void remove(uint64_t cgroup_id);
 
   [[nodiscard]] const std::vector<int>& link_fds() const { return link_fds_; }
-  [[nodiscard]] int events_fd() const;
-  void drain_events();
-  [[nodiscard]] uint64_t take_lost();
+  [[nodiscard]] int events_fd() const { return events_.fd(); }
+  void drain_events() { events_.drain(); }
+  [[nodiscard]] uint64_t take_lost() { return events_.take_lost(); }
 
  private:
   LsmGuard() = default;
   agentos_lsm* skel_ = nullptr;
-  ring_buffer* events_ = nullptr;
-  EventDrain<agentos_lsm_event> drain_;
-  uint64_t lost_seen_ = 0;
+  EventStream<agentos_lsm_event> events_;
   std::vector<int> link_fds_;  // owned by the links, which live as long as this guard
 };
 

@@ -46,26 +46,49 @@ void drop_rules(int map, uint64_t cgroup_id, std::optional<uint32_t> generation)
 [[nodiscard]] Status flip_generation(int agents_fd, uint64_t cgroup_id, const std::function<Status(uint32_t)>& put,
                                      const std::function<void(uint32_t)>& drop);
 
-// A guard's ring buffer of events, read at most kEventsPerDrain at a time. An agent can make
-// denials faster than the daemon handles them; reading until the ring is empty would then never
-// end, and the daemon would serve nothing else. The rest waits for the event loop's next turn
-// (the ring's fd stays readable); what overflows the ring meanwhile is counted as lost.
+// The growth of a one-slot u64 counter map since the last call (`seen` keeps the last value).
+[[nodiscard]] uint64_t take_counter(int counter_fd, uint64_t* seen);
+
+// A guard's denials: its ring buffer, read at most kEventsPerDrain at a time, and the counter of
+// those the ring had no room for. An agent can make denials faster than the daemon handles them;
+// reading until the ring is empty would then never end, and the daemon would serve nothing else.
+// The rest waits for the event loop's next turn (the ring's fd stays readable); what overflows the
+// ring meanwhile is counted as lost.
 inline constexpr int kEventsPerDrain = 256;
 template <class Event>
-struct EventDrain {
-  std::function<void(const Event&)> handler;
-  int left = 0;
+class EventStream {
+ public:
+  using Handler = std::function<void(const Event&)>;
+  EventStream() = default;
+  ~EventStream() { ring_buffer__free(ring_); }
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
 
-  // ring_buffer__new's callback, with this as its context.
+  // `ring_fd`: the BPF_MAP_TYPE_RINGBUF; `lost_fd`: its one-slot u64 counter of overflows.
+  [[nodiscard]] Status open(int ring_fd, int lost_fd, Handler handler) {
+    handler_ = std::move(handler);
+    lost_fd_ = lost_fd;
+    ring_ = ring_buffer__new(ring_fd, sample, this, nullptr);
+    return ring_ ? Status{} : sys_error("ring buffer");
+  }
+  [[nodiscard]] int fd() const { return ring_buffer__epoll_fd(ring_); }  // readable when events wait
+  void drain() {
+    left_ = kEventsPerDrain;
+    ring_buffer__consume(ring_);
+  }
+  [[nodiscard]] uint64_t take_lost() { return take_counter(lost_fd_, &lost_seen_); }  // since the last call
+
+ private:
   static int sample(void* ctx, void* data, size_t size) {
-    auto* d = static_cast<EventDrain*>(ctx);
-    if (size >= sizeof(Event) && d->handler) d->handler(*static_cast<const Event*>(data));
-    return --d->left > 0 ? 0 : -EAGAIN;  // this one is consumed either way; a negative stops the read
+    auto* s = static_cast<EventStream*>(ctx);
+    if (size >= sizeof(Event) && s->handler_) s->handler_(*static_cast<const Event*>(data));
+    return --s->left_ > 0 ? 0 : -EAGAIN;  // this one is consumed either way; a negative stops the read
   }
-  void drain(ring_buffer* events) {
-    left = kEventsPerDrain;
-    ring_buffer__consume(events);
-  }
+  ring_buffer* ring_ = nullptr;
+  Handler handler_;
+  int left_ = 0;
+  int lost_fd_ = -1;
+  uint64_t lost_seen_ = 0;
 };
 
 // Attaches `prog` to the cgroup directory `cg` for its expected attach type (BPF_F_ALLOW_MULTI,
@@ -74,7 +97,5 @@ struct EventDrain {
 // instant.
 [[nodiscard]] Status attach_replacing(bpf_program* prog, int cg);
 
-// The growth of a one-slot u64 counter map since the last call (`seen` keeps the last value).
-[[nodiscard]] uint64_t take_counter(int counter_fd, uint64_t* seen);
 
 }  // namespace agentos::enforce

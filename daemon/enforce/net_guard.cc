@@ -70,7 +70,6 @@ Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgrou
   libbpf_set_print(forward_libbpf);
   if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
   std::unique_ptr<NetGuard> g(new NetGuard());
-  g->drain_.handler = std::move(on_denial);
   g->skel_ = agentos_net__open();
   if (!g->skel_) return sys_error("open the socket hooks");
   for (auto [map, name] : {std::pair{g->skel_->maps.agents, "agents"}, {g->skel_->maps.net_rules, "net_rules"}})
@@ -87,13 +86,13 @@ Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgrou
   bpf_object__for_each_program(prog, g->skel_->obj)
     if (auto s = attach_replacing(prog, cg.get()); !s) return s.error();
 
-  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.events), EventDrain<agentos_net_event>::sample, &g->drain_, nullptr);
-  if (!g->events_) return sys_error("ring buffer");
+  auto& maps = g->skel_->maps;
+  if (auto s = g->events_.open(bpf_map__fd(maps.events), bpf_map__fd(maps.lost), std::move(on_denial)); !s)
+    return s.error();
   return g;
 }
 
 NetGuard::~NetGuard() {
-  ring_buffer__free(events_);
   agentos_net__destroy(skel_);  // maps and links stay pinned
 }
 
@@ -130,10 +129,7 @@ void NetGuard::remove(uint64_t cg) {
   drop_rules<agentos_net_key>(bpf_map__fd(skel_->maps.net_rules), cg, std::nullopt);
 }
 
-int NetGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
-void NetGuard::drain_events() { drain_.drain(events_); }
 
-uint64_t NetGuard::take_lost() { return take_counter(bpf_map__fd(skel_->maps.lost), &lost_seen_); }
 
 }  // namespace agentos::enforce

@@ -38,17 +38,15 @@ class NetGuard {
   [[nodiscard]] Status replace(uint64_t cgroup_id, const policy::Policy& p);
   void remove(uint64_t cgroup_id);
 
-  [[nodiscard]] int events_fd() const;  // readable when denials are waiting
-  void drain_events();
+  [[nodiscard]] int events_fd() const { return events_.fd(); }  // readable when denials are waiting
+  void drain_events() { events_.drain(); }
   // Denials the kernel could not queue since the last call.
-  [[nodiscard]] uint64_t take_lost();
+  [[nodiscard]] uint64_t take_lost() { return events_.take_lost(); }
 
  private:
   NetGuard() = default;
   agentos_net* skel_ = nullptr;
-  ring_buffer* events_ = nullptr;
-  EventDrain<agentos_net_event> drain_;
-  uint64_t lost_seen_ = 0;
+  EventStream<agentos_net_event> events_;
 };
 
 // The rule map's key for a grant: the one place user space builds it (the tests use it too).

@@ -21,7 +21,6 @@ Result<std::unique_ptr<UnixGuard>> UnixGuard::load(const std::string& agents_cgr
                                                    EventHandler on_denial) {
   if (auto s = ensure_pin_dir(pin_dir); !s) return s.error();
   std::unique_ptr<UnixGuard> g(new UnixGuard());
-  g->drain_.handler = std::move(on_denial);
   g->skel_ = agentos_unix__open();
   if (!g->skel_) return sys_error("open the unix socket hooks");
   if (int rc = bpf_map__set_pin_path(g->skel_->maps.unix_agents, (pin_dir + "/unix_agents").c_str()); rc < 0)
@@ -34,14 +33,13 @@ Result<std::unique_ptr<UnixGuard>> UnixGuard::load(const std::string& agents_cgr
   if (!cg.valid()) return sys_error("open " + agents_cgroup);
   for (bpf_program* prog : {g->skel_->progs.unix_connect, g->skel_->progs.unix_sendmsg})
     if (auto s = attach_replacing(prog, cg.get()); !s) return s.error();
-  g->events_ = ring_buffer__new(bpf_map__fd(g->skel_->maps.unix_events), EventDrain<agentos_unix_event>::sample,
-                                &g->drain_, nullptr);
-  if (!g->events_) return sys_error("ring buffer");
+  auto& maps = g->skel_->maps;
+  if (auto s = g->events_.open(bpf_map__fd(maps.unix_events), bpf_map__fd(maps.unix_lost), std::move(on_denial)); !s)
+    return s.error();
   return g;
 }
 
 UnixGuard::~UnixGuard() {
-  ring_buffer__free(events_);
   agentos_unix__destroy(skel_);  // the map stays pinned, the programs attached
 }
 
@@ -54,10 +52,7 @@ Status UnixGuard::add(uint64_t cg) {
 
 void UnixGuard::remove(uint64_t cg) { bpf_map_delete_elem(bpf_map__fd(skel_->maps.unix_agents), &cg); }
 
-int UnixGuard::events_fd() const { return ring_buffer__epoll_fd(events_); }
 
-void UnixGuard::drain_events() { drain_.drain(events_); }
 
-uint64_t UnixGuard::take_lost() { return take_counter(bpf_map__fd(skel_->maps.unix_lost), &lost_seen_); }
 
 }  // namespace agentos::enforce

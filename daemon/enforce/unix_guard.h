@@ -31,16 +31,14 @@ class UnixGuard {
   [[nodiscard]] Status add(uint64_t cgroup_id);  // from now on, its path connects are refused
   void remove(uint64_t cgroup_id);
 
-  [[nodiscard]] int events_fd() const;
-  void drain_events();
-  [[nodiscard]] uint64_t take_lost();
+  [[nodiscard]] int events_fd() const { return events_.fd(); }
+  void drain_events() { events_.drain(); }
+  [[nodiscard]] uint64_t take_lost() { return events_.take_lost(); }
 
  private:
   UnixGuard() = default;
   agentos_unix* skel_ = nullptr;
-  ring_buffer* events_ = nullptr;
-  EventDrain<agentos_unix_event> drain_;
-  uint64_t lost_seen_ = 0;
+  EventStream<agentos_unix_event> events_;
 };
 
 }  // namespace agentos::enforce

@@ -94,6 +94,10 @@ Policy narrow(const Policy& d, const Policy& by) {
   out.read = paths(readable(d), readable(by));
   out.write = paths(d.write, by.write);
   out.exec = paths(d.exec, by.exec);
+  // Devices as both spell them; the launch then checks the nodes reached (objects_within).
+  out.devices.clear();
+  for (const auto& dev : d.devices)
+    if (std::find(by.devices.begin(), by.devices.end(), dev) != by.devices.end()) out.devices.push_back(dev);
   out.host_network = d.host_network && by.host_network;
   out.connect = out.host_network ? rules(d.connect, by.connect) : std::vector<NetRule>{};
   out.bind = out.host_network ? rules(d.bind, by.bind) : std::vector<NetRule>{};

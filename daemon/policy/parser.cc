@@ -40,10 +40,11 @@ std::string position_text(const toml::source_position& p) {
 }
 
 void Walker::walk(const toml::table& root) {
-  check_keys(root, {"agent", "filesystem", "network", "egress", "tools", "delegate", "serve", "limits"}, "");
+  check_keys(root, {"agent", "filesystem", "devices", "network", "egress", "tools", "delegate", "serve", "limits"}, "");
   const toml::table* agent_table = section(root, "agent");
   agent(agent_table);
   if (const toml::table* t = section(root, "filesystem")) filesystem(*t);
+  if (const toml::table* t = section(root, "devices")) devices(*t);
   if (const toml::table* t = section(root, "network")) network(*t);
   if (const toml::table* t = section(root, "egress")) egress(*t);
   if (const toml::table* t = section(root, "tools")) tools(*t);
@@ -222,6 +223,29 @@ void Walker::filesystem(const toml::table& t) {
   path_list(t, "read", out_.read);
   path_list(t, "write", out_.write);
   path_list(t, "exec", out_.exec);
+}
+
+void Walker::devices(const toml::table& t) {
+  check_keys(t, {"allow"}, "devices");
+  const toml::node* n = t.get("allow");
+  const toml::array* list = n ? array_value(*n, "devices.allow") : nullptr;
+  if (!list) return;
+  for (const toml::node& entry : *list) {
+    std::optional<std::string> path = string_value(entry, "devices.allow entry");
+    if (!path) continue;
+    std::string_view dir = std::string_view(*path).substr(0, path->rfind('/') + 1);
+    if (Status st = check_normalized_path(*path); !st) {
+      error(entry, "devices.allow: " + st.error().what);
+    } else if (!path->starts_with("/dev/") || path->size() == 5) {
+      error(entry, "devices.allow: " + quote_text(*path) + " is not a device node under /dev");
+    } else if (dir.find_first_of("*?[") != std::string_view::npos) {
+      error(entry, "devices.allow: " + quote_text(*path) + ": a pattern may only be in the last component");
+    } else if (std::find(out_.devices.begin(), out_.devices.end(), *path) != out_.devices.end()) {
+      error(entry, "devices.allow: " + quote_text(*path) + " is listed twice");
+    } else {
+      out_.devices.push_back(std::move(*path));
+    }
+  }
 }
 
 void Walker::path_list(const toml::table& t, std::string_view key, std::vector<std::string>& out) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "policy/policy.h"
@@ -121,7 +122,7 @@ TEST(ParsePolicy, TomlSyntaxErrorsCarryTomlsPosition) {
 TEST(ParsePolicy, UnknownKeysPointAtTheKey) {
   EXPECT_TRUE(one_error("colour = 1\n" + std::string(kAgent), 1, 1,
                         "unknown key \"colour\"; expected one "
-                        "of: agent, filesystem, network, egress, tools, delegate, serve, limits"));
+                        "of: agent, filesystem, devices, network, egress, tools, delegate, serve, limits"));
   EXPECT_TRUE(one_error(with_agent("[agnet]\n"), 3, 2,
                         "unknown key \"agnet\" (did you mean "
                         "\"agent\"?)"));
@@ -196,6 +197,21 @@ TEST(ParsePolicy, NameRules) {
   ASSERT_TRUE(ok.policy) << errors_text(ok);
   EXPECT_EQ(ok.policy->name, std::string(63, 'a'));
   EXPECT_TRUE(parse(with_agent("name = \"0.a_b-c\"\n")).policy);
+}
+
+TEST(ParsePolicy, DevicesAreNodesUnderDevWithAPatternOnlyLast) {
+  auto ok = parse(std::string(kAgent) + "[devices]\nallow = [\"/dev/kvm\", \"/dev/dri/renderD*\"]\n");
+  ASSERT_TRUE(ok.policy) << errors_text(ok);
+  EXPECT_EQ(ok.policy->devices, (std::vector<std::string>{"/dev/kvm", "/dev/dri/renderD*"}));
+  auto devices = [](std::string list) { return std::string(kAgent) + "[devices]\nallow = [" + list + "]\n"; };
+  int line = 1 + static_cast<int>(std::count(kAgent.begin(), kAgent.end(), '\n')) + 1;
+  EXPECT_TRUE(one_error(devices("\"/etc/passwd\""), line, 10, "\"/etc/passwd\" is not a device node under /dev"));
+  EXPECT_TRUE(one_error(devices("\"/dev\""), line, 10, "not a device node under /dev"));
+  EXPECT_TRUE(one_error(devices("\"/dev/../etc/shadow\""), line, 10, "not normalized"));
+  EXPECT_TRUE(one_error(devices("\"/dev/*/card0\""), line, 10, "a pattern may only be in the last component"));
+  EXPECT_TRUE(one_error(devices("\"/dev/kvm\", \"/dev/kvm\""), line, 22, "\"/dev/kvm\" is listed twice"));
+  EXPECT_TRUE(one_error(devices("1"), line, 10, "devices.allow entry"));
+  EXPECT_TRUE(one_error(std::string(kAgent) + "[devices]\ndeny = []\n", line, 1, "unknown key \"deny\""));
 }
 
 TEST(ParsePolicy, WorkdirMustBeNormalizedAndGranted) {

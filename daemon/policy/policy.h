@@ -144,6 +144,9 @@ struct Policy {
   std::vector<std::string> read;
   std::vector<std::string> write;  // implies read
   std::vector<std::string> exec;  // implies read
+  // [devices] allow: character devices under /dev (a glob in the last component, e.g.
+  // "/dev/dri/renderD*"), shown in the sandbox's /dev and opened read-write, as the owner may.
+  std::vector<std::string> devices;
 
   // "private" (default): the agent's own netns with loopback only. "host": the host's network,
   // where the kernel's socket hooks allow only the connect/bind grants below.

@@ -55,6 +55,7 @@ class Walker {
   void env(const toml::node& n);
 
   void filesystem(const toml::table& t);
+  void devices(const toml::table& t);
 
   void path_list(const toml::table& t, std::string_view key, std::vector<std::string>& out);
 

@@ -70,14 +70,18 @@ uint64_t landlock_write_access() {
                    LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE);
 }
 
+uint64_t landlock_device_access() {
+  return supported(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
+                   LANDLOCK_ACCESS_FS_IOCTL_DEV);
+}
+
 void add_sandbox_rules(LandlockPlan& plan, bool host_view) {
   plan.abi = landlock_abi();
   plan.handled_fs = handled_at(plan.abi);
   // Signals and abstract sockets stay inside the agent's domain (ABI 6).
   plan.scoped = plan.abi >= 6 ? LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL : 0;
   plan.rules.push_back({"/proc", landlock_read_access()});  // the agent's own, in both views
-  const uint64_t device = supported(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                                    LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV);
+  const uint64_t device = landlock_device_access();
   for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
     plan.rules.push_back({node, device});
   // The agent's own terminals (devpts of its own, with `run -t`): absent otherwise.

@@ -28,6 +28,7 @@ int landlock_abi();
 // Access masks for the three kinds of grant, at this kernel's ABI.
 uint64_t landlock_read_access();
 uint64_t landlock_write_access();
+uint64_t landlock_device_access();  // a device node: read, write, truncate, its ioctls
 uint64_t landlock_exec_access();
 
 // Adds the rules every sandbox needs: its /proc and /dev nodes and, in its private root, listing

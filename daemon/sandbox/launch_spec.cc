@@ -19,6 +19,7 @@
 #include "policy/limit_values.h"
 #include "policy/net_rule.h"
 #include "policy/paths.h"
+#include "sandbox/device_grant.h"
 #include "sandbox/elf.h"
 #include "sandbox/exec_chain.h"
 
@@ -163,6 +164,15 @@ Result<LaunchSpec> make_launch_spec(const policy::Policy& p, const std::string& 
   for (auto& [real, e] : entries) s.landlock.rules.push_back({real, e.landlock, s.objects[e.object].get()});
   for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
     if (struct stat st; ::stat(node, &st) == 0) s.fs_rights[node] = {kFsRead | kFsWrite, st.st_dev, st.st_ino};
+  auto devices = resolve_devices(p.devices);
+  if (!devices) return devices.error();
+  for (auto& d : *devices) {
+    s.devices.push_back({d.path, kStagingRoot + d.path, true, true, false, d.fd.get(), -1});
+    s.device_numbers.push_back(d.rdev);
+    s.landlock.rules.push_back({d.path, landlock_device_access(), d.fd.get()});
+    s.fs_rights[d.path] = {kFsRead | kFsWrite, d.dev, d.ino};
+    s.objects.push_back(std::move(d.fd));
+  }
   // A grant covers everything beneath it: fold each ancestor's rights into its descendants, so
   // the nearest granted inode the kernel finds carries the union.
   for (auto& [path, right] : s.fs_rights)
@@ -257,8 +267,8 @@ void add_bridge(LaunchSpec& spec, const std::string& source) {
   spec.landlock.rules.push_back({kBridgePath, landlock_exec_access()});  // Landlock, the path
 }
 
-void LaunchSpec::set_env(const std::string& name, const std::string& value) {
-  std::string prefix = name + "=";
+void LaunchSpec::set_env(const std::string& key, const std::string& value) {
+  std::string prefix = key + "=";
   std::erase_if(env_storage, [&](const std::string& e) { return e.starts_with(prefix); });
   env_storage.push_back(prefix + value);
   rebuild_envp();

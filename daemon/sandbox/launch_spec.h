@@ -80,6 +80,10 @@ struct LaunchSpec {
   std::string workdir;
 
   std::vector<MountGrant> grants;  // sorted so that a parent is mounted before its children
+  // [devices]: each node mounted at its own path in the sandbox's /dev (the host view shows the
+  // host's), and its number allowed by the cgroup device hook.
+  std::vector<MountGrant> devices;
+  std::vector<dev_t> device_numbers;
   std::vector<Symlink> symlinks;
 
   LandlockPlan landlock;  // read/write/exec per grant object, where the kernel offers Landlock

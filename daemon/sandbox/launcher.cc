@@ -102,6 +102,18 @@ int clone_grants(LaunchSpec& spec, const char** what) {
     attr.propagation = MS_PRIVATE;
     if (::syscall(SYS_mount_setattr, g.tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) return errno;
   }
+  // A granted device node: the one mount that keeps device access (the host view has its own).
+  for (auto& d : spec.devices) {
+    if (spec.host_view) continue;
+    *what = d.source.c_str();
+    d.tree_fd = static_cast<int>(::syscall(SYS_open_tree, d.object_fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (d.tree_fd < 0) return errno;
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+    attr.attr_clr = MOUNT_ATTR_NODEV;
+    attr.propagation = MS_PRIVATE;
+    if (::syscall(SYS_mount_setattr, d.tree_fd, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) return errno;
+  }
   return 0;
 }
 
@@ -154,8 +166,9 @@ int clone_grants(LaunchSpec& spec, const char** what) {
     if (fd >= 0) ::close(fd);  // the agent's ends: a pipe's reader sees its end when the agent's go
   auto child = static_cast<pid_t>(pid);
   // The sandbox has its own copies of the grants; the monitor outlives them all.
-  for (auto& g : spec.grants)
-    if (g.tree_fd >= 0) ::close(std::exchange(g.tree_fd, -1));
+  for (auto* mounts : {&spec.grants, &spec.devices})
+    for (auto& g : *mounts)
+      if (g.tree_fd >= 0) ::close(std::exchange(g.tree_fd, -1));
   for (auto& o : spec.objects) o.reset();
 
   if (auto s = write_id_maps(child, spec.uid, spec.gid, spec.groups); !s) {

@@ -155,7 +155,7 @@ int provide_hosts(char* buf, size_t len) {
   return e;
 }
 
-int build_dev(const LaunchSpec& spec, char* buf, size_t len) {
+int build_dev(LaunchSpec& spec, char* buf, size_t len) {
   std::snprintf(buf, len, "%s/dev", kStagingRoot);
   if (int e = mkdirs(buf)) return e;
   if (::mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0) return errno;
@@ -165,6 +165,9 @@ int build_dev(const LaunchSpec& spec, char* buf, size_t len) {
     std::snprintf(host, sizeof host, "/dev/%s", node);
     if (int e = touch(buf)) return e;
     if (::mount(host, buf, nullptr, MS_BIND, nullptr) != 0) return errno;
+  }
+  for (auto& d : spec.devices) {  // cloned by the monitor, device access kept
+    if (int e = mount_grant(d, d.target.c_str())) return e;
   }
   const char* links[][2] = {{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
                             {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}};
@@ -328,6 +331,11 @@ int build_host_view(LaunchSpec& spec, bool read_only, int* broker, const char** 
   }
   *what = "/proc";
   if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return errno;
+  // Terminals of its own only: the host's /dev/pts holds its owner's other terminals.
+  *what = "/dev/pts";
+  if (::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0 &&
+      errno != ENOENT)
+    return errno;
   return build_broker_dir(spec, "", broker, what);
 }
 

@@ -206,6 +206,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
     if (lsm_) lsm_->remove(*cg_id);
     if (p.host_network) net_->remove(*cg_id);
     if (govern_unix) unix_->remove(*cg_id);
+    if (dev_) dev_->remove(*cg_id);
   };
   Status enforced;
   if (lsm_) {
@@ -213,6 +214,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   }
   if (enforced && p.host_network) enforced = net_->add(*cg_id, p);
   if (enforced && govern_unix) enforced = unix_->add(*cg_id);
+  if (enforced && dev_) enforced = dev_->add(*cg_id, spec->device_numbers);
   if (!enforced) {
     undo_enforce();
     (void)cgroups_.remove(id);
@@ -379,6 +381,7 @@ void AgentManager::finish(const std::string& id) {
   if (r.host_network && net_) net_->remove(r.cgroup_id);
   if (lsm_) lsm_->remove(r.cgroup_id);
   if (unix_) unix_->remove(r.cgroup_id);
+  if (dev_) dev_->remove(r.cgroup_id);
   if (egress_) egress_->detach(id);
   if (broker_) broker_->detach(id);
   a.kill_at.reset();
@@ -424,7 +427,7 @@ bool same_network(const policy::Policy& a, const policy::Policy& b) {
 bool same_sandbox(const policy::Policy& a, const policy::Policy& b) {
   auto limits = [](const policy::Limits& l) { return std::tuple(l.memory_bytes, l.cpu_percent, l.pids, l.tmp_bytes, l.shm_bytes); };
   return a.command == b.command && a.workdir == b.workdir && a.env == b.env &&
-         a.host_filesystem == b.host_filesystem && a.host_network == b.host_network &&
+         a.host_filesystem == b.host_filesystem && a.host_network == b.host_network && a.devices == b.devices &&
          limits(a.limits) == limits(b.limits);
 }
 

@@ -15,6 +15,7 @@
 #include "common/unique_fd.h"
 #include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
+#include "enforce/dev_guard.h"
 #include "enforce/unix_guard.h"
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
@@ -76,12 +77,13 @@ class AgentManager {
 
   // `net` is null where the socket hooks could not be loaded (`net_missing` says why), `lsm`
   // where BPF LSM could not.
-  // `unix` (the Unix socket hooks) governs host-view agents where `lsm` is null.
+  // `unix` (the Unix socket hooks) governs host-view agents where `lsm` is null; `dev` (the
+  // cgroup device hook, null where it could not load) every agent's device nodes.
   AgentManager(EventLoop& loop, const sandbox::Cgroups& cgroups, SeccompFilters seccomp,
                DaemonPaths paths, DynamicUsers& users, enforce::NetGuard* net, std::string net_missing,
-               enforce::LsmGuard* lsm, enforce::UnixGuard* unix, bool landlock)
+               enforce::LsmGuard* lsm, enforce::UnixGuard* unix, enforce::DevGuard* dev, bool landlock)
       : loop_(loop), cgroups_(cgroups), seccomp_(std::move(seccomp)), paths_(std::move(paths)), users_(users),
-        net_(net), net_missing_(std::move(net_missing)), lsm_(lsm), unix_(unix), landlock_(landlock) {}
+        net_(net), net_missing_(std::move(net_missing)), lsm_(lsm), unix_(unix), dev_(dev), landlock_(landlock) {}
 
   // Reads the records a previous daemon left and adopts the agents that still run.
   void recover();
@@ -150,6 +152,7 @@ class AgentManager {
   [[nodiscard]] std::vector<const AgentRecord*> list() const;
   [[nodiscard]] const DaemonPaths& paths() const { return paths_; }
   [[nodiscard]] bool lsm_governs() const { return lsm_ != nullptr; }
+  [[nodiscard]] bool devices_governed() const { return dev_ != nullptr; }
   // The egress gateway, where it runs; without it, policies with [egress] are refused, saying why.
   void set_egress(EgressGateway* gateway, std::string missing) {
     egress_ = gateway;
@@ -198,6 +201,7 @@ class AgentManager {
   std::string net_missing_;
   enforce::LsmGuard* lsm_;
   enforce::UnixGuard* unix_;
+  enforce::DevGuard* dev_;
   EgressGateway* egress_ = nullptr;
   broker::Broker* broker_ = nullptr;
   std::string bridge_;

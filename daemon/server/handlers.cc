@@ -360,6 +360,14 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
                     " (and the dynamic loader); read and write are enforced by Landlock too");
     else
       add_layer(e, "filesystem exec", false, "not enforced apart from read: this kernel offers no Landlock");
+    const std::string granted = pol.devices.empty() ? "no [devices] grant" : "granted: " + join(pol.devices);
+    if (agents_.devices_governed())
+      add_layer(e, "devices", true,
+                "cgroup-BPF device hook: opens only the sandbox's own (null, zero, full, random, urandom, tty, "
+                "its pseudo-terminals) and " + granted + "; no mknod");
+    else
+      add_layer(e, "devices", false,
+                "no cgroup device hook on this host: the mount namespace and Landlock decide alone; " + granted);
     if (pol.host_network)
       add_layer(e, "network", true,
                 "host network namespace; cgroup-BPF hooks allow only connect " + join(texts(pol.connect)) +

@@ -47,6 +47,12 @@ std::string describe(const agentos_unix_event& e) {
          "\" (only the agent's broker socket is reachable by path in the host's view without BPF LSM)";
 }
 
+std::string describe(const agentos_dev_event& e) {
+  std::string how = e.access & 1 ? "mknod" : e.access & 4 ? (e.access & 2 ? "open (rw)" : "open (w)") : "open (r)";
+  return how + " of the " + (e.type == 1 ? "block" : "character") + " device " + std::to_string(e.major) + ":" +
+         std::to_string(e.minor) + " (not the sandbox's own, and no [devices] grant)";
+}
+
 sandbox::LayerState* layer(sandbox::ProbeResult& probe, const std::string& name) {
   for (auto& l : probe.layers)
     if (l.name == name) return &l;
@@ -107,12 +113,26 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
             : unix_missing + (lsm_ ? "" : ": policies with [filesystem] view = \"host\" are refused")};
   log::info(std::string("layer cgroup-bpf unix socket hooks: ") + (unix_ ? "available" : unix_missing));
   if (unix_) (void)loop.add(unix_->events_fd(), EPOLLIN, [this](uint32_t) { unix_->drain_events(); });
+
+  // Device numbers: the node an agent reaches, by whatever path, opens only if it is one of the
+  // sandbox's own or granted. Without the hook, the mount namespace and Landlock decide alone.
+  auto dev = enforce::DevGuard::load(agents_cgroup, bpf_dir + "/dev",
+                                     [this](const agentos_dev_event& e) { deny(e, "cgroup-bpf"); });
+  if (dev) dev_ = std::move(*dev);
+  std::string dev_missing = dev ? "" : dev.error().str();
+  *layer(probe, "cgroup-bpf device hook") = {
+      "cgroup-bpf device hook", dev_ != nullptr,
+      dev_ ? "the device nodes every agent opens: its sandbox's own and its [devices] grants, pinned in " + bpf_dir
+           : "unavailable (" + dev_missing + "): the mount namespace and Landlock decide which devices an agent sees"};
+  log::info(std::string("layer cgroup-bpf device hook: ") + (dev_ ? "available" : "unavailable: " + dev_missing));
+  if (dev_) (void)loop.add(dev_->events_fd(), EPOLLIN, [this](uint32_t) { dev_->drain_events(); });
 }
 
 void KernelGuards::tick() {
   if (net_) audit_.lost(net_->take_lost(), "cgroup-bpf");
   if (lsm_) audit_.lost(lsm_->take_lost(), "bpf-lsm");
   if (unix_) audit_.lost(unix_->take_lost(), "cgroup-bpf");
+  if (dev_) audit_.lost(dev_->take_lost(), "cgroup-bpf");
 }
 
 }  // namespace agentos

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/event_loop.h"
+#include "enforce/dev_guard.h"
 #include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
 #include "enforce/unix_guard.h"
@@ -36,6 +37,8 @@ class KernelGuards {
   [[nodiscard]] enforce::LsmGuard* lsm() const { return lsm_.get(); }
   // The Unix socket hooks, loaded only where BPF LSM is missing (it governs those sockets itself).
   [[nodiscard]] enforce::UnixGuard* unix_sockets() const { return unix_.get(); }
+  // The device hook: with or without BPF LSM, it decides by device number, not by path.
+  [[nodiscard]] enforce::DevGuard* devices() const { return dev_.get(); }
 
   // Once a second: what the kernel could not queue, into the audit trail.
   void tick();
@@ -50,6 +53,7 @@ class KernelGuards {
   std::string net_missing_;
   std::unique_ptr<enforce::LsmGuard> lsm_;
   std::unique_ptr<enforce::UnixGuard> unix_;
+  std::unique_ptr<enforce::DevGuard> dev_;
 };
 
 }  // namespace agentos

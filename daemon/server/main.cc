@@ -175,7 +175,8 @@ int run(const Options& o) {
     (host_net ? filters.host_network : filters.own_network) = std::move(*f);
   }
   AgentManager agents(*loop, *cgroups, std::move(filters), {o.runtime_dir, o.state_dir}, users,
-                      guards.net(), guards.net_missing(), guards.lsm(), guards.unix_sockets(), !o.without_landlock);
+                      guards.net(), guards.net_missing(), guards.lsm(), guards.unix_sockets(), guards.devices(),
+                      !o.without_landlock);
   auto log_max = policy::parse_size(o.agent_log_max);
   if (!log_max) return log::error("--agent-log-max: " + log_max.error().str()), 2;
   agents.set_log_max(*log_max);

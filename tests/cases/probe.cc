@@ -431,6 +431,8 @@ int main(int argc, char** argv) {
       {"x32", [&] { return do_x32(); }},
       {"int80", [&] { return do_int80(); }},
       {"tty", [&] { int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC); return result(fd); }},
+      {"open-rw", [&] { int fd = ::open(arg(2), O_RDWR | O_CLOEXEC); return result(fd); }},
+      {"open-r", [&] { int fd = ::open(arg(2), O_RDONLY | O_CLOEXEC); return result(fd); }},
       {"env", [&] { for (char** e = environ; *e; ++e) std::printf("%s\n", *e); return 0; }},
       {"fds", [&] { return do_ls("/proc/self/fd"); }},
       {"hostname", [&] { char h[256]{}; ::gethostname(h, sizeof h - 1); std::printf("%s\n", h); return 0; }},
