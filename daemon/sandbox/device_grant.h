@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +14,9 @@
 #include "common/unique_fd.h"
 
 namespace agentos::sandbox {
+
+// Each is a mount and a map entry: a pattern that matches hundreds (/dev/tty*) is refused.
+inline constexpr size_t kMaxDevices = 64;
 
 struct DeviceNode {
   std::string path;  // under /dev, where the sandbox shows it too

@@ -1,18 +1,23 @@
 """[devices] grants: a named character device shown in the sandbox's /dev and opened as its owner
 may, and the cgroup device hook, which refuses every other device number whichever path reaches
-it. The device under test is the tun device's number (10:200) at a node of the test's own, mode
-0666, so that an unprivileged owner may open it outside (the control) and nothing else differs."""
+it. The device under test is the hardware RNG's number (10:183, built into Debian's kernels; opened
+read-only, which does nothing else) at a node of the test's own, mode 0666, so that an
+unprivileged owner may open it outside (the control) and nothing else differs."""
+import grp
+import json
 import os
 import pathlib
 import pwd
+import shutil
 import stat
 import subprocess
 import unittest
 
 from harness import AGENTCTL, SOURCE, USERS, DaemonTest, follow_audit
 
-NODE = pathlib.Path("/dev/agentos-test-tun")
-NUMBER = os.makedev(10, 200)
+NODE = pathlib.Path("/dev/agentos-test-hwrng")
+MANY = pathlib.Path("/dev/agentos-test-many")  # 65 nodes of /dev/null's number
+NUMBER = os.makedev(10, 183)
 OWNER = USERS[0]
 
 
@@ -27,25 +32,32 @@ class Devices(DaemonTest):
         # an agent in the host's view may read: only the device hook stands between the two.
         cls.elsewhere = cls.tmp / "devdir"
         cls.elsewhere.mkdir(mode=0o755)
-        os.mknod(cls.elsewhere / "tun", 0o666 | stat.S_IFCHR, NUMBER)
-        os.chmod(cls.elsewhere / "tun", 0o666)
+        os.mknod(cls.elsewhere / "hwrng", 0o666 | stat.S_IFCHR, NUMBER)
+        os.chmod(cls.elsewhere / "hwrng", 0o666)
+        shutil.rmtree(MANY, ignore_errors=True)
+        MANY.mkdir()
+        for i in range(65):
+            os.mknod(MANY / f"n{i}", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
 
     @classmethod
     def tearDownClass(cls):
         NODE.unlink(missing_ok=True)
+        shutil.rmtree(MANY, ignore_errors=True)
         super().tearDownClass()
 
     def probe_with(self, name, *args, devices=(), host_view=False, read=()):
-        extra = ('view = "host"\n' if host_view else "") + (f"[devices]\nallow = {list(devices)!r}\n".replace("'", '"') if devices else "")
+        extra = 'view = "host"\n' if host_view else ""
+        if devices:
+            extra += f"[devices]\nallow = {json.dumps(list(devices))}\n"
         pol = self.policy(name, read=read, extra=extra)
         r = self.daemon.ctl("run", "--policy", str(pol), "--", self.probe, *args, user=OWNER)
         return r.returncode, r.stdout, r.stderr
 
     def test_a_granted_device_is_shown_and_opens(self):
-        self.assertEqual(self.run_outside("open-rw", str(NODE), user=OWNER), (0, "ok\n"))  # the control
-        code, out, err = self.probe_with("dev-granted", "open-rw", str(NODE), devices=[str(NODE)])
+        self.assertEqual(self.run_outside("open-r", str(NODE), user=OWNER), (0, "ok\n"))  # the control
+        code, out, err = self.probe_with("dev-granted", "open-r", str(NODE), devices=[str(NODE)])
         self.assertEqual((code, out), (0, "ok\n"), err)
-        code, out, err = self.probe_with("dev-pattern", "open-rw", str(NODE), devices=["/dev/agentos-test-t*"])
+        code, out, err = self.probe_with("dev-pattern", "open-r", str(NODE), devices=["/dev/agentos-test-h*"])
         self.assertEqual((code, out), (0, "ok\n"), err)
         code, out, err = self.probe_with("dev-absent", "exists", str(NODE))
         self.assertEqual((code, out), (1, "denied ENOENT No such file or directory\n"), err)
@@ -54,15 +66,15 @@ class Devices(DaemonTest):
         hook = {l["name"]: l for l in self.daemon.ctl_json("doctor")}["cgroup-bpf device hook"]
         self.assertTrue(hook["available"], hook)  # cgroup-BPF loads on these hosts
         devdir = str(self.elsewhere)
-        self.assertEqual(self.run_outside("open-r", f"{devdir}/tun", user=OWNER), (0, "ok\n"))  # the control
+        self.assertEqual(self.run_outside("open-r", f"{devdir}/hwrng", user=OWNER), (0, "ok\n"))  # the control
         # In the host's view, with the node's directory granted for reading, the file layers let
         # the open through; the device number is not the sandbox's own and not granted.
-        code, out, err = self.probe_with("dev-hook", "open-r", f"{devdir}/tun", host_view=True, read=[devdir])
+        code, out, err = self.probe_with("dev-hook", "open-r", f"{devdir}/hwrng", host_view=True, read=[devdir])
         self.assertEqual((code, out), (1, "denied EPERM Operation not permitted\n"), err)
         follow_audit(self.daemon, lambda e: e["agent_name"] == "dev-hook" and e["decision"] == "deny" and
-                     "character device 10:200" in e["operation"])
+                     "character device 10:183" in e["operation"])
         # Granted by its own name, the same number opens by either path.
-        code, out, err = self.probe_with("dev-hook-granted", "open-r", f"{devdir}/tun", host_view=True, read=[devdir],
+        code, out, err = self.probe_with("dev-hook-granted", "open-r", f"{devdir}/hwrng", host_view=True, read=[devdir],
                                          devices=[str(NODE)])
         self.assertEqual((code, out), (0, "ok\n"), err)
         # The sandbox's own devices stay usable under the hook.
@@ -78,8 +90,9 @@ class Devices(DaemonTest):
 
         def here(*args):
             return subprocess.run([str(AGENTCTL), "--socket", str(self.daemon.socket), "run", "--here", "--exec",
-                                   str(self.bin), *args, "--", self.probe, "open-rw", str(NODE)], cwd=project, env=env, user=pw.pw_uid,
-                                  group=pw.pw_gid, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                                   str(self.bin), *args, "--", self.probe, "open-r", str(NODE)],
+                                  cwd=project, env=env, user=pw.pw_uid, group=pw.pw_gid, capture_output=True, text=True,
+                                  timeout=60, stdin=subprocess.DEVNULL)
         r = here("--device", str(NODE))
         self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
         r = here()
@@ -98,6 +111,31 @@ class Devices(DaemonTest):
             os.close(slave)
             os.close(master)
 
+    def test_kvm_answers_its_api_version(self):
+        """/dev/kvm, as a program that runs guests uses it: open, then its KVM_GET_API_VERSION ioctl."""
+        kvm = pathlib.Path("/dev/kvm")
+        if not kvm.is_char_device():
+            self.skipTest("no /dev/kvm on this machine: the device under test is the test's own node (10:183)")
+        st = kvm.stat()
+        user = USERS[1]
+        if not st.st_mode & 0o006:
+            if st.st_gid == 0:
+                self.skipTest("/dev/kvm is root's alone here (mode %o): no owner but root may open it" % st.st_mode)
+            subprocess.run(["usermod", "-aG", grp.getgrgid(st.st_gid).gr_name, user], check=True)
+        code_text = "import fcntl, os; print(fcntl.ioctl(os.open('/dev/kvm', os.O_RDWR), 0xAE00))"
+        pw = pwd.getpwnam(user)
+        outside = subprocess.run(["/usr/bin/python3", "-c", code_text], user=pw.pw_uid, group=pw.pw_gid,
+                                 extra_groups=os.getgrouplist(user, pw.pw_gid), capture_output=True, text=True)
+        self.assertEqual(outside.stdout, "12\n", outside.stderr)  # the control
+        for devices, expected in ((True, "12\n"), (False, "")):
+            extra = '[devices]\nallow = ["/dev/kvm"]\n' if devices else ""
+            pol = self.policy("kvm", command=["/usr/bin/python3", "-c", code_text], exec=["/usr/bin", "/usr/lib"],
+                              extra=extra)
+            r = self.daemon.ctl("run", "--policy", str(pol), user=user)
+            self.assertEqual(r.stdout, expected, r.stderr)
+            if not devices:
+                self.assertIn("No such file or directory: '/dev/kvm'", r.stderr)
+
     def test_inspect_names_the_layer(self):
         pol = self.policy("dev-inspect", command=[self.probe, "pause"], extra=f'[devices]\nallow = ["{NODE}"]\n')
         r = self.daemon.ctl("run", "--detach", "--policy", str(pol), user=OWNER)
@@ -114,7 +152,8 @@ class Devices(DaemonTest):
         block = next((str(p) for p in sorted(pathlib.Path("/dev").iterdir()) if p.is_block_device()), None)
         cases = [("/dev/agentos-no-such-device", "no such device on this host"),
                  ("/dev/stdin", "a symlink: name the device node itself"),
-                 ("/dev/agentos-none-*", "no character device matches it")]
+                 ("/dev/agentos-none-*", "no character device matches it"),
+                 (f"{MANY}/n*", f"more than 64 devices ({MANY}/n*): name fewer")]
         if block:
             cases.append((block, "block devices are never granted"))
         for path, reason in cases:
