@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/version.h"
 #include "agentctl/commands.h"
 #include "agentctl/outcome.h"
 #include "agentctl/run_args.h"
@@ -65,7 +66,7 @@ int run_main(int argc, char** argv) {
   g.socket = default_socket();
 
   CLI::App app{"Control agentosd: run AI agents under per-agent confinement policies.", "agentctl"};
-  app.set_version_flag("--version", std::string("agentctl ") + AGENTOS_VERSION);
+  app.set_version_flag("--version", std::string("agentctl ") + agentos::kVersion);
   app.add_option(
       "--socket", g.socket,
       "agentosd's socket (default: $AGENTOS_SOCKET, else " + std::string(kDefaultSocket) + ")");

@@ -30,6 +30,7 @@
 #include "common/event_loop.h"
 #include "common/listeners.h"
 #include "common/result.h"
+#include "common/token_bucket.h"
 #include "common/unique_fd.h"
 #include "policy/policy.h"
 
@@ -103,12 +104,11 @@ class Broker {
   [[nodiscard]] Status answer(const std::string& pending_id, bool approve, Scope scope, uid_t by);
   // Takes back a tool approved for the rest of a run ("session").
   void revoke(const std::string& agent_id, const std::string& tool);
-  void tick();
 
   struct Quota {
     uint32_t calls_per_minute = 0;
     uint32_t concurrent = 0;
-    double tokens = 0;
+    TokenBucket rate;  // calls_per_minute, refilled continuously, a minute's worth saved up at most
     uint32_t in_flight = 0;
     uint64_t calls = 0, refused = 0;
   };
@@ -125,7 +125,8 @@ class Broker {
   void report(const std::string& agent_id, LimitHit which, const std::string& what);
   [[nodiscard]] size_t buffered(const Agent& a) const;
   bool over_buffer(Conn& c);  // closes `c` when its agent holds more than its limit
-  void close_partial(Clock::time_point now);
+  void close_partial(Clock::time_point now);  // every second
+  void consent_timed_out(const std::string& call_id);
   void on_conn(int fd, uint32_t events);
   bool sender_allowed(Conn& c, pid_t pid);
   bool choose_protocol(Conn& c);
@@ -151,6 +152,7 @@ class Broker {
   std::map<std::string, std::unique_ptr<Agent>> agents_;
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::map<std::string, std::unique_ptr<Waiting>> waiting_;
+  EventLoop::Timer partial_sweep_;
 };
 
 }  // namespace agentos::broker

@@ -8,12 +8,12 @@
 #include <fstream>
 
 #include "broker/grants.h"
-#include "broker/http_fetch.h"
+#include "broker/tools/http_fetch.h"
 #include "broker/jsonrpc.h"
-#include "broker/kv_store.h"
+#include "broker/tools/kv_store.h"
 #include "broker/proto_session.h"
 #include "broker/test_util.h"
-#include "broker/workspace.h"
+#include "broker/tools/workspace.h"
 #include "broker.pb.h"
 #include "common/stderr_capture.h"
 

@@ -1,3 +1,4 @@
+#include "common/version.h"
 #include "broker/jsonrpc.h"
 
 namespace agentos::broker {
@@ -43,7 +44,7 @@ Json initialize_result(const Json& params) {
       if (*asked == v) version = v;
   return {{"protocolVersion", version},
           {"capabilities", {{"tools", {{"listChanged", false}}}}},
-          {"serverInfo", {{"name", "agentos"}, {"version", "0.1.0"}}},
+          {"serverInfo", {{"name", "agentos"}, {"version", kVersion}}},
           {"instructions", "Platform tools of agentos. Calls outside your grants are refused; some wait for your owner's consent."}};
 }
 

@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <map>
 
-#include "broker/account_tools.h"
+#include "broker/tools/account_tools.h"
 #include "broker/consent_view.h"
 #include "broker/grants.h"
-#include "broker/http_fetch.h"
-#include "broker/kv_store.h"
-#include "broker/workspace.h"
+#include "broker/tools/http_fetch.h"
+#include "broker/tools/kv_store.h"
+#include "broker/tools/workspace.h"
 
 namespace agentos::broker {
 namespace {

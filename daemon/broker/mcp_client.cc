@@ -8,18 +8,17 @@ namespace agentos::broker {
 McpClient::McpClient(EventLoop& loop, UniqueFd fd, size_t json_depth, std::function<void(const std::string&)> closed)
     : loop_(loop), fd_(std::move(fd)), closed_(std::move(closed)), bounds_{json_depth + kJsonEnvelope, kMaxLine} {
   events_ = EPOLLIN;
-  if (!loop_.add(fd_.get(), events_, [this](uint32_t e) { on_ready(e); })) fd_.reset();
+  if (auto w = loop_.watch(fd_.get(), events_, [this](uint32_t e) { on_ready(e); })) watch_ = std::move(*w);
+  else fd_.reset();
 }
 
-McpClient::~McpClient() {
-  if (fd_.valid()) loop_.remove(fd_.get());
-}
+McpClient::~McpClient() = default;
 
 void McpClient::request(const std::string& method, Json params, Reply done) {
   if (!fd_.valid()) return done(error("the server is gone"));
   if (pending_.size() >= kMaxPending) return done(error("the server has too many calls waiting"));
   uint64_t id = ++next_id_;
-  pending_[id] = {std::move(done), Clock::now() + kTimeout};
+  pending_[id] = {std::move(done), loop_.after(kTimeout, [this, id] { time_out(id); })};
   write_line({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
 }
 
@@ -45,7 +44,7 @@ void McpClient::flush() {
   if (!fd_.valid()) return;
   if (out_.size() > kMaxLine * 4) return close("the server stopped reading");
   uint32_t want = EPOLLIN | (out_.empty() ? 0u : uint32_t{EPOLLOUT});
-  if (want != events_ && loop_.modify(fd_.get(), want)) events_ = want;
+  if (want != events_ && watch_.modify(want)) events_ = want;
 }
 
 void McpClient::on_ready(uint32_t events) {
@@ -89,7 +88,7 @@ void McpClient::on_line(const std::string& line) {
 
 void McpClient::close(const std::string& why) {
   if (!fd_.valid()) return;
-  loop_.remove(fd_.get());
+  watch_.reset();
   fd_.reset();
   auto pending = std::move(pending_);
   pending_.clear();
@@ -97,18 +96,12 @@ void McpClient::close(const std::string& why) {
   if (closed_) closed_(why);
 }
 
-void McpClient::tick() {
-  auto now = Clock::now();
-  std::vector<uint64_t> late;
-  for (auto& [id, p] : pending_)
-    if (p.deadline <= now) late.push_back(id);
-  for (uint64_t id : late) {
-    auto it = pending_.find(id);
-    if (it == pending_.end()) continue;
-    Reply done = std::move(it->second.done);
-    pending_.erase(it);
-    done(error("no answer from the server within " + std::to_string(kTimeout.count()) + " s"));
-  }
+void McpClient::time_out(uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  Reply done = std::move(it->second.done);
+  pending_.erase(it);
+  done(error("no answer from the server within " + std::to_string(kTimeout.count()) + " s"));
 }
 
 }  // namespace agentos::broker

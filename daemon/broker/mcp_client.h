@@ -33,14 +33,14 @@ class McpClient {
 
   void request(const std::string& method, Json params, Reply done);
   void notify(const std::string& method, Json params);
-  void tick();  // answers overdue requests with a timeout
 
  private:
   using Clock = std::chrono::steady_clock;
   struct Pending {
     Reply done;
-    Clock::time_point deadline;
+    EventLoop::Timer deadline;  // answers it with a timeout
   };
+  void time_out(uint64_t id);
   void on_ready(uint32_t events);
   void write_line(const Json& message);
   void flush();
@@ -49,6 +49,7 @@ class McpClient {
 
   EventLoop& loop_;
   UniqueFd fd_;
+  EventLoop::Watch watch_;
   std::function<void(const std::string&)> closed_;
   JsonBounds bounds_;
   std::map<uint64_t, Pending> pending_;

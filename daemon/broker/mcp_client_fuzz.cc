@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "broker/external_tools.h"
+#include "broker/tools/external_tools.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agentos;

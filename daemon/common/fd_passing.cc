@@ -26,10 +26,12 @@ ssize_t send_with_fds(int sock, const void* data, size_t len, const int* fds, si
   return ::sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
-ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max_fds, size_t* nfds, int flags) {
+ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max_fds, size_t* nfds, int flags,
+                      std::optional<ucred>* sender) {
   *nfds = 0;
+  if (sender) sender->reset();
   iovec iov{data, len};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxPassedFds * sizeof(int))];
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxPassedFds * sizeof(int)) + CMSG_SPACE(sizeof(ucred))];
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -38,6 +40,12 @@ ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max_fds
   ssize_t n = ::recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
   if (n < 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && sender &&
+        c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+      ucred cred;
+      std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+      *sender = cred;
+    }
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
       int fd;

@@ -1,10 +1,13 @@
-// Descriptors passed over Unix sockets (SCM_RIGHTS), in one place: the launcher's sockets, the
-// gateway's listeners and secrets, the broker's adopted connections, a secret's memfd.
+// Descriptors passed over Unix sockets (SCM_RIGHTS), and the sender's credentials
+// (SCM_CREDENTIALS), in one place: the launcher's sockets, the gateway's listeners and secrets,
+// the broker's adopted connections and its agents' messages, a secret's memfd.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstddef>
+#include <optional>
 
 namespace agentos {
 
@@ -14,7 +17,9 @@ inline constexpr size_t kMaxPassedFds = 64;
 ssize_t send_with_fds(int sock, const void* data, size_t len, const int* fds, size_t nfds);
 
 // Receives up to `len` bytes; the descriptors that came with them (at most `max_fds`, any more are
-// closed) go to `fds`, close-on-exec, their count to *nfds.
-ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max_fds, size_t* nfds, int flags = 0);
+// closed) go to `fds`, close-on-exec, their count to *nfds. `sender`, if given, gets the
+// credentials the kernel attached (a socket with SO_PASSCRED), or nothing. No allocation.
+ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max_fds, size_t* nfds, int flags = 0,
+                      std::optional<ucred>* sender = nullptr);
 
 }  // namespace agentos

@@ -41,13 +41,19 @@ std::string encode_frame(std::string_view payload) {
   return out;
 }
 
-Result<std::optional<std::string>> FrameDecoder::next() {
-  if (buf_.size() < kFrameHeader) return std::optional<std::string>{};
-  uint32_t n = load_le32(buf_.data());
+bool frame_ready(std::string_view buf) {
+  if (buf.size() < kFrameHeader) return false;
+  uint32_t n = load_le32(buf.data());
+  return n > kMaxFrame || buf.size() >= kFrameHeader + n;
+}
+
+Result<std::optional<std::string>> take_frame(std::string& buf) {
+  if (buf.size() < kFrameHeader) return std::optional<std::string>{};
+  uint32_t n = load_le32(buf.data());
   if (n > kMaxFrame) return error("frame of " + std::to_string(n) + " bytes exceeds the limit");
-  if (buf_.size() < kFrameHeader + n) return std::optional<std::string>{};
-  std::string payload = buf_.substr(kFrameHeader, n);
-  buf_.erase(0, kFrameHeader + n);
+  if (buf.size() < kFrameHeader + n) return std::optional<std::string>{};
+  std::string payload = buf.substr(kFrameHeader, n);
+  buf.erase(0, kFrameHeader + n);
   return std::optional<std::string>{std::move(payload)};
 }
 

@@ -45,6 +45,20 @@ TEST(FrameDecoder, AcceptsFrameAtTheLimit) {
   EXPECT_EQ((*f)->size(), kMaxFrame);
 }
 
+// The length is little-endian on the wire whatever the host's order: bytes, not a host integer.
+TEST(FrameBuffer, ReadyOnlyWithAWholeFrameOrABadHeader) {
+  std::string buf = std::string("\x03\x00\x00\x00", 4) + "ab";
+  EXPECT_FALSE(frame_ready(buf));
+  buf += "c";
+  EXPECT_TRUE(frame_ready(buf));
+  EXPECT_EQ(*take_frame(buf).value(), "abc");
+  EXPECT_TRUE(buf.empty());
+  std::string oversized("\xff\xff\xff\xff", 4);
+  EXPECT_TRUE(frame_ready(oversized));  // ready to be refused, not waited for
+  EXPECT_FALSE(take_frame(oversized).ok());
+  EXPECT_EQ(oversized.size(), 4u);
+}
+
 TEST(BlockingFrames, RoundTripAndCleanEnd) {
   int sv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);

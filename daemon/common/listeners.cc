@@ -7,16 +7,19 @@
 
 namespace agentos {
 
-Listeners::~Listeners() {
-  for (auto& [fd, e] : listeners_)
-    if (e.watched()) loop_.remove(fd);
+Listeners::~Listeners() = default;
+
+Status Listeners::watch(int fd, Entry& e) {
+  auto w = loop_.watch(fd, EPOLLIN, [this, fd](uint32_t) { accept_on(fd); });
+  if (!w) return w.error();
+  e.watch = std::move(*w);
+  return {};
 }
 
-Status Listeners::watch(int fd) { return loop_.add(fd, EPOLLIN, [this, fd](uint32_t) { accept_on(fd); }); }
-
 Status Listeners::add(int fd, Accepted accepted, Admit admit) {
-  if (auto s = watch(fd); !s) return s;
-  listeners_[fd] = {std::move(accepted), std::move(admit)};
+  Entry e{std::move(accepted), std::move(admit)};
+  if (auto s = watch(fd, e); !s) return s;
+  listeners_[fd] = std::move(e);
   return {};
 }
 
@@ -24,19 +27,19 @@ void Listeners::remove(int fd) {
   auto it = listeners_.find(fd);
   if (it == listeners_.end()) return;
   if (it->second.paused) --paused_;
-  if (it->second.watched()) loop_.remove(fd);
   listeners_.erase(it);
 }
 
 void Listeners::resume() {
-  // A whole tick without a pause ends the shortage: the next one is reported again.
+  // A whole period without a pause ends the shortage: the next one is reported again.
   if (paused_ == 0) {
     short_ = false;
+    retry_.reset();
     return;
   }
   for (auto& [fd, e] : listeners_) {
     if (!e.paused) continue;
-    if (!e.held && !watch(fd).ok()) continue;  // still short: next time
+    if (!e.held && !watch(fd, e).ok()) continue;  // still short: next time
     e.paused = false;
     --paused_;
   }
@@ -45,10 +48,9 @@ void Listeners::resume() {
 void Listeners::release(int fd) {
   auto it = listeners_.find(fd);
   if (it == listeners_.end() || !it->second.held) return;
-  if (!it->second.paused && !watch(fd).ok()) {
-    // Short of memory for the loop's entry: paused like a failed accept, resumed on the tick.
-    it->second.paused = true;
-    ++paused_;
+  if (!it->second.paused && !watch(fd, it->second).ok()) {
+    // Short of memory for the loop's entry: paused like a failed accept, retried later.
+    pause(it->second);
   }
   it->second.held = false;
 }
@@ -63,6 +65,12 @@ bool Listeners::held(int fd) const {
   return it != listeners_.end() && it->second.held;
 }
 
+void Listeners::pause(Entry& e) {
+  e.paused = true;
+  ++paused_;
+  if (!retry_.active()) retry_ = loop_.every(kRetry, [this] { resume(); });
+}
+
 void Listeners::accept_on(int fd) {
   for (int i = 0; i < kBatch; ++i) {
     auto it = listeners_.find(fd);
@@ -70,7 +78,7 @@ void Listeners::accept_on(int fd) {
     bool waits = i == 0;  // it woke the loop; later in the batch the backlog may be empty
     if (it->second.admit && !it->second.admit(waits)) {
       if (waits) {
-        loop_.remove(fd);
+        it->second.watch.reset();
         it->second.held = true;
       }
       return;
@@ -85,9 +93,8 @@ void Listeners::accept_on(int fd) {
     if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;  // that client gave up
     // EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything else that retrying at once would not cure.
     Error why = sys_error("accept");
-    loop_.remove(fd);
-    it->second.paused = true;
-    ++paused_;
+    it->second.watch.reset();
+    pause(it->second);
     if (!short_) {
       short_ = true;
       if (short_of_) short_of_(why);

@@ -3,7 +3,7 @@
 // When accept fails for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) the
 // connection stays in the backlog and the listener stays readable, so a level-triggered loop
 // would wake on it at once, forever, and serve nothing else. Such a listener is paused instead:
-// taken off the loop until resume() (the daemon's tick), while its clients wait in the backlog.
+// taken off the loop and retried every kRetry, while its clients wait in the backlog.
 // The shortage is reported once, not per listener or per attempt, until an accept works again.
 //
 // An owner that limits how many connections it serves at once gives an `admit` check, asked
@@ -12,6 +12,7 @@
 // owner calls release(). Connections over a limit wait; they are not taken only to be closed.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 
@@ -24,6 +25,7 @@ namespace agentos {
 class Listeners {
  public:
   static constexpr int kBatch = 64;  // connections taken per wakeup: the loop's other work gets its turn
+  static constexpr auto kRetry = std::chrono::seconds(1);  // how often paused listeners try again
   using Accepted = std::function<void(UniqueFd)>;
   using Short = std::function<void(const Error&)>;
   using Admit = std::function<bool(bool client_waits)>;
@@ -38,7 +40,8 @@ class Listeners {
   // connection to `accepted`, which may remove any listener, this one included.
   [[nodiscard]] Status add(int fd, Accepted accepted, Admit admit = {});
   void remove(int fd);
-  // Watches the paused listeners again (those short of descriptors; not the held ones).
+  // Watches the paused listeners again (those short of descriptors; not the held ones). Runs
+  // every kRetry while any is paused; public so tests need not wait for it.
   void resume();
   // Watches a held listener again; nothing if it is not held.
   void release(int fd);
@@ -51,16 +54,19 @@ class Listeners {
     Admit admit;
     bool paused = false;  // short of descriptors or memory
     bool held = false;  // by its owner's admit
-    [[nodiscard]] bool watched() const { return !paused && !held; }
+    EventLoop::Watch watch;  // active unless paused or held
+    [[nodiscard]] bool watched() const { return watch.active(); }
   };
   void accept_on(int fd);
-  [[nodiscard]] Status watch(int fd);
+  void pause(Entry& e);
+  [[nodiscard]] Status watch(int fd, Entry& e);
 
   EventLoop& loop_;
   Short short_of_;
   std::map<int, Entry> listeners_;
   size_t paused_ = 0;
   bool short_ = false;  // reported, and no accept has worked since
+  EventLoop::Timer retry_;  // while short
 };
 
 }  // namespace agentos

@@ -9,9 +9,20 @@
 
 namespace agentos {
 
+// What went wrong, for an edge that must tell its caller (the API's status codes, the CLI's exit
+// codes): set where the failure is understood, never guessed later from errno.
+enum class ErrorKind {
+  kInternal,  // the daemon or the kernel failed at something it should manage
+  kInvalid,  // the request or its policy is wrong as given
+  kNotFound,
+  kExists,  // it is already there (a running agent of that name)
+  kCannotConfine,  // this machine lacks a layer the policy needs: the agent is not started
+};
+
 struct Error {
   int err = 0;  // errno, or 0 when the failure is not a system call's
   std::string what;
+  ErrorKind kind = ErrorKind::kInternal;
 
   [[nodiscard]] std::string str() const {
     return err ? what + ": " + std::strerror(err) : what;
@@ -21,6 +32,11 @@ struct Error {
 // The errno of the call that just failed, with what we were doing.
 [[nodiscard]] inline Error sys_error(std::string what) { return Error{errno, std::move(what)}; }
 [[nodiscard]] inline Error error(std::string what) { return Error{0, std::move(what)}; }
+[[nodiscard]] inline Error error(ErrorKind kind, std::string what) { return Error{0, std::move(what), kind}; }
+[[nodiscard]] inline Error with_kind(Error e, ErrorKind kind) {
+  e.kind = kind;
+  return e;
+}
 
 // E is the failure type: Error for library code; the CLI uses its own, which carries an exit code.
 template <typename T, typename E = Error>

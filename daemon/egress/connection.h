@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/event_loop.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "egress/address.h"
@@ -46,7 +47,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   [[nodiscard]] Status start();
-  void tick(Clock::time_point now);
+  void on_timer(Clock::time_point now);  // the gateway's sweep: deadlines, bandwidth
   void on_resolved(Result<std::vector<Address>> r);
 
  private:
@@ -72,6 +73,7 @@ class Connection {
   void request_head();
   void socks();
   void decide(const std::string& host, uint16_t port);
+  void dial();
   void connect_next();
   void connected();
   void start_tls();
@@ -91,6 +93,7 @@ class Connection {
   void respond_error(int http_status, const std::string& reason);
   void finish();
 
+  ssize_t ssl_result(int rc, int broken);
   ssize_t read_upstream(char* p, size_t n);
   ssize_t write_upstream(const char* p, size_t n);
 
@@ -100,6 +103,7 @@ class Connection {
   Entry entry_;
   bool upstream_tls_ = false;  // the gateway's own TLS to the upstream (routes, the broker's https)
   UniqueFd client_, upstream_;
+  EventLoop::Watch client_watch_, upstream_watch_;  // upstream's ends at its EOF
   SslPtr ssl_;
   Phase phase_ = Phase::kFirst;
   Mode mode_ = Mode::kUnknown;

@@ -18,6 +18,15 @@
 namespace agentos::egress {
 namespace {
 
+// A byte budget: `rate` bytes a second, with a quarter second's worth (at least 16 KiB) saved up.
+void set_bandwidth(TokenBucket& b, uint64_t rate) {
+  double burst = std::max(static_cast<double>(rate) / 4, 16384.0);
+  if (b.limited())
+    b.set(static_cast<double>(rate), burst);
+  else
+    b = TokenBucket(static_cast<double>(rate), burst);  // a new limit starts with its burst
+}
+
 constexpr size_t kMaxCommand = 1 << 20;
 // Records wait here while the daemon falls behind. Refusals past kMaxOutbox are counted as lost;
 // connections made (allowed) have more room, so a flood of refusals cannot crowd them out.
@@ -112,12 +121,18 @@ Gateway::Gateway(EventLoop& loop, std::unique_ptr<Resolver> resolver, HostAddres
 
 Gateway::~Gateway() {
   connections_.clear();  // their records go nowhere now
-  for (auto& [id, a] : agents_)
-    for (auto& d : a->dns) loop_.remove(d.get());
 }
 
 Status Gateway::start() {
-  return loop_.add(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); });
+  auto w = loop_.watch(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); });
+  if (!w) return w.error();
+  control_watch_ = std::move(*w);
+  // Deadlines and bandwidth budgets, ten times a second.
+  sweep_ = loop_.every(std::chrono::milliseconds(100), [this] {
+    auto now = Clock::now();
+    for (auto& [id, c] : connections_) c->on_timer(now);
+  });
+  return {};
 }
 
 Connection* Gateway::find(uint64_t id) {
@@ -127,13 +142,6 @@ Connection* Gateway::find(uint64_t id) {
 
 void Gateway::finish(uint64_t id) {
   loop_.defer([this, id] { connections_.erase(id); });
-}
-
-void Gateway::tick() {
-  listeners_.resume();
-  resolver_->tick();
-  auto now = Clock::now();
-  for (auto& [id, c] : connections_) c->tick(now);
 }
 
 void Gateway::on_control(uint32_t events) {
@@ -181,17 +189,18 @@ void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
     r.set_reason(problems + "routes that use them are off");
     record(r);
   }
-  agent.up.set_rate(a.bandwidth());
-  agent.down.set_rate(a.bandwidth());
+  set_bandwidth(agent.up, a.bandwidth());
+  set_bandwidth(agent.down, a.bandwidth());
   std::weak_ptr<AgentEgress> weak = slot;
   for (auto& fd : fds) {
     int l = fd.get();
     auto entry = entry_of(l);
     if (!entry) {
       agent.dns.push_back(std::move(fd));
-      (void)loop_.add(l, EPOLLIN, [this, weak, l](uint32_t) {
+      auto w = loop_.watch(l, EPOLLIN, [this, weak, l](uint32_t) {
         if (auto owner = weak.lock()) answer_dns(*this, *owner, l);
       });
+      if (w) agent.dns_watches.push_back(std::move(*w));
       continue;
     }
     agent.listeners.push_back(std::move(fd));
@@ -211,9 +220,9 @@ void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
 void Gateway::forget_agent(const std::string& id) {
   auto it = agents_.find(id);
   if (it == agents_.end()) return;
-  it->second->forgotten = true;  // its connections close at the next tick
+  it->second->forgotten = true;  // its connections close at the next sweep
   for (auto& l : it->second->listeners) listeners_.remove(l.get());
-  for (auto& d : it->second->dns) loop_.remove(d.get());
+  it->second->dns_watches.clear();
   agents_.erase(it);
 }
 
@@ -283,7 +292,7 @@ void Gateway::flush_control() {
          ::send(control_.get(), outbox_[sent].data(), outbox_[sent].size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
     ++sent;
   outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<long>(sent));
-  (void)loop_.modify(control_.get(), outbox_.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT);
+  (void)control_watch_.modify(outbox_.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT);
 }
 
 }  // namespace agentos::egress

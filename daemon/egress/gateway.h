@@ -19,7 +19,7 @@
 #include "egress/resolver.h"
 #include "egress/synthetic_names.h"
 #include "egress/tls_client.h"
-#include "egress/token_bucket.h"
+#include "common/token_bucket.h"
 #include "gateway.pb.h"
 #include "policy/policy.h"
 
@@ -42,6 +42,7 @@ struct AgentEgress {
   policy::Egress rules;  // routes' header values hold their secrets, filled in by the daemon
   std::vector<UniqueFd> listeners;  // stream sockets: the proxy and the granted ports
   std::vector<UniqueFd> dns;  // the stub's datagram socket
+  std::vector<EventLoop::Watch> dns_watches;
   SyntheticNames names;  // what its DNS stub gave out
   uint32_t open = 0;  // connections now
   bool full = false;  // at max_connections with a client waiting: its listeners are held
@@ -59,7 +60,6 @@ class Gateway {
 
   // Serves until the daemon closes the control channel.
   [[nodiscard]] Status start();
-  void tick();  // a few times a second: deadlines, bandwidth, DNS timeouts
 
   // For connections.
   [[nodiscard]] EventLoop& loop() { return loop_; }
@@ -88,12 +88,14 @@ class Gateway {
   TlsClient tls_;
   GatewayOptions options_;
   UniqueFd control_;
+  EventLoop::Watch control_watch_;
   std::vector<std::string> outbox_;  // records not yet taken by the daemon
   uint64_t outbox_dropped_ = 0;
   std::map<std::string, std::shared_ptr<AgentEgress>> agents_;
   Listeners listeners_;  // every agent's stream listeners
   std::map<uint64_t, std::unique_ptr<Connection>> connections_;
   uint64_t next_id_ = 1;
+  EventLoop::Timer sweep_;  // connections' deadlines and bandwidth
 };
 
 }  // namespace agentos::egress

@@ -51,15 +51,6 @@ int main(int argc, char** argv) {
   Gateway gw(*loop, std::move(*resolver), std::move(*host), std::move(*tls), o, UniqueFd(control));
   if (auto s = gw.start(); !s) return fail(s.error().str());
 
-  // Deadlines, DNS retries and bandwidth budgets: ten times a second.
-  UniqueFd tfd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  itimerspec every{{0, 100'000'000}, {0, 100'000'000}};
-  ::timerfd_settime(tfd.get(), 0, &every, nullptr);
-  (void)loop->add(tfd.get(), EPOLLIN, [&](uint32_t) {
-    uint64_t n;
-    (void)!::read(tfd.get(), &n, sizeof n);
-    gw.tick();
-  });
   if (auto s = loop->run(); !s) return fail(s.error().str());
   return 0;
 }

@@ -30,25 +30,31 @@ Result<std::unique_ptr<Resolver>> Resolver::create(EventLoop& loop, const std::s
     rc = ares_set_servers_ports_csv(r->channel_, servers.c_str());
     if (rc != ARES_SUCCESS) return error("DNS servers \"" + servers + "\": " + ares_strerror(rc));
   }
+  r->timeouts_ = loop.every(kTimeoutCheck, [raw = r.get()] { ares_process_fd(raw->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD); });
   return r;
 }
 
 Resolver::~Resolver() {
+  sockets_.clear();  // before c-ares closes them
   if (channel_) ares_destroy(channel_);  // pending callbacks run with ARES_EDESTRUCTION
 }
 
 void Resolver::on_socket_state(void* self, ares_socket_t fd, int readable, int writable) {
   auto* r = static_cast<Resolver*>(self);
   if (!readable && !writable) {
-    r->loop_.remove(fd);
+    r->sockets_.erase(fd);
     return;
   }
   uint32_t ev = (readable ? uint32_t{EPOLLIN} : 0u) | (writable ? uint32_t{EPOLLOUT} : 0u);
-  if (!r->loop_.modify(fd, ev))
-    (void)r->loop_.add(fd, ev, [r, fd](uint32_t e) {
-      ares_process_fd(r->channel_, (e & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
-                      (e & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
-    });
+  if (auto it = r->sockets_.find(fd); it != r->sockets_.end()) {
+    (void)it->second.modify(ev);
+    return;
+  }
+  auto w = r->loop_.watch(fd, ev, [r, fd](uint32_t e) {
+    ares_process_fd(r->channel_, (e & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? fd : ARES_SOCKET_BAD,
+                    (e & EPOLLOUT) ? fd : ARES_SOCKET_BAD);
+  });
+  if (w) r->sockets_.emplace(fd, std::move(*w));
 }
 
 void Resolver::on_answer(void* arg, int status, int, ares_addrinfo* res) {
@@ -81,6 +87,5 @@ void Resolver::resolve(const std::string& name, Callback done) {
   ares_getaddrinfo(channel_, name.c_str(), nullptr, &hints, on_answer, q);
 }
 
-void Resolver::tick() { ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD); }
 
 }  // namespace agentos::egress

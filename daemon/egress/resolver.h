@@ -5,7 +5,9 @@
 
 #include <ares.h>
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,16 +31,17 @@ class Resolver {
   // Calls `done` exactly once, from the event loop (never from within resolve()); the caller
   // makes sure whatever `done` refers to is still there, e.g. by looking it up by id.
   void resolve(const std::string& name, Callback done);
-  // Expires queries whose time is up; call a few times a second.
-  void tick();
 
  private:
+  static constexpr auto kTimeoutCheck = std::chrono::milliseconds(100);  // queries whose time is up
   explicit Resolver(EventLoop& loop) : loop_(loop) {}
   static void on_socket_state(void* self, ares_socket_t fd, int readable, int writable);
   static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* res);
 
   EventLoop& loop_;
   ares_channel channel_ = nullptr;
+  std::map<ares_socket_t, EventLoop::Watch> sockets_;  // c-ares' sockets, as it asks
+  EventLoop::Timer timeouts_;
 };
 
 }  // namespace agentos::egress

@@ -23,7 +23,7 @@ Result<std::unique_ptr<DevGuard>> DevGuard::load(const std::string& agents_cgrou
   if (int rc = agentos_dev__load(g->skel_); rc < 0) return Error{-rc, "load the cgroup device hook"};
   UniqueFd cg(::open(agents_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg.valid()) return sys_error("open " + agents_cgroup);
-  if (auto s = attach_replacing(g->skel_->progs.agentos_dev, cg.get()); !s) return s.error();
+  if (auto s = attach_replacing({cgroup_program(g->skel_->progs.agentos_dev)}, cg.get()); !s) return s.error();
   if (auto s = g->events_.open(bpf_map__fd(maps.dev_events), bpf_map__fd(maps.dev_lost), std::move(on_denial)); !s)
     return s.error();
   return g;

@@ -66,7 +66,7 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
     if (!bpf_program__autoload(prog)) continue;
     bpf_link* link = bpf_program__attach_lsm(prog);
     if (!link) return sys_error(std::string("attach ") + bpf_program__name(prog));
-    bpf_link__disconnect(link);  // destroying the object must never detach the program
+    g->links_.emplace_back(link);
     g->link_fds_.push_back(bpf_link__fd(link));
   }
 
@@ -75,6 +75,8 @@ Result<std::unique_ptr<LsmGuard>> LsmGuard::load(const std::string& pin_dir, Eve
     return s.error();
   return g;
 }
+
+void LsmGuard::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
 
 LsmGuard::~LsmGuard() {
   agentos_lsm__destroy(skel_);  // maps stay pinned; the monitors hold the links

@@ -14,6 +14,7 @@
 #include "enforce/maps.h"
 
 struct agentos_lsm;
+struct bpf_link;
 
 namespace agentos::enforce {
 
@@ -51,10 +52,16 @@ class LsmGuard {
   [[nodiscard]] uint64_t take_lost() { return events_.take_lost(); }
 
  private:
+  struct LinkDeleter {
+    void operator()(bpf_link* l) const;
+  };
   LsmGuard() = default;
   agentos_lsm* skel_ = nullptr;
   EventStream<agentos_lsm_event> events_;
-  std::vector<int> link_fds_;  // owned by the links, which live as long as this guard
+  // Destroying a link closes our descriptor only: the programs stay attached while a monitor holds
+  // its copy. A load that fails at the Nth attach thus leaves none of the first N-1 attached.
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::vector<int> link_fds_;  // the links' descriptors
 };
 
 // The kernel's encoding of a device number (super_block.s_dev), from stat()'s.

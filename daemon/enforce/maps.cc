@@ -89,15 +89,26 @@ std::vector<uint32_t> attached(int cg, bpf_attach_type type, const char* name) {
 
 }  // namespace
 
-Status attach_replacing(bpf_program* prog, int cg) {
-  bpf_attach_type type = bpf_program__expected_attach_type(prog);
-  std::vector<uint32_t> before = attached(cg, type, bpf_program__name(prog));
-  if (bpf_prog_attach(bpf_program__fd(prog), cg, type, BPF_F_ALLOW_MULTI) != 0)
-    return sys_error(std::string("attach ") + bpf_program__name(prog));
-  for (uint32_t id : before) {
-    UniqueFd old(bpf_prog_get_fd_by_id(id));
-    if (old.valid()) bpf_prog_detach2(old.get(), cg, type);
+CgroupProgram cgroup_program(bpf_program* prog) {
+  return {bpf_program__fd(prog), bpf_program__expected_attach_type(prog), bpf_program__name(prog)};
+}
+
+Status attach_replacing(const std::vector<CgroupProgram>& programs, int cg) {
+  std::vector<std::vector<uint32_t>> earlier;
+  for (size_t i = 0; i < programs.size(); ++i) {
+    const CgroupProgram& p = programs[i];
+    earlier.push_back(attached(cg, p.type, p.name.c_str()));
+    if (bpf_prog_attach(p.fd, cg, p.type, BPF_F_ALLOW_MULTI) != 0) {
+      Error e = sys_error("attach " + p.name);
+      while (i-- > 0) bpf_prog_detach2(programs[i].fd, cg, programs[i].type);
+      return e;
+    }
   }
+  for (size_t i = 0; i < programs.size(); ++i)
+    for (uint32_t id : earlier[i]) {
+      UniqueFd old(bpf_prog_get_fd_by_id(id));
+      if (old.valid()) bpf_prog_detach2(old.get(), cg, programs[i].type);
+    }
   return {};
 }
 

@@ -91,11 +91,19 @@ class EventStream {
   uint64_t lost_seen_ = 0;
 };
 
-// Attaches `prog` to the cgroup directory `cg` for its expected attach type (BPF_F_ALLOW_MULTI,
-// not through a link, so it outlives this process: a daemon that dies leaves every agent
-// governed), then detaches an earlier daemon's program of the same name. There is no unguarded
-// instant.
-[[nodiscard]] Status attach_replacing(bpf_program* prog, int cg);
+// A loaded program and the cgroup hook it goes on.
+struct CgroupProgram {
+  int fd;
+  bpf_attach_type type;
+  std::string name;
+};
+[[nodiscard]] CgroupProgram cgroup_program(bpf_program* prog);
+
+// Attaches every program to the cgroup directory `cg` (BPF_F_ALLOW_MULTI, not through a link, so
+// they outlive this process: a daemon that dies leaves every agent governed), or none: a failed
+// Nth attach detaches the ones before it. Only once all are attached are an earlier daemon's
+// programs of the same names detached, so there is no unguarded instant either way.
+[[nodiscard]] Status attach_replacing(const std::vector<CgroupProgram>& programs, int cg);
 
 
 }  // namespace agentos::enforce

@@ -82,9 +82,10 @@ Result<std::unique_ptr<NetGuard>> NetGuard::load(const std::string& agents_cgrou
   // Attached to the cgroup itself (not through a link), the programs outlive this process: a
   // daemon that dies leaves every agent governed. A previous daemon's copies are detached only
   // once ours are attached, so there is no unguarded instant.
+  std::vector<CgroupProgram> programs;
   bpf_program* prog;
-  bpf_object__for_each_program(prog, g->skel_->obj)
-    if (auto s = attach_replacing(prog, cg.get()); !s) return s.error();
+  bpf_object__for_each_program(prog, g->skel_->obj) programs.push_back(cgroup_program(prog));
+  if (auto s = attach_replacing(programs, cg.get()); !s) return s.error();
 
   auto& maps = g->skel_->maps;
   if (auto s = g->events_.open(bpf_map__fd(maps.events), bpf_map__fd(maps.lost), std::move(on_denial)); !s)

@@ -31,8 +31,10 @@ Result<std::unique_ptr<UnixGuard>> UnixGuard::load(const std::string& agents_cgr
     return Error{-rc, "load the unix socket hooks (cgroup connect_unix and sendmsg_unix need Linux 6.7)"};
   UniqueFd cg(::open(agents_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg.valid()) return sys_error("open " + agents_cgroup);
-  for (bpf_program* prog : {g->skel_->progs.unix_connect, g->skel_->progs.unix_sendmsg})
-    if (auto s = attach_replacing(prog, cg.get()); !s) return s.error();
+  if (auto s = attach_replacing({cgroup_program(g->skel_->progs.unix_connect), cgroup_program(g->skel_->progs.unix_sendmsg)},
+                                 cg.get());
+      !s)
+    return s.error();
   auto& maps = g->skel_->maps;
   if (auto s = g->events_.open(bpf_map__fd(maps.unix_events), bpf_map__fd(maps.unix_lost), std::move(on_denial)); !s)
     return s.error();

@@ -8,11 +8,7 @@
 namespace agentos::policy {
 namespace {
 
-Policy parsed(std::string_view rest) {
-  auto r = test::parse(test::with_agent(rest));
-  EXPECT_TRUE(r.policy) << test::errors_text(r);
-  return *r.policy;
-}
+using test::parsed;
 
 TEST(Narrow, FilesKeepWhatBothGrant) {
   Policy d = parsed("[filesystem]\nread = [\"/usr\", \"/srv/data\"]\nwrite = [\"/srv/out\", \"/srv/data/tmp\"]\nexec = [\"/usr/bin\"]\n");

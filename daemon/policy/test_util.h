@@ -65,4 +65,11 @@ inline ::testing::AssertionResult one_error(std::string_view text, uint32_t line
 
 inline std::string with_agent(std::string_view rest) { return std::string(kAgent) + std::string(rest); }
 
+// A valid policy of kAgent and `rest`; a parse error fails the test.
+inline Policy parsed(std::string_view rest) {
+  auto r = parse(with_agent(rest));
+  EXPECT_TRUE(r.policy) << errors_text(r);
+  return r.policy ? *r.policy : Policy{};
+}
+
 }  // namespace agentos::policy::test

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
+
 namespace agentos::sandbox {
 namespace {
 
@@ -92,7 +94,24 @@ Result<Cgroups> Cgroups::init(const std::string& base_override) {
 
 std::string Cgroups::path(const std::string& id) const { return base_ + "/agents/" + id; }
 
-Result<UniqueFd> Cgroups::create(const std::string& id, const policy::Limits& l,
+AgentCgroup& AgentCgroup::operator=(AgentCgroup&& o) noexcept {
+  if (this != &o) {
+    undo();
+    all_ = std::exchange(o.all_, nullptr);
+    id_ = std::move(o.id_);
+    dir_ = std::move(o.dir_);
+  }
+  return *this;
+}
+
+void AgentCgroup::undo() {
+  if (!all_) return;
+  if (all_->populated(id_)) (void)all_->kill(id_);
+  if (auto s = all_->remove(id_); !s) log::warning("agent " + id_ + ": its cgroup stays: " + s.error().str());
+  all_ = nullptr;
+}
+
+Result<AgentCgroup> Cgroups::create(const std::string& id, const policy::Limits& l,
                                  std::vector<LimitState>* limits) const {
   const std::string d = dir(id);
   if (::mkdir(d.c_str(), 0755) != 0) return sys_error("mkdir " + d);
@@ -119,13 +138,10 @@ Result<UniqueFd> Cgroups::create(const std::string& id, const policy::Limits& l,
   }
   if (s && l.cpu_percent) s = apply("cpu", "cpu.max", std::to_string(*l.cpu_percent * 1000) + " 100000");
   if (s && l.pids) s = apply("pids", "pids.max", std::to_string(*l.pids));
-  if (!s) {
-    (void)remove(id);
-    return s.error();
-  }
-  UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return sys_error("open " + d);
-  return fd;
+  AgentCgroup cg(*this, id, UniqueFd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)));
+  if (!s) return s.error();
+  if (cg.fd() < 0) return sys_error("open " + d);
+  return cg;
 }
 
 Status Cgroups::kill(const std::string& id) const { return write_file(dir(id) + "/cgroup.kill", "1"); }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -19,14 +20,38 @@ struct LimitState {
   std::string detail;
 };
 
+class Cgroups;
+
+// One agent's cgroup while its start is under way: when destroyed, its processes are killed and
+// the cgroup removed, unless release() was called once the agent ran. From then its end is
+// the agent manager's, which may be a later daemon's.
+class AgentCgroup {
+ public:
+  AgentCgroup() = default;
+  AgentCgroup(const Cgroups& all, std::string id, UniqueFd dir) : all_(&all), id_(std::move(id)), dir_(std::move(dir)) {}
+  AgentCgroup(AgentCgroup&& o) noexcept
+      : all_(std::exchange(o.all_, nullptr)), id_(std::move(o.id_)), dir_(std::move(o.dir_)) {}
+  AgentCgroup& operator=(AgentCgroup&& o) noexcept;
+  ~AgentCgroup() { undo(); }
+
+  [[nodiscard]] int fd() const { return dir_.get(); }  // for CLONE_INTO_CGROUP
+  void release() { all_ = nullptr; }
+
+ private:
+  void undo();
+  const Cgroups* all_ = nullptr;
+  std::string id_;
+  UniqueFd dir_;
+};
+
 class Cgroups {
  public:
   // base_override: a cgroup path relative to the cgroup2 mount, e.g. "/agentos-test".
   [[nodiscard]] static Result<Cgroups> init(const std::string& base_override);
 
-  // Creates <base>/agents/<id>, applies the limits it can, and returns a directory fd for
-  // CLONE_INTO_CGROUP. `limits` says, per limit the policy sets, whether it is in force.
-  [[nodiscard]] Result<UniqueFd> create(const std::string& id, const policy::Limits& l,
+  // Creates <base>/agents/<id> and applies the limits it can. `limits` says, per limit the
+  // policy sets, whether it is in force.
+  [[nodiscard]] Result<AgentCgroup> create(const std::string& id, const policy::Limits& l,
                                         std::vector<LimitState>* limits) const;
   [[nodiscard]] Status kill(const std::string& id) const;  // every process in it, via cgroup.kill
   [[nodiscard]] Status remove(const std::string& id) const;

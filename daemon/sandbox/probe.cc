@@ -58,7 +58,7 @@ ProbeResult probe_layers(const Cgroups& cgroups, const std::vector<sock_filter>&
     if (spec && devnull.valid()) {
       spec->seccomp = seccomp;
       spec->stdin_fd = spec->stdout_fd = devnull.get();
-      spec->cgroup_fd = cg->get();
+      spec->cgroup_fd = cg->fd();
       spec->exit_path = "/dev/null";
       auto launched = launch(*spec, &failure);
       // The command is missing by design; anything else means a layer failed.
@@ -67,8 +67,7 @@ ProbeResult probe_layers(const Cgroups& cgroups, const std::vector<sock_filter>&
     } else {
       failure = {Stage::kWaitForMaps, errno, "preparing the probe"};
     }
-    (void)cgroups.remove(id);
-  }
+  }  // the probe's cgroup goes with `cg`
 
   for (const auto& l : kStaged) {
     if (l.stage == Stage::kLandlock && landlock_abi() == 0) {

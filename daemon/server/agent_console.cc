@@ -21,13 +21,14 @@ void AgentManager::watch_console(Agent& a) {
     if (events & EPOLLOUT) flush_console(id);
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_console(id);
   };
-  if (auto s = loop_.add(a.console.get(), EPOLLIN, on_event); !s)
-    log::error("cannot watch agent " + id + "'s console: " + s.error().str());
+  auto w = loop_.watch(a.console.get(), EPOLLIN, on_event);
+  if (!w) return log::error("cannot watch agent " + id + "'s console: " + w.error().str());
+  a.console_watch = std::move(*w);
 }
 
 void AgentManager::console_interest(Agent& a) {
   uint32_t events = (a.console_held ? 0U : EPOLLIN) | (a.console_queue.empty() ? 0U : EPOLLOUT);
-  if (auto s = loop_.modify(a.console.get(), events); !s)
+  if (auto s = a.console_watch.modify(events); !s)
     log::error("agent " + a.record.id + "'s console: " + s.error().str());
 }
 
@@ -40,8 +41,8 @@ void AgentManager::read_console(const std::string& id) {
     ssize_t n = ::recv(it->second.console.get(), buf.data(), buf.size(), MSG_DONTWAIT);
     if (n <= 0) return;
     sandbox::ConsoleMessage m;
-    if (sandbox::parse_console_message(std::string_view(buf.data(), static_cast<size_t>(n)), &m) && on_console)
-      on_console(id, m.kind, m.payload);
+    if (sandbox::parse_console_message(std::string_view(buf.data(), static_cast<size_t>(n)), &m))
+      for (AgentObserver* o : observers_) o->console_output(id, m.kind, m.payload);
     it = agents_.find(id);  // a handler may have ended it
     if (it == agents_.end() || !it->second.console.valid()) return;
   }
@@ -88,7 +89,8 @@ void AgentManager::flush_console(const std::string& id) {
     a.console_queue.pop_front();
   }
   console_interest(a);
-  if (had && a.console_queue.empty() && on_console_drained) on_console_drained(id);
+  if (had && a.console_queue.empty())
+    for (AgentObserver* o : observers_) o->console_drained(id);
 }
 
 size_t AgentManager::console_backlog(const std::string& id) const {

@@ -13,16 +13,18 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "enforce/dev_guard.h"
+#include "enforce/grant_entry.h"
 #include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
-#include "enforce/dev_guard.h"
 #include "enforce/unix_guard.h"
 #include "policy/policy.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/console.h"
+#include "sandbox/launch_spec.h"
+#include "server/agent_observer.h"
 #include "server/agent_record.h"
-#include "broker/broker.h"
-#include "server/egress_gateway.h"
+#include "server/agent_service.h"
 #include "common/event_loop.h"
 #include "server/identity.h"
 
@@ -35,8 +37,6 @@ struct DaemonPaths {
   [[nodiscard]] std::string exit_file(const std::string& id) const { return runtime_dir + "/agents/" + id + ".exit"; }
   [[nodiscard]] std::string log(const std::string& id) const { return state_dir + "/logs/" + id + ".log"; }
 };
-
-enum class RunError { kNone, kInvalid, kExists, kCannotConfine, kInternal };
 
 // What a delegate starts with, besides its (narrowed) policy.
 struct DelegateStart {
@@ -89,7 +89,9 @@ class AgentManager {
   void recover();
 
   // `delegate`: a delegate's start (many may run under one name; the policy is already narrowed).
-  [[nodiscard]] Result<const AgentRecord*> run(const policy::Policy& p, const Peer& owner, RunError* why,
+  // A failure's kind says why: kExists, kInvalid, kCannotConfine (this machine lacks a layer the
+  // policy needs), or kInternal. A failed start leaves nothing behind (agent_start.cc).
+  [[nodiscard]] Result<const AgentRecord*> run(const policy::Policy& p, const Peer& owner,
                                                const DelegateStart* delegate = nullptr,
                                                const ServerStdio* stdio = nullptr,
                                                const ConsoleRequest* console = nullptr);
@@ -107,15 +109,11 @@ class AgentManager {
   // While held, the monitor's output is not read: a client behind on it slows the agent, as a
   // terminal would, rather than the daemon holding what it has not taken.
   void console_hold(const std::string& id, bool hold);
-  // Output from an agent's console, as it arrives: stdout, stderr or its terminal.
-  std::function<void(const std::string& id, sandbox::ConsoleKind kind, std::string_view data)> on_console;
-  // The monitor took everything queued for it.
-  std::function<void(const std::string& id)> on_console_drained;
 
   // Forgets an agent that has ended: its record, exit file and log. False if it is running.
   bool remove(const std::string& id);
   // Ended agents are kept at most `count` per owner (the oldest go first) and at most `max_age`;
-  // tick() collects the rest (agentosd --keep-ended, --keep-ended-days).
+  // the rest are collected as agents end, and hourly by age (agentosd --keep-ended, --keep-ended-days).
   void set_retention(size_t count, std::chrono::seconds max_age) {
     keep_count_ = count;
     keep_for_ = max_age;
@@ -123,7 +121,6 @@ class AgentManager {
 
   // SIGTERM now (forwarded by the monitor to the agent), SIGKILL to the cgroup after kStopGrace.
   [[nodiscard]] Status stop(const std::string& id);
-  void tick();  // enforces stop deadlines
 
   // Its log grew: keep only its last `log_max` bytes (set_log_max). The agent appends through its
   // own descriptor, so the older bytes are punched out (a sparse file) rather than rotated.
@@ -135,17 +132,14 @@ class AgentManager {
   // command) is reported as waiting for its next start. One line per affected agent.
   [[nodiscard]] std::vector<std::string> update_running(const std::map<std::string, policy::Policy>& policies);
 
-  // The broker every agent reaches at /run/agentos/broker.sock, and the MCP bridge shown there.
-  void set_broker(broker::Broker* broker, std::string bridge) {
-    broker_ = broker;
-    bridge_ = std::move(bridge);
-  }
+  // The MCP bridge every agent finds beside the broker's socket (agentos-mcp), if installed.
+  void set_bridge(std::string path) { bridge_ = std::move(path); }
 
   // The trace id of a delegation chain this agent starts (kept in its record).
   void set_trace(const std::string& id, const std::string& trace);
 
-  // After the owner's secrets changed: the routes of their running agents, filled in anew.
-  [[nodiscard]] std::vector<std::string> refresh_egress(uid_t owner);
+  // After the owner's secrets changed: what each service made of it, a line per agent.
+  [[nodiscard]] std::vector<std::string> secrets_changed(uid_t owner);
 
   [[nodiscard]] const AgentRecord* find(const std::string& id) const;
   [[nodiscard]] const AgentRecord* find_by_cgroup(uint64_t cgroup_id) const;
@@ -153,38 +147,48 @@ class AgentManager {
   [[nodiscard]] const DaemonPaths& paths() const { return paths_; }
   [[nodiscard]] bool lsm_governs() const { return lsm_ != nullptr; }
   [[nodiscard]] bool devices_governed() const { return dev_ != nullptr; }
-  // The egress gateway, where it runs; without it, policies with [egress] are refused, saying why.
-  void set_egress(EgressGateway* gateway, std::string missing) {
-    egress_ = gateway;
-    egress_missing_ = std::move(missing);
-  }
-
-  std::function<void(const AgentRecord&)> on_start;  // once it runs
-  std::function<void(const std::string& id)> on_exit;  // after the record says it has exited
+  // `o` hears of every agent's start, adoption, exit and console until the manager is gone.
+  void subscribe(AgentObserver& o) { observers_.push_back(&o); }
+  // `s` admits, serves and is told of every agent until the manager is gone, in the order given.
+  void serve_with(AgentService& s) { services_.push_back(&s); }
 
  private:
   struct Agent {
     AgentRecord record;
     UniqueFd monitor_pidfd;
     UniqueFd log;  // its output, for keeping it within the log cap
+    EventLoop::Watch monitor_watch;
     UniqueFd console;  // the daemon's end of its console (sandbox/console.h), if it has one
+    EventLoop::Watch console_watch;
     std::deque<std::string> console_queue;  // messages the monitor has not taken yet
     size_t console_queued = 0;  // their bytes
     bool console_held = false;
     off_t log_dropped = 0;  // bytes at the log's start given back to the filesystem
-    std::optional<Clock::time_point> kill_at;
+    EventLoop::Timer kill_timer;  // SIGKILL for its cgroup, kStopGrace after a stop
     uint64_t end_order = 0;  // which ended first, within a second (0: before this daemon)
   };
 
+  // An agent's entries in the guards' maps while its start is under way.
+  struct Grants {
+    enforce::GrantEntry<enforce::LsmGuard> files;
+    enforce::GrantEntry<enforce::NetGuard> sockets;
+    enforce::GrantEntry<enforce::UnixGuard> unix_sockets;
+    enforce::GrantEntry<enforce::DevGuard> devices;
+    void release();
+  };
+
+  [[nodiscard]] Status confinable(const policy::Policy& p) const;
+  [[nodiscard]] Result<Grants> install_grants(const policy::Policy& p, const sandbox::LaunchSpec& spec, uint64_t cg_id);
   void watch(Agent& a);
   void watch_console(Agent& a);
   void read_console(const std::string& id);
   void flush_console(const std::string& id);
   void console_interest(Agent& a);
   void finish(const std::string& id);
+  void kill_after_grace(Agent& a);
   void save(const AgentRecord& r);
-  [[nodiscard]] Status readopt_egress(Agent& a);
-  void attach_broker(const AgentRecord& r, const policy::Policy& p, UniqueFd listener);
+  void serve(const AgentRecord& r, AgentSockets sockets);
+  [[nodiscard]] AgentSockets sockets_from_monitor(const Agent& a) const;
   [[nodiscard]] Status prepare_data_dirs(const policy::Policy& p, uid_t uid, gid_t gid) const;
 
   void collect_ended();
@@ -202,17 +206,17 @@ class AgentManager {
   enforce::LsmGuard* lsm_;
   enforce::UnixGuard* unix_;
   enforce::DevGuard* dev_;
-  EgressGateway* egress_ = nullptr;
-  broker::Broker* broker_ = nullptr;
   std::string bridge_;
-  std::string egress_missing_ = "not started";
   uint64_t log_max_ = 64ull << 20;
   bool landlock_;  // apply Landlock where the kernel offers it (off only to test the LSM alone)
   std::map<std::string, Agent> agents_;
+  std::vector<AgentObserver*> observers_;
+  std::vector<AgentService*> services_;
   // Every agent by its cgroup's id, which the kernel does not reuse within a boot: each kernel
   // event is attributed through it, also one read after its agent exited (events are read in
   // batches, between other work), and without a scan over every agent ever started.
   std::unordered_map<uint64_t, std::string> by_cgroup_;
+  EventLoop::Timer collect_by_age_ = loop_.every(std::chrono::hours(1), [this] { collect_ended(); });
 };
 
 }  // namespace agentos

@@ -32,6 +32,17 @@ v1::Response error_response(v1::Error::Code code, const std::string& message,
   return r;
 }
 
+v1::Error::Code api_code(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::kInvalid: return v1::Error::INVALID_ARGUMENT;
+    case ErrorKind::kNotFound: return v1::Error::NOT_FOUND;
+    case ErrorKind::kExists: return v1::Error::ALREADY_EXISTS;
+    case ErrorKind::kCannotConfine: return v1::Error::FAILED_PRECONDITION;
+    case ErrorKind::kInternal: break;
+  }
+  return v1::Error::INTERNAL;
+}
+
 Status ApiServer::serve(UniqueFd listener) {
   listener_ = std::move(listener);
   return listeners_.add(listener_.get(), [this](UniqueFd fd) { accepted(std::move(fd)); });
@@ -56,10 +67,16 @@ void ApiServer::accepted(UniqueFd fd) {
   int raw = fd.get();
   auto c = std::make_unique<Conn>();
   c->fd = std::move(fd);
-  c->deadline = Clock::now() + kRequestDeadline;
   c->peer = std::move(*peer);
   c->refused = std::move(agent_refusal);
-  if (auto s = loop_.add(raw, EPOLLIN | EPOLLRDHUP, [this, raw](uint32_t ev) { on_event(raw, ev); }); !s) return;
+  auto watch = loop_.watch(raw, EPOLLIN | EPOLLRDHUP, [this, raw](uint32_t ev) { on_event(raw, ev); });
+  if (!watch) return;
+  c->watch = std::move(*watch);
+  // A client that never finishes its request is dropped, so none can hold a connection idle.
+  c->deadline = loop_.after(kRequestDeadline, [this, raw] {
+    close(raw);
+    reap();
+  });
   ++open_;
   ++by_uid_[c->peer.uid];
   conns_.emplace(raw, std::move(c));
@@ -136,6 +153,7 @@ void ApiServer::read_request(Conn& c) {
   auto req = next_request(c.in);
   if (req && !*req) return;  // need more bytes
   c.got_request = true;
+  c.deadline.reset();
   if (!req) return send(c, error_response(v1::Error::INVALID_ARGUMENT, req.error().str()));
   dispatch(c, **req);
 }
@@ -173,7 +191,7 @@ void ApiServer::console_drained(const std::string& id) {
 
 void ApiServer::set_interest(Conn& c) {
   if (c.dead) return;
-  (void)loop_.modify(c.fd.get(), (c.input_paused ? 0U : EPOLLIN) | EPOLLRDHUP | (c.out.empty() ? 0U : EPOLLOUT));
+  (void)c.watch.modify((c.input_paused ? 0U : EPOLLIN) | EPOLLRDHUP | (c.out.empty() ? 0U : EPOLLOUT));
 }
 
 void ApiServer::dispatch(Conn& c, const v1::Request& req) {
@@ -296,7 +314,7 @@ void ApiServer::agent_output(const std::string& id) {
   reap();
 }
 
-void ApiServer::agent_exited(const std::string& id) { agent_output(id); }
+void ApiServer::exited(const AgentRecord& r) { agent_output(r.id); }
 
 void ApiServer::console_output(const std::string& id, sandbox::ConsoleKind kind, std::string_view data) {
   for (auto& [fd, c] : conns_) {
@@ -344,19 +362,11 @@ void ApiServer::pending_event(const broker::PendingCall& call) {
   reap();
 }
 
-void ApiServer::tick() {
-  auto now = Clock::now();
-  std::vector<int> late;
-  for (auto& [fd, c] : conns_)
-    if (!c->got_request && now > c->deadline) late.push_back(fd);
-  for (int fd : late) close(fd);
-  reap();
-}
-
 void ApiServer::close(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end() || it->second->dead) return;
-  loop_.remove(fd);
+  it->second->watch.reset();
+  it->second->deadline.reset();
   // An attached client gone without detaching (agentctl killed, its terminal closed): the agent
   // it ran ends too, as a program does when its terminal goes (--detach, or detaching, keeps it).
   if (Conn& c = *it->second; c.holding_output) agents_.console_hold(c.console, false);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agentos.pb.h"
+#include "broker/broker.h"
 #include "common/framing.h"
 #include "common/listeners.h"
 #include "common/unique_fd.h"
@@ -29,6 +30,9 @@ namespace agentos {
 [[nodiscard]] v1::Response error_response(v1::Error::Code code, const std::string& message,
                                           const std::vector<std::string>& diagnostics = {});
 
+// The API's status for a failure, from the kind its maker gave it.
+[[nodiscard]] v1::Error::Code api_code(const Error& e);
+
 void fill_pending(const broker::PendingCall& call, v1::PendingCall* out);
 
 // Connections to the API (agentosd options). Followers (audit -f, logs -f, pending -f) hold
@@ -40,7 +44,7 @@ struct ApiLimits {
   size_t admin_reserve = 64;  // of `connections`, only for root and admins (--api-admin-reserve)
 };
 
-class ApiServer {
+class ApiServer : public AgentObserver {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::seconds kRequestDeadline{10};
@@ -50,16 +54,19 @@ class ApiServer {
             const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit, std::string agents_cgroup,
             ApiLimits limits = {})
       : loop_(loop), listeners_(listeners), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe),
-        admin_gid_(admin_gid), audit_(audit), agents_cgroup_(std::move(agents_cgroup)), limits_(limits) {}
+        admin_gid_(admin_gid), audit_(audit), agents_cgroup_(std::move(agents_cgroup)), limits_(limits) {
+    agents_.subscribe(*this);
+  }
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
   ~ApiServer();
 
   [[nodiscard]] Status serve(UniqueFd listener);
   void agent_output(const std::string& id);  // its log grew
-  void agent_exited(const std::string& id);
-  // Output from an agent's console (AgentManager::on_console), to the client holding it.
-  void console_output(const std::string& id, sandbox::ConsoleKind kind, std::string_view data);
-  void console_drained(const std::string& id);  // a paused client's input can go on
-  void tick();  // drops clients that never finish their request
+  // Agents' ends and console output, to the clients that follow or hold them.
+  void exited(const AgentRecord& r) override;
+  void console_output(const std::string& id, sandbox::ConsoleKind kind, std::string_view data) override;
+  void console_drained(const std::string& id) override;  // a paused client's input can go on
   void audit_event(const v1::AuditEvent& e);  // to the clients following the audit trail
   void pending_event(const broker::PendingCall& call);  // to the clients following pending calls
   void set_broker(broker::Broker* broker) { broker_ = broker; }
@@ -94,8 +101,8 @@ class ApiServer {
     bool detached = false;
     bool input_paused = false;  // its console input waits for the agent to take what is queued
     bool holding_output = false;  // its console's output waits for it to take what it has
-
-    Clock::time_point deadline;
+    EventLoop::Watch watch;  // on fd, until closed
+    EventLoop::Timer deadline;  // until the request is read
   };
 
   void accepted(UniqueFd fd);

@@ -87,7 +87,7 @@ void AuditLog::lost(uint64_t count, const std::string& layer) {
   record(std::move(e));
 }
 
-void AuditLog::tick(Clock::time_point now) { record_aggregates(refusals_.close(now)); }
+void AuditLog::close_windows(Clock::time_point now) { record_aggregates(refusals_.close(now)); }
 
 void AuditLog::close() {
   record_aggregates(refusals_.close_all());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agentos.pb.h"
+#include "common/event_loop.h"
 #include "common/result.h"
 #include "server/audit_aggregator.h"
 #include "server/audit_file.h"
@@ -48,8 +49,11 @@ class AuditLog {
              const std::string& operation, const std::string& layer);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).
   void lost(uint64_t count, const std::string& layer);
-  // Once a second: the aggregates of the windows that have closed.
-  void tick(Clock::time_point now = Clock::now());
+  // Records the aggregates of the windows closed by `now`: every second once run_on(loop).
+  void close_windows(Clock::time_point now);
+  void run_on(EventLoop& loop) {
+    windows_ = loop.every(std::chrono::seconds(1), [this] { close_windows(Clock::now()); });
+  }
   // At a clean stop: the aggregates of every open window, then the daemon's stop.
   void close();
 
@@ -67,6 +71,7 @@ class AuditLog {
   AuditFile file_;
   AuditAggregator refusals_;
   bool failing_ = false;  // appends fail (ENOSPC...): said once, and again when they work
+  EventLoop::Timer windows_;
 };
 
 }  // namespace agentos

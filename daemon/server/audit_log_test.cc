@@ -48,7 +48,7 @@ TEST_F(AuditLogTest, AllowedEventsAreRecordedOneByOneWhateverTheRefusals) {
     log.deny("a1", "flood", 1000, "egress dns n" + std::to_string(i) + ".evil.test: no grant (A query)", "egress");
     if (i % 500 == 0) log.event("a1", "flood", 1000, "egress connect api.test:443 #" + std::to_string(i), "egress", "allow");
   }
-  log.tick(AuditLog::Clock::now() + AuditAggregator::kWindow);
+  log.close_windows(AuditLog::Clock::now() + AuditAggregator::kWindow);
 
   // A record in full stands for one refusal, an aggregate for its repeats.
   uint64_t allowed = 0, same = 0, distinct = 0;

@@ -55,8 +55,7 @@ Result<broker::Delegation::Started> start_delegate(AgentManager& agents, const P
     else groups.clear();
     owner.groups = std::move(groups);
   }
-  RunError why;
-  auto r = agents.run(policy::narrow(*theirs, *mine), owner, &why, &d);
+  auto r = agents.run(policy::narrow(*theirs, *mine), owner, &d);
   if (!r) return error("cannot start " + target + ": " + r.error().str());
   return broker::Delegation::Started{(*r)->id, d.trace, mine->delegate->deadline_s};
 }

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "broker/delegation.h"
+#include "broker/tools/delegation.h"
 #include "server/agent_manager.h"
 #include "server/policy_store.h"
 

@@ -83,8 +83,10 @@ void EgressGateway::spawn() {
   control_ = std::move(ours);
   timeval timeout{1, 0};  // a gateway that stops reading is killed, and restarts with all state
   ::setsockopt(control_.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  (void)loop_.add(pidfd_.get(), EPOLLIN, [this](uint32_t) { on_exit(); });
-  (void)loop_.add(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); });
+  if (auto w = loop_.watch(pidfd_.get(), EPOLLIN, [this](uint32_t) { on_exit(); })) pid_watch_ = std::move(*w);
+  if (auto w = loop_.watch(control_.get(), EPOLLIN, [this](uint32_t e) { on_control(e); })) control_watch_ = std::move(*w);
+  // Running a minute after a start counts as recovered: the next failure restarts it at once.
+  calm_ = loop_.after(std::chrono::seconds(60), [this] { failures_ = 0; });
   log::info("egress gateway started (pid " + std::to_string(pid_) + ", uid " + std::to_string(options_.uid) + ")");
   for (auto& [id, h] : agents_)
     if (!h.listeners.empty()) send(h, true);
@@ -93,26 +95,18 @@ void EgressGateway::spawn() {
 void EgressGateway::on_exit() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
-  loop_.remove(pidfd_.get());
+  pid_watch_.reset();
   pidfd_.reset();
-  if (control_.valid()) loop_.remove(control_.get());
+  control_watch_.reset();
   control_.reset();
+  calm_.reset();
   pid_ = -1;
   ++failures_;
   auto delay = std::chrono::seconds(std::min(30, 1 << std::min(failures_ - 1, 5)));
   log::error("egress gateway exited (" +
              (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "status " + std::to_string(WEXITSTATUS(status))) +
              "); agents' connections wait until it is back, in " + std::to_string(delay.count()) + " s");
-  restart_at_ = Clock::now() + delay;
-  restart_pending_ = true;
-}
-
-void EgressGateway::tick() {
-  if (restart_pending_ && Clock::now() >= restart_at_) {
-    restart_pending_ = false;
-    spawn();
-  }
-  if (running() && failures_ > 0 && Clock::now() > restart_at_ + std::chrono::seconds(60)) failures_ = 0;
+  restart_ = loop_.after(delay, [this] { spawn(); });
 }
 
 void EgressGateway::on_control(uint32_t events) {
@@ -219,22 +213,62 @@ Result<EgressGateway::Described> EgressGateway::describe(const std::string& id, 
   return d;
 }
 
-void EgressGateway::attach(Described agent, std::vector<UniqueFd> listeners) {
-  std::string id = agent.config.id();
-  Held& h = agents_[id];
-  h.config = std::move(agent.config);
-  h.secrets = std::move(agent.secrets);
-  h.listeners = std::move(listeners);
+Status EgressGateway::admit(const std::string& id, const policy::Policy& p, uid_t owner) {
+  if (!p.egress) return {};
+  if (auto d = describe(id, p, owner); !d) return error(ErrorKind::kInvalid, "agent \"" + p.name + "\": " + d.error().str());
+  return {};
+}
+
+void EgressGateway::serve(const AgentRecord& r, const policy::Policy& p, AgentSockets& sockets) {
+  if (!p.egress || sockets.gateway.empty()) return;
+  // Not strict: a secret removed since the start was admitted takes its route with it.
+  auto d = describe(r.id, p, r.owner_uid, false);
+  if (!d) return log::error("agent " + r.id + ": no egress: " + d.error().str(), {{"AGENT_ID", r.id}});
+  Held& h = agents_[r.id];
+  h.policy = p;
+  h.listeners = std::move(sockets.gateway);
+  h.config = std::move(d->config);
+  h.secrets = std::move(d->secrets);
   send(h, true);
 }
 
-void EgressGateway::update(Described agent) {
-  std::string id = agent.config.id();
-  auto it = agents_.find(id);
-  if (it == agents_.end()) return;
-  it->second.config = std::move(agent.config);
-  it->second.secrets = std::move(agent.secrets);
-  send(it->second, false);
+void EgressGateway::replace(Held& h, Described agent) {
+  h.config = std::move(agent.config);
+  h.secrets = std::move(agent.secrets);
+  send(h, false);
+}
+
+ServiceUpdate EgressGateway::update(const AgentRecord& r, const policy::Policy& now, const policy::Policy& next,
+                                    std::vector<std::string>& lines) {
+  if (!now.egress && !next.egress) return ServiceUpdate::kInForce;
+  if (!now.egress) return ServiceUpdate::kAtNextStart;  // its network namespace has no gateway sockets yet
+  std::string who = "agent " + r.name + " (" + r.id + ")";
+  auto before = describe(r.id, now, r.owner_uid);
+  auto after = describe(r.id, next, r.owner_uid);
+  if (!after) {
+    lines.push_back(who + ": egress grants NOT replaced: " + after.error().str());
+    return ServiceUpdate::kRefused;
+  }
+  auto it = agents_.find(r.id);
+  if (it == agents_.end()) return ServiceUpdate::kInForce;
+  it->second.policy = next;
+  if (!before || before->config.SerializeAsString() != after->config.SerializeAsString()) {
+    replace(it->second, std::move(*after));
+    lines.push_back(who + ": egress grants replaced");
+  }
+  return ServiceUpdate::kInForce;
+}
+
+void EgressGateway::secrets_changed(uid_t owner, std::vector<std::string>& lines) {
+  for (auto& [id, h] : agents_) {
+    const policy::Policy& p = h.policy;
+    if (h.config.owner_uid() != owner || !p.egress || p.egress->routes.empty()) continue;
+    if (auto d = describe(id, p, owner, false)) {
+      lines.push_back("agent " + p.name + " (" + id + "): its " + std::to_string(d->config.routes_size()) + " of " +
+                      std::to_string(p.egress->routes.size()) + " routes now use the secrets as they are");
+      replace(h, std::move(*d));
+    }
+  }
 }
 
 Status EgressGateway::adopt(const std::string& id, UniqueFd conn) {
@@ -249,7 +283,7 @@ Status EgressGateway::adopt(const std::string& id, UniqueFd conn) {
   return {};
 }
 
-void EgressGateway::detach(const std::string& id) {
+void EgressGateway::ended(const std::string& id) {
   if (agents_.erase(id) == 0) return;
   send_forget(id);
 }

@@ -19,6 +19,7 @@
 #include "common/unique_fd.h"
 #include "gateway.pb.h"
 #include "policy/policy.h"
+#include "server/agent_service.h"
 #include "server/audit.h"
 #include "server/secret_store.h"
 
@@ -33,7 +34,7 @@ struct EgressOptions {
   int handshake_timeout_ms = 10'000;
 };
 
-class EgressGateway {
+class EgressGateway final : public AgentService {
  public:
   using Clock = std::chrono::steady_clock;
   struct Who {
@@ -58,23 +59,27 @@ class EgressGateway {
   };
   [[nodiscard]] Result<Described> describe(const std::string& id, const policy::Policy& p, uid_t owner,
                                            bool strict = true) const;
-  // An agent that starts, or that a restarted daemon adopted: the gateway serves its listeners
-  // from now on.
-  void attach(Described agent, std::vector<UniqueFd> listeners);
-  // New grants (or secrets) for a running agent, from its next connection on.
-  void update(Described agent);
-  void detach(const std::string& id);
+  // AgentService: [egress] described (secrets filled in) before the start, the agent's listeners
+  // served once it runs, its grants replaced live, its routes given the secrets as they are.
+  [[nodiscard]] Status admit(const std::string& id, const policy::Policy& p, uid_t owner) override;
+  void serve(const AgentRecord& r, const policy::Policy& p, AgentSockets& sockets) override;
+  [[nodiscard]] ServiceUpdate update(const AgentRecord& r, const policy::Policy& now, const policy::Policy& next,
+                                     std::vector<std::string>& lines) override;
+  void secrets_changed(uid_t owner, std::vector<std::string>& lines) override;
+  void ended(const std::string& id) override;
+
   // A connection made on the agent's behalf (the broker's http.fetch), served as the agent's.
   [[nodiscard]] Status adopt(const std::string& id, UniqueFd conn);
-  void tick();
 
  private:
   struct Held {
+    policy::Policy policy;  // as it runs under, for its routes when secrets change
     gateway::Agent config;
     std::vector<UniqueFd> listeners;
     std::vector<UniqueFd> secrets;
   };
 
+  void replace(Held& h, Described agent);
   void spawn();
   void on_exit();
   void on_control(uint32_t events);
@@ -87,10 +92,10 @@ class EgressGateway {
   AuditLog& audit_;
   std::function<Who(const std::string&)> who_;
   UniqueFd control_, pidfd_;
+  EventLoop::Watch control_watch_, pid_watch_;
   pid_t pid_ = -1;
-  int failures_ = 0;
-  Clock::time_point restart_at_{};
-  bool restart_pending_ = false;
+  int failures_ = 0;  // in a row: the restart's delay doubles with each
+  EventLoop::Timer restart_, calm_;
   std::map<std::string, Held> agents_;
 };
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <chrono>
 
+#include "common/version.h"
 #include "sandbox/landlock.h"
 #include "server/agent_info.h"
 #include "server/api_server.h"
@@ -14,8 +15,6 @@
 
 namespace agentos {
 namespace {
-
-constexpr char kVersion[] = "0.1.0";
 
 void set_error(v1::Response& r, v1::Error::Code code, const std::string& message,
                const std::vector<std::string>& diagnostics = {}) {
@@ -154,16 +153,11 @@ void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {
     });
     console.term = valid ? t : "xterm";
   }
-  RunError why;
-  auto r = agents_.run(pol, c.peer, &why, nullptr, nullptr, &console);
+  auto r = agents_.run(pol, c.peer, nullptr, nullptr, &console);
   if (!r) {
-    auto code = why == RunError::kExists          ? v1::Error::ALREADY_EXISTS
-                : why == RunError::kCannotConfine ? v1::Error::FAILED_PRECONDITION
-                : why == RunError::kInvalid       ? v1::Error::INVALID_ARGUMENT
-                                                  : v1::Error::INTERNAL;
-    if (why == RunError::kCannotConfine)
+    if (r.error().kind == ErrorKind::kCannotConfine)
       audit_.deny("", pol.name, c.peer.uid, "start refused: " + r.error().str(), "launcher");
-    return set_error(resp, code, r.error().str());
+    return set_error(resp, api_code(r.error()), r.error().str());
   }
   fill_agent_info(**r, resp.mutable_run()->mutable_agent());
   if (!req.attach()) return;
@@ -259,7 +253,7 @@ void ApiServer::do_stop(Conn& c, const v1::StopRequest& req, v1::Response& resp)
   if (!r) return;
   if (r->state != AgentState::kRunning) return fill_agent_info(*r, resp.mutable_stop()->mutable_agent());
   std::string id = r->id;
-  if (auto s = agents_.stop(id); !s) return set_error(resp, v1::Error::INTERNAL, s.error().str());
+  if (auto s = agents_.stop(id); !s) return set_error(resp, api_code(s.error()), s.error().str());
   log::info("agent " + r->name + " stop requested by uid " + std::to_string(c.peer.uid), {{"AGENT_ID", id}});
   resp.Clear();  // the reply waits for the exit
   Stream s;
@@ -397,7 +391,7 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
       auto* out_q = out->mutable_quotas();
       out_q->set_calls_per_minute(q->calls_per_minute);
       out_q->set_concurrent(q->concurrent);
-      out_q->set_available(static_cast<uint32_t>(q->tokens));
+      out_q->set_available(static_cast<uint32_t>(std::max(0.0, q->rate.saved())));
       out_q->set_in_flight(q->in_flight);
       out_q->set_calls(q->calls);
       out_q->set_refused(q->refused);

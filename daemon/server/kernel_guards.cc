@@ -84,7 +84,7 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
       net_ ? "connect, sendmsg, bind and socket() of agents on the host network, pinned in " + bpf_dir
            : "unavailable (" + net_missing_ + "): policies with [network] namespace = \"host\" are refused"};
   log::info(std::string("layer cgroup-bpf socket hooks: ") + (net_ ? "available" : "unavailable: " + net_missing_));
-  if (net_) (void)loop.add(net_->events_fd(), EPOLLIN, [this](uint32_t) { net_->drain_events(); });
+  if (net_) watch_events(loop, *net_);
 
   // BPF LSM: every agent's files, exec, mounts, ptrace and signals, in the kernel itself. Where it
   // cannot load, the other layers (Landlock, seccomp, namespaces) hold alone.
@@ -95,7 +95,7 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
   l->detail = lsm_ ? "files, exec, mmap, mounts, ptrace and signals of every agent, pinned in " + bpf_dir
                    : "cannot load (" + lsm.error().str() + "): " + l->detail + "; the other layers hold alone";
   log::info(std::string("layer bpf-lsm: ") + (lsm_ ? "available" : "unavailable: " + lsm.error().str()));
-  if (lsm_) (void)loop.add(lsm_->events_fd(), EPOLLIN, [this](uint32_t) { lsm_->drain_events(); });
+  if (lsm_) watch_events(loop, *lsm_);
 
   // Unix sockets by path, for agents in the host's view: Landlock does not govern connect(), so
   // without BPF LSM these hooks are what keeps such an agent from the host's sockets. Where
@@ -112,7 +112,7 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
       unix_ ? "connect and send to socket files by agents in the host's view (only their broker's), pinned in " + bpf_dir
             : unix_missing + (lsm_ ? "" : ": policies with [filesystem] view = \"host\" are refused")};
   log::info(std::string("layer cgroup-bpf unix socket hooks: ") + (unix_ ? "available" : unix_missing));
-  if (unix_) (void)loop.add(unix_->events_fd(), EPOLLIN, [this](uint32_t) { unix_->drain_events(); });
+  if (unix_) watch_events(loop, *unix_);
 
   // Device numbers: the node an agent reaches, by whatever path, opens only if it is one of the
   // sandbox's own or granted. Without the hook, the mount namespace and Landlock decide alone.
@@ -125,10 +125,18 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
       dev_ ? "the device nodes every agent opens: its sandbox's own and its [devices] grants, pinned in " + bpf_dir
            : "unavailable (" + dev_missing + "): the mount namespace and Landlock decide which devices an agent sees"};
   log::info(std::string("layer cgroup-bpf device hook: ") + (dev_ ? "available" : "unavailable: " + dev_missing));
-  if (dev_) (void)loop.add(dev_->events_fd(), EPOLLIN, [this](uint32_t) { dev_->drain_events(); });
+  if (dev_) watch_events(loop, *dev_);
+  lost_ = loop.every(std::chrono::seconds(1), [this] { record_lost(); });
 }
 
-void KernelGuards::tick() {
+template <typename Guard>
+void KernelGuards::watch_events(EventLoop& loop, Guard& guard) {
+  auto w = loop.watch(guard.events_fd(), EPOLLIN, [&guard](uint32_t) { guard.drain_events(); });
+  if (w) watches_.push_back(std::move(*w));
+  else log::error("cannot watch a kernel guard's events: " + w.error().str());
+}
+
+void KernelGuards::record_lost() {
   if (net_) audit_.lost(net_->take_lost(), "cgroup-bpf");
   if (lsm_) audit_.lost(lsm_->take_lost(), "bpf-lsm");
   if (unix_) audit_.lost(unix_->take_lost(), "cgroup-bpf");

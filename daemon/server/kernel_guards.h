@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/event_loop.h"
 #include "enforce/dev_guard.h"
@@ -40,12 +41,13 @@ class KernelGuards {
   // The device hook: with or without BPF LSM, it decides by device number, not by path.
   [[nodiscard]] enforce::DevGuard* devices() const { return dev_.get(); }
 
-  // Once a second: what the kernel could not queue, into the audit trail.
-  void tick();
 
  private:
   template <typename Event>
   void deny(const Event& e, const char* layer);
+  template <typename Guard>
+  void watch_events(EventLoop& loop, Guard& guard);
+  void record_lost();  // once a second: what the kernel could not queue, into the audit trail
 
   AuditLog& audit_;
   FindAgent find_;
@@ -54,6 +56,8 @@ class KernelGuards {
   std::unique_ptr<enforce::LsmGuard> lsm_;
   std::unique_ptr<enforce::UnixGuard> unix_;
   std::unique_ptr<enforce::DevGuard> dev_;
+  std::vector<EventLoop::Watch> watches_;  // on each guard's ring buffer
+  EventLoop::Timer lost_;
 };
 
 }  // namespace agentos

@@ -1,3 +1,4 @@
+#include "common/version.h"
 #include "server/mcp_servers.h"
 #include "policy/tool_names.h"
 
@@ -19,10 +20,7 @@ std::chrono::seconds backoff(int failures) { return std::chrono::seconds(std::mi
 
 }  // namespace
 
-void McpServers::tick() {
-  for (auto& [name, s] : servers_)
-    if (s.client) s.client->tick();
-  // What should run: every [serve] policy; what runs under an old or removed policy stops first.
+void McpServers::reconcile() {  // What should run: every [serve] policy; what runs under an old or removed policy stops first.
   for (auto& [name, s] : servers_) {
     const policy::Policy* p = policies_.find(name);
     bool current = p && p->serve && p->source_text == s.policy_text;
@@ -59,9 +57,8 @@ void McpServers::start(const std::string& name, Server& s, const policy::Policy&
   int flags = ::fcntl(theirs.get(), F_GETFL);
   ::fcntl(theirs.get(), F_SETFL, flags & ~O_NONBLOCK);
   Peer root;
-  RunError why;
   ServerStdio stdio{theirs.get()};
-  auto started = agents_.run(p, root, &why, nullptr, &stdio);
+  auto started = agents_.run(p, root, nullptr, &stdio);
   s.policy_text = p.source_text;
   s.prefix = p.serve->prefix;
   if (!started) return failed(name, started.error().str());
@@ -77,7 +74,7 @@ void McpServers::start(const std::string& name, Server& s, const policy::Policy&
   s.client->request("initialize",
                     {{"protocolVersion", kProtocolVersion},
                      {"capabilities", Json::object()},
-                     {"clientInfo", {{"name", "agentosd"}, {"version", "0.1.0"}}}},
+                     {"clientInfo", {{"name", "agentosd"}, {"version", kVersion}}}},
                     [this, name](Result<Json> r) {
                       auto it = servers_.find(name);
                       if (it == servers_.end() || !it->second.client) return;
@@ -151,9 +148,9 @@ void McpServers::withdraw(Server& s) {
   }
 }
 
-void McpServers::exited(const std::string& agent_id) {
+void McpServers::exited(const AgentRecord& r) {
   for (auto& [name, s] : servers_) {
-    if (s.agent_id != agent_id) continue;
+    if (s.agent_id != r.id) continue;
     withdraw(s);
     s.agent_id.clear();
     if (!s.stopping) {  // it ended on its own: again after a delay (a stop we asked for set its own)

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "broker/external_tools.h"
+#include "broker/tools/external_tools.h"
 #include "broker/mcp_client.h"
 #include "common/event_loop.h"
 #include "server/agent_manager.h"
@@ -19,7 +19,7 @@
 
 namespace agentos {
 
-class McpServers {
+class McpServers : public AgentObserver {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -27,10 +27,13 @@ class McpServers {
   McpServers(EventLoop& loop, AgentManager& agents, const PolicyStore& policies, broker::ExternalTools& tools,
              std::function<void()> tools_changed, size_t json_depth)
       : loop_(loop), agents_(agents), policies_(policies), tools_(tools), tools_changed_(std::move(tools_changed)),
-        json_depth_(json_depth) {}
+        json_depth_(json_depth) {
+    agents_.subscribe(*this);
+  }
+  McpServers(const McpServers&) = delete;
+  McpServers& operator=(const McpServers&) = delete;
 
-  void tick();  // starts what should run, stops what should not, times out calls
-  void exited(const std::string& agent_id);  // from AgentManager::on_exit
+  void exited(const AgentRecord& r) override;
 
  private:
   struct Server {
@@ -43,6 +46,7 @@ class McpServers {
     int failures = 0;
     Clock::time_point start_at = Clock::now();
   };
+  void reconcile();  // every second: starts what should run, stops what should not
   void start(const std::string& name, Server& s, const policy::Policy& p);
   void ready(const std::string& name);
   void failed(const std::string& name, const std::string& why);
@@ -56,6 +60,7 @@ class McpServers {
   std::function<void()> tools_changed_;
   size_t json_depth_;
   std::map<std::string, Server> servers_;  // by policy (agent) name
+  EventLoop::Timer reconcile_ = loop_.every(std::chrono::seconds(1), [this] { reconcile(); });
 };
 
 }  // namespace agentos

@@ -7,14 +7,14 @@ namespace agentos {
 
 void ApiServer::do_secret_set(const Peer& p, const v1::SecretSetRequest& req, int value_fd, v1::Response& resp) {
   if (auto s = secrets_.set(p.uid, req.name(), value_fd); !s) {
-    resp = error_response(s.error().err ? v1::Error::INTERNAL : v1::Error::INVALID_ARGUMENT, s.error().str());
+    resp = error_response(api_code(s.error()), s.error().str());
     return;
   }
   log::info("secret " + req.name() + " of uid " + std::to_string(p.uid) + " set",
             {{"SECRET", req.name()}, {"OWNER_UID", std::to_string(p.uid)}});
   auto* out = resp.mutable_secret_changed();
   out->set_name(req.name());
-  for (auto& line : agents_.refresh_egress(p.uid)) out->add_running(line);
+  for (auto& line : agents_.secrets_changed(p.uid)) out->add_running(line);
 }
 
 void ApiServer::do_secret_list(const Peer& p, v1::Response& resp) {
@@ -34,14 +34,14 @@ void ApiServer::do_secret_list(const Peer& p, v1::Response& resp) {
 
 void ApiServer::do_secret_remove(const Peer& p, const v1::SecretRemoveRequest& req, v1::Response& resp) {
   if (auto s = secrets_.remove(p.uid, req.name()); !s) {
-    resp = error_response(s.error().err ? v1::Error::INTERNAL : v1::Error::NOT_FOUND, s.error().str());
+    resp = error_response(api_code(s.error()), s.error().str());
     return;
   }
   log::info("secret " + req.name() + " of uid " + std::to_string(p.uid) + " removed",
             {{"SECRET", req.name()}, {"OWNER_UID", std::to_string(p.uid)}});
   auto* out = resp.mutable_secret_changed();
   out->set_name(req.name());
-  for (auto& line : agents_.refresh_egress(p.uid)) out->add_running(line);
+  for (auto& line : agents_.secrets_changed(p.uid)) out->add_running(line);
 }
 
 }  // namespace agentos

@@ -18,12 +18,12 @@ std::string SecretStore::path(uid_t owner, const std::string& name) const {
 }
 
 Status SecretStore::set(uid_t owner, const std::string& name, int value_fd) {
-  if (auto s = policy::check_secret_name(name); !s) return s;
+  if (auto s = policy::check_secret_name(name); !s) return with_kind(s.error(), ErrorKind::kInvalid);
   struct stat st;
   if (value_fd < 0 || ::fstat(value_fd, &st) != 0 || !S_ISREG(st.st_mode))
-    return error("the value must come as a memfd attached to the request");
-  if (st.st_size == 0) return error("a secret may not be empty");
-  if (static_cast<size_t>(st.st_size) > kMaxBytes) return error("a secret may hold at most " + std::to_string(kMaxBytes) + " bytes");
+    return error(ErrorKind::kInvalid, "the value must come as a memfd attached to the request");
+  if (st.st_size == 0) return error(ErrorKind::kInvalid, "a secret may not be empty");
+  if (static_cast<size_t>(st.st_size) > kMaxBytes) return error(ErrorKind::kInvalid, "a secret may hold at most " + std::to_string(kMaxBytes) + " bytes");
   for (const std::string& d : {dir_, dir_ + "/" + std::to_string(owner)})
     if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + d);
   // Not a valid name (a leading '.'), so never listed nor mistaken for another secret.
@@ -35,7 +35,7 @@ Status SecretStore::set(uid_t owner, const std::string& name, int value_fd) {
   while (offset < st.st_size) {
     ssize_t n = ::sendfile(out.get(), value_fd, &offset, static_cast<size_t>(st.st_size - offset));
     if (n <= 0) {
-      auto e = n < 0 ? sys_error("copy the secret") : error("the secret's memfd shrank while it was copied");
+      auto e = n < 0 ? sys_error("copy the secret") : error(ErrorKind::kInvalid, "the secret's memfd shrank while it was copied");
       ::unlink(tmp.c_str());
       return e;
     }
@@ -49,8 +49,9 @@ Status SecretStore::set(uid_t owner, const std::string& name, int value_fd) {
 }
 
 Status SecretStore::remove(uid_t owner, const std::string& name) {
-  if (auto s = policy::check_secret_name(name); !s) return s;
-  if (::unlink(path(owner, name).c_str()) != 0) return errno == ENOENT ? error("no secret \"" + name + "\"") : sys_error("remove");
+  if (auto s = policy::check_secret_name(name); !s) return with_kind(s.error(), ErrorKind::kInvalid);
+  if (::unlink(path(owner, name).c_str()) != 0)
+    return errno == ENOENT ? error(ErrorKind::kNotFound, "no secret \"" + name + "\"") : sys_error("remove");
   return {};
 }
 

@@ -204,6 +204,21 @@ class Terminal(DaemonTest):
             s.wait_for("two-2")
             s.wait_for("EXIT=5")
 
+    def test_attach_after_the_daemon_restarts(self):
+        pol = self.terminal_policy("survives", ["/bin/bash", "--norc", "-i"])
+        with Screen(self.run_line(pol)) as s:
+            s.wait_for("bash-5.2$")
+            s.keys("C-p", "C-q")
+            s.wait_for("EXIT=0")
+        [agent] = [a for a in self.daemon.ctl_json("ps") if a["name"] == "survives"]
+        self.daemon.stop()
+        self.daemon.start()  # adopts the agent, and its console through its monitor
+        with Screen(as_user(OWNER, [str(AGENTCTL), "--socket", str(self.daemon.socket), "attach", agent["id"]])) as s:
+            s.wait_for("attached to agent")
+            s.type("echo three-$((1+2)); exit 6")
+            s.wait_for("three-3")
+            s.wait_for("EXIT=6")
+
     def test_python_repl(self):
         pol = self.terminal_policy("repl", ["/usr/bin/python3", "-i"])
         with Screen(self.run_line(pol)) as s:

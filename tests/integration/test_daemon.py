@@ -1,11 +1,13 @@
 """The daemon's API: authorisation by kernel credentials, bad input, restarts, and the CLI's errors."""
 import json
 import os
+import pathlib
 import pwd
 import re
 import signal
 import socket
 import struct
+import subprocess
 import unittest
 
 from harness import Daemon, DaemonTest, USERS
@@ -155,6 +157,45 @@ class Ownership(DaemonTest):
             self.assertIn("already running", r.stderr)
         finally:
             self.daemon.ctl("stop", agent, check=True)
+
+
+class FailedStart(DaemonTest):
+    """A start that fails once its cgroup, map entries and log exist takes them back (agent_start.cc)."""
+
+    def cgroups(self):
+        mount = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+        return sorted(p.name for p in (pathlib.Path(mount + self.daemon.cgroup) / "agents").iterdir() if p.is_dir())
+
+    def governed(self):
+        """How many cgroups the socket hooks govern: the entries of their pinned agents map."""
+        out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", f"{self.daemon.bpf_dir}/net/agents"],
+                             capture_output=True, text=True, check=True).stdout
+        return len(json.loads(out))
+
+    def leftovers(self):
+        return self.cgroups(), self.governed(), sorted(os.listdir(self.daemon.state / "logs"))
+
+    def on_host_network(self, name, command):
+        return self.policy(name, command=command,
+                           extra='[network]\nnamespace = "host"\nconnect = ["tcp://127.0.0.1:9"]\n')
+
+    def test_a_failed_start_leaves_no_cgroup_grants_or_log(self):
+        before = self.leftovers()
+        # The command is missing: the launcher fails at exec, after everything else was made.
+        r = self.daemon.ctl("run", "--policy", str(self.on_host_network("broken", [str(self.bin / "missing")])))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot start agent", r.stderr)
+        self.assertEqual(self.leftovers(), before)
+        # Positive control: the same policy with a command that exists holds them while it runs.
+        pol = self.on_host_network("working", [self.probe, "pause"])
+        agent = json.loads(self.daemon.ctl("--json", "run", "--detach", "--policy", str(pol), check=True).stdout)["id"]
+        try:
+            cgroups, governed, _ = self.leftovers()
+            self.assertIn(agent, cgroups)
+            self.assertEqual(governed, before[1] + 1)
+        finally:
+            self.daemon.ctl("stop", agent, check=True)
+        self.assertEqual(self.leftovers()[:2], before[:2])  # its end took them back too
 
 
 class AuditMode(DaemonTest):

@@ -1,4 +1,4 @@
-#include "broker/workspace.h"
+#include "broker/tools/workspace.h"
 
 #include <dirent.h>
 #include <fcntl.h>

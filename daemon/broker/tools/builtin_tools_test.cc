@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <set>
 
-#include "broker/account_tools.h"
-#include "broker/delegation.h"
-#include "broker/http_fetch.h"
-#include "broker/kv_store.h"
-#include "broker/workspace.h"
+#include "broker/tools/account_tools.h"
+#include "broker/tools/delegation.h"
+#include "broker/tools/http_fetch.h"
+#include "broker/tools/kv_store.h"
+#include "broker/tools/workspace.h"
 #include "policy/builtin_tools.h"
 
 namespace agentos::broker {
@@ -23,7 +23,7 @@ TEST(BuiltinTools, TheParsersTableIsTheProvidersTools) {
   providers.push_back(std::make_unique<KvStore>("/nonexistent"));
   providers.push_back(std::make_unique<Workspace>("/nonexistent"));
   providers.push_back(std::make_unique<HttpFetch>(*loop, nullptr));
-  providers.push_back(std::make_unique<Delegation>(nullptr, nullptr));
+  providers.push_back(std::make_unique<Delegation>(*loop, nullptr, nullptr));
   providers.push_back(std::make_unique<AccountTools>(*loop, AccountTools::Deps{}));
   std::set<std::string> offered;
   for (const auto& p : providers)

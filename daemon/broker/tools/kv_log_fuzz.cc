@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "broker/kv_log.h"
+#include "broker/tools/kv_log.h"
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "broker/kv_log.h"
-#include "broker/kv_store.h"
+#include "broker/tools/kv_log.h"
+#include "broker/tools/kv_store.h"
 #include "broker/test_util.h"
 
 namespace agentos::broker {

@@ -37,7 +37,6 @@ class AccountTools : public Provider {
   [[nodiscard]] std::vector<ToolSpec> tools() const override;
   [[nodiscard]] ToolResult call(const Caller&, const std::string&, const Json&) override;
   void call_async(const Caller& who, const std::string& tool, const Json& args, Done done) override;
-  void tick();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -45,7 +44,8 @@ class AccountTools : public Provider {
     UniqueFd out, pidfd;
     std::string answer;
     Done done;
-    Clock::time_point deadline;
+    EventLoop::Watch out_watch, exit_watch;
+    EventLoop::Timer deadline;  // kTimeout
     bool reaped = false;
   };
   void on_output(int fd);

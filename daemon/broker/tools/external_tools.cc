@@ -1,4 +1,4 @@
-#include "broker/external_tools.h"
+#include "broker/tools/external_tools.h"
 
 #include <cctype>
 

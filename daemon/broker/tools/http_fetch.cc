@@ -1,4 +1,4 @@
-#include "broker/http_fetch.h"
+#include "broker/tools/http_fetch.h"
 
 #include <http_parser.h>
 #include <sys/epoll.h>
@@ -67,9 +67,7 @@ ToolResult parse_response(const std::string& raw, bool head) {
   return {status >= 400, Json{{"status", status}, {"headers", st.headers}, {"body", st.body}}};
 }
 
-HttpFetch::~HttpFetch() {
-  for (auto& [fd, t] : transfers_) loop_.remove(fd);
-}
+HttpFetch::~HttpFetch() = default;
 
 std::vector<ToolSpec> HttpFetch::tools() const {
   return {{"http.fetch", "Fetch an http or https URL, through the egress gateway under the agent's [egress] grants",
@@ -113,11 +111,14 @@ void HttpFetch::call_async(const Caller& who, const std::string&, const Json& ar
   UniqueFd ours(sv[0]), theirs(sv[1]);
   if (auto s = adopt_(who.agent_id, std::move(theirs)); !s) return done(tool_error(s.error().str()));
   int fd = ours.get();
-  Transfer t{std::move(ours), std::move(request), "", std::move(done), std::chrono::steady_clock::now() + kTimeout,
-             method == "HEAD"};
-  transfers_.emplace(fd, std::move(t));
-  if (!loop_.add(fd, EPOLLIN | EPOLLOUT, [this, fd](uint32_t e) { on_ready(fd, e); }))
-    return finish(fd, tool_error("cannot watch the request"));
+  Transfer& t = transfers_.emplace(fd, Transfer{std::move(ours), std::move(request), "", std::move(done), method == "HEAD"})
+                    .first->second;
+  t.deadline = loop_.after(kTimeout, [this, fd] {
+    finish(fd, tool_error("no response within " + std::to_string(kTimeout.count()) + " s"));
+  });
+  auto w = loop_.watch(fd, EPOLLIN | EPOLLOUT, [this, fd](uint32_t e) { on_ready(fd, e); });
+  if (!w) return finish(fd, tool_error("cannot watch the request"));
+  t.watch = std::move(*w);
 }
 
 void HttpFetch::on_ready(int fd, uint32_t events) {
@@ -127,7 +128,7 @@ void HttpFetch::on_ready(int fd, uint32_t events) {
   if ((events & EPOLLOUT) && !t.out.empty()) {
     ssize_t n = ::send(fd, t.out.data(), t.out.size(), MSG_NOSIGNAL);
     if (n > 0) t.out.erase(0, static_cast<size_t>(n));
-    if (t.out.empty()) (void)loop_.modify(fd, EPOLLIN);
+    if (t.out.empty()) (void)t.watch.modify(EPOLLIN);
   }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
     char buf[64 * 1024];
@@ -148,17 +149,8 @@ void HttpFetch::finish(int fd, ToolResult r) {
   auto it = transfers_.find(fd);
   if (it == transfers_.end()) return;
   Done done = std::move(it->second.done);
-  loop_.remove(fd);
   transfers_.erase(it);
   done(std::move(r));
-}
-
-void HttpFetch::tick() {
-  auto now = std::chrono::steady_clock::now();
-  std::vector<int> late;
-  for (auto& [fd, t] : transfers_)
-    if (t.deadline <= now) late.push_back(fd);
-  for (int fd : late) finish(fd, tool_error("no response within " + std::to_string(kTimeout.count()) + " s"));
 }
 
 }  // namespace agentos::broker

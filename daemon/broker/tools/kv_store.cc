@@ -1,4 +1,4 @@
-#include "broker/kv_store.h"
+#include "broker/tools/kv_store.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "broker/kv_log.h"
+#include "broker/tools/kv_log.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

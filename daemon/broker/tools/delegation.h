@@ -11,6 +11,7 @@
 #include <string>
 
 #include "broker/tool.h"
+#include "common/event_loop.h"
 #include "common/result.h"
 
 namespace agentos::broker {
@@ -25,22 +26,22 @@ class Delegation : public Provider {
   using Start = std::function<Result<Started>(const Caller& by, const std::string& agent, const std::string& task)>;
   using Stop = std::function<void(const std::string& agent_id)>;
 
-  Delegation(Start start, Stop stop) : start_(std::move(start)), stop_(std::move(stop)) {}
+  Delegation(EventLoop& loop, Start start, Stop stop) : loop_(loop), start_(std::move(start)), stop_(std::move(stop)) {}
   [[nodiscard]] std::vector<ToolSpec> tools() const override;
   [[nodiscard]] ToolResult call(const Caller&, const std::string&, const Json&) override;
   void call_async(const Caller& who, const std::string& tool, const Json& args, Done done) override;
 
   // The delegate `agent_id` ended: its exit code, how, and the tail of its output.
   void finished(const std::string& agent_id, int exit_code, const std::string& reason, const std::string& output);
-  void tick();
 
  private:
   struct Waiting {
     Done done;
     std::string trace;
-    std::chrono::steady_clock::time_point deadline;
+    EventLoop::Timer deadline;  // [delegate] deadline
     bool timed_out = false;
   };
+  EventLoop& loop_;
   Start start_;
   Stop stop_;
   std::map<std::string, Waiting> waiting_;  // by the delegate's agent id

@@ -3,7 +3,7 @@
 // answer to a GET and to a HEAD.
 #include <cstdint>
 
-#include "broker/http_fetch.h"
+#include "broker/tools/http_fetch.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace agentos::broker;

@@ -1,4 +1,4 @@
-#include "broker/delegation.h"
+#include "broker/tools/delegation.h"
 
 namespace agentos::broker {
 
@@ -18,8 +18,13 @@ void Delegation::call_async(const Caller& who, const std::string&, const Json& a
   if (!task) return done(tool_error(why));
   auto started = start_(who, *agent, *task);
   if (!started) return done(tool_error(started.error().str()));
-  waiting_[started->agent_id] = {std::move(done), started->trace,
-                                 std::chrono::steady_clock::now() + std::chrono::seconds(started->deadline_s)};
+  // Past the deadline the delegate is stopped, and the call answered once it has ended, so
+  // nothing of it outlives the call.
+  const std::string id = started->agent_id;
+  waiting_[id] = {std::move(done), started->trace, loop_.after(std::chrono::seconds(started->deadline_s), [this, id] {
+                    waiting_[id].timed_out = true;
+                    stop_(id);
+                  })};
 }
 
 void Delegation::finished(const std::string& agent_id, int exit_code, const std::string& reason, const std::string& output) {
@@ -29,15 +34,6 @@ void Delegation::finished(const std::string& agent_id, int exit_code, const std:
   waiting_.erase(it);
   if (w.timed_out) return w.done(tool_error("the delegate did not finish before the deadline ([delegate] deadline)"));
   w.done({exit_code != 0, Json{{"agent_id", agent_id}, {"trace", w.trace}, {"exit_code", exit_code}, {"reason", reason}, {"output", output}}});
-}
-
-void Delegation::tick() {
-  auto now = std::chrono::steady_clock::now();
-  for (auto& [id, w] : waiting_)
-    if (!w.timed_out && w.deadline <= now) {
-      w.timed_out = true;  // answered when it has ended, so nothing of it outlives the call
-      stop_(id);
-    }
 }
 
 }  // namespace agentos::broker

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "broker/kv_log.h"
+#include "broker/tools/kv_log.h"
 #include "broker/tool.h"
 
 namespace agentos::broker {

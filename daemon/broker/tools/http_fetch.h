@@ -28,15 +28,15 @@ class HttpFetch : public Provider {
   [[nodiscard]] std::vector<ToolSpec> tools() const override;
   [[nodiscard]] ToolResult call(const Caller&, const std::string&, const Json&) override;
   void call_async(const Caller& who, const std::string& tool, const Json& args, Done done) override;
-  void tick();
 
  private:
   struct Transfer {
     UniqueFd fd;
     std::string out, in;
     Done done;
-    std::chrono::steady_clock::time_point deadline;
     bool head = false;  // a HEAD request: its response has no body
+    EventLoop::Watch watch;
+    EventLoop::Timer deadline;  // kTimeout
   };
   void on_ready(int fd, uint32_t events);
   void finish(int fd, ToolResult r);

@@ -1,4 +1,4 @@
-#include "broker/account_tools.h"
+#include "broker/tools/account_tools.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -25,8 +25,6 @@ const Json kTime{{"type", "string"}, {"description", "2026-12-01T10:00:00Z (UTC)
 
 AccountTools::~AccountTools() {
   for (auto& [fd, r] : runs_) {
-    loop_.remove(fd);
-    loop_.remove(r.pidfd.get());
     if (r.reaped) continue;
     ::syscall(SYS_pidfd_send_signal, r.pidfd.get(), SIGKILL, nullptr, 0);
     siginfo_t si;
@@ -96,10 +94,15 @@ void AccountTools::call_async(const Caller& who, const std::string& tool, const 
 
   int fd = out.get();
   int pfd = pidfd->get();
-  runs_.emplace(fd, Run{std::move(out), std::move(*pidfd), "", std::move(done), Clock::now() + kTimeout});
-  if (!loop_.add(fd, EPOLLIN, [this, fd](uint32_t) { on_output(fd); }) ||
-      !loop_.add(pfd, EPOLLIN, [this, fd](uint32_t) { on_exit(fd); }))
-    finish(fd, tool_error("cannot watch the tool host"));
+  Run& run = runs_.emplace(fd, Run{std::move(out), std::move(*pidfd), "", std::move(done)}).first->second;
+  run.deadline = loop_.after(kTimeout, [this, fd] {
+    finish(fd, tool_error("no answer within " + std::to_string(kTimeout.count()) + " s"));
+  });
+  auto out_watch = loop_.watch(fd, EPOLLIN, [this, fd](uint32_t) { on_output(fd); });
+  auto exit_watch = loop_.watch(pfd, EPOLLIN, [this, fd](uint32_t) { on_exit(fd); });
+  if (!out_watch || !exit_watch) return finish(fd, tool_error("cannot watch the tool host"));
+  run.out_watch = std::move(*out_watch);
+  run.exit_watch = std::move(*exit_watch);
 }
 
 void AccountTools::on_output(int fd) {
@@ -113,7 +116,7 @@ void AccountTools::on_output(int fd) {
       if (it->second.answer.size() > kMaxAnswer) return finish(fd, tool_error("the tool's answer is larger than 4 MiB"));
       continue;
     }
-    if (n == 0) (void)loop_.modify(fd, 0);  // EOF: wait for the exit, which follows
+    if (n == 0) (void)it->second.out_watch.modify(0);  // EOF: wait for the exit, which follows
     return;
   }
 }
@@ -135,22 +138,15 @@ void AccountTools::finish(int fd, ToolResult r) {
   if (it == runs_.end()) return;
   Run run = std::move(it->second);
   runs_.erase(it);
-  loop_.remove(fd);
-  loop_.remove(run.pidfd.get());
+  run.out_watch.reset();
+  run.exit_watch.reset();
+  run.deadline.reset();
   if (!run.reaped) {  // still running: an answer too big, or late
     ::syscall(SYS_pidfd_send_signal, run.pidfd.get(), SIGKILL, nullptr, 0);
     siginfo_t si;
     ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(run.pidfd.get()), &si, WEXITED);
   }
   run.done(std::move(r));
-}
-
-void AccountTools::tick() {
-  auto now = Clock::now();
-  std::vector<int> late;
-  for (auto& [fd, r] : runs_)
-    if (r.deadline <= now) late.push_back(fd);
-  for (int fd : late) finish(fd, tool_error("no answer within " + std::to_string(kTimeout.count()) + " s"));
 }
 
 ToolResult parse_answer(const std::string& text) {

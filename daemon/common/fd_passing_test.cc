@@ -1,0 +1,67 @@
+// The one receive for Unix sockets: descriptors beyond what the caller takes are closed, and the
+// sender's credentials come as the kernel attached them.
+#include "common/fd_passing.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/unique_fd.h"
+
+namespace agentos {
+namespace {
+
+struct Pair {
+  UniqueFd a, b;
+  explicit Pair(int type = SOCK_SEQPACKET) {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
+    a.reset(sv[0]);
+    b.reset(sv[1]);
+  }
+};
+
+size_t open_fds() {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n += e.is_symlink() ? 1 : 0;
+  return n;
+}
+
+TEST(FdPassing, DescriptorsBeyondMaxAreClosedNotLeaked) {
+  Pair p;
+  UniqueFd one(::open("/dev/null", O_RDONLY | O_CLOEXEC)), two(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int fds[2] = {one.get(), two.get()};
+  ASSERT_EQ(send_with_fds(p.a.get(), "x", 1, fds, 2), 1);
+  size_t before = open_fds();
+  int got[1] = {-1};
+  size_t n = 0;
+  char byte;
+  ASSERT_EQ(recv_with_fds(p.b.get(), &byte, 1, got, 1, &n), 1);
+  ASSERT_EQ(n, 1u);
+  UniqueFd kept(got[0]);
+  EXPECT_NE(::fcntl(kept.get(), F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_EQ(open_fds(), before + 1);  // the one taken; the other was closed
+}
+
+TEST(FdPassing, SenderCredentialsOnlyWherePassed) {
+  Pair p;
+  std::optional<ucred> sender;
+  size_t n = 0;
+  char byte;
+  ASSERT_EQ(::send(p.a.get(), "x", 1, 0), 1);
+  ASSERT_EQ(recv_with_fds(p.b.get(), &byte, 1, nullptr, 0, &n, 0, &sender), 1);
+  EXPECT_FALSE(sender);  // SO_PASSCRED is off: nothing is claimed
+  int on = 1;
+  ASSERT_EQ(::setsockopt(p.b.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+  ASSERT_EQ(::send(p.a.get(), "y", 1, 0), 1);
+  ASSERT_EQ(recv_with_fds(p.b.get(), &byte, 1, nullptr, 0, &n, 0, &sender), 1);
+  ASSERT_TRUE(sender);
+  EXPECT_EQ(sender->pid, ::getpid());
+  EXPECT_EQ(sender->uid, ::getuid());
+}
+
+}  // namespace
+}  // namespace agentos
