@@ -17,6 +17,15 @@
 		__type(value, __u64);                                                               \
 	} lost SEC(".maps")
 
+/* Declares `name`, the set of cgroups (by id) a hook governs; the value is unused. */
+#define AGENTOS_GOVERNED_CGROUPS(name)                                                              \
+	struct {                                                                                    \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                    \
+		__uint(max_entries, 65536);                                                         \
+		__type(key, __u64);                                                                 \
+		__type(value, __u32);                                                               \
+	} name SEC(".maps")
+
 static __always_inline void agentos_count_lost(void *lost_map)
 {
 	__u32 zero = 0;

@@ -19,12 +19,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64); /* cgroup id */
-	__type(value, __u32); /* unused */
-} unix_agents SEC(".maps");
+AGENTOS_GOVERNED_CGROUPS(unix_agents);
 
 AGENTOS_EVENT_MAPS(unix_events, unix_lost);
 

@@ -6,12 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 build=${AGENTOS_TEST_BUILD:-build-test}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTOS_WERROR=ON >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTOS_WERROR=ON -DAGENTOS_FAULT_INJECTION=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
 # Sanitizers: any ASan or UBSan report aborts the daemon or CLI, and so fails a test.
 asan=$build-asan
-cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DAGENTOS_SANITIZE=ON -DAGENTOS_WERROR=ON >/dev/null
+cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DAGENTOS_SANITIZE=ON -DAGENTOS_WERROR=ON -DAGENTOS_FAULT_INJECTION=ON >/dev/null
 cmake --build "$asan" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 AGENTOS_SANITIZED=1
 ctest --test-dir "$asan" -L unit --output-on-failure

@@ -12,6 +12,7 @@
 #include "common/fd_passing.h"
 #include "egress/connection.h"
 #include "egress/dns_stub.h"
+#include "egress/egress_wire.h"
 #include "policy/egress_rule.h"
 #include "sandbox/netns.h"
 
@@ -65,44 +66,6 @@ std::map<std::string, std::string> read_secrets(const gateway::Agent& a, std::ve
     out.emplace(a.secrets(i), std::move(value));
   }
   return out;
-}
-
-policy::Egress rules_of(const gateway::Agent& a, const std::map<std::string, std::string>& secrets) {
-  policy::Egress e;
-  for (const auto& g : a.allow()) {
-    policy::EgressGrant out;
-    out.name = g.name();
-    out.subdomains = g.subdomains();
-    out.port = static_cast<uint16_t>(g.port());
-    if (g.name().empty() && g.address().size() == 16) {
-      policy::NetRule r;
-      r.family = static_cast<int>(g.family());
-      std::memcpy(r.addr.data(), g.address().data(), 16);
-      r.prefix_len = static_cast<uint8_t>(g.prefix_len());
-      r.port = out.port;
-      out.range = r;
-    }
-    e.allow.push_back(std::move(out));
-  }
-  for (const auto& r : a.routes()) {
-    policy::EgressRoute out;
-    out.path = r.path();
-    out.tls = r.tls();
-    out.host = r.host();
-    out.port = static_cast<uint16_t>(r.port());
-    out.base_path = r.base_path();
-    bool complete = true;
-    for (const auto& h : r.headers())
-      out.headers.emplace_back(h.name(), policy::fill_secrets(h.value(), [&](const std::string& name) {
-                                 auto it = secrets.find(name);
-                                 complete = complete && it != secrets.end();
-                                 return it == secrets.end() ? std::string() : it->second;
-                               }));
-    if (complete) e.routes.push_back(std::move(out));
-  }
-  e.max_connections = a.max_connections() ? a.max_connections() : 64;
-  if (a.bandwidth()) e.bandwidth = a.bandwidth();
-  return e;
 }
 
 }  // namespace
@@ -181,7 +144,10 @@ void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
   AgentEgress& agent = *slot;
   agent.id = a.id();
   agent.name = a.name();
-  agent.rules = rules_of(a, secrets);  // applies from the next request on
+  agent.rules = rules_of(a, [&](const std::string& name) -> std::optional<std::string> {
+    auto it = secrets.find(name);
+    return it == secrets.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });  // applies from the next request on
   if (!problems.empty()) {
     gateway::Record r;
     r.set_agent_id(a.id());

@@ -14,21 +14,7 @@ using test::one_error;
 using test::parse;
 using test::with_agent;
 
-constexpr std::string_view kEgress = R"([agent]
-command = ["/usr/bin/true"]
-[egress]
-allow = ["api.openai.com:443", "*.Wikipedia.org:443", "10.20.0.0/16:5432", "[2001:db8::/32]:443"]
-max_connections = 8
-bandwidth = "1M"
-[[egress.route]]
-path = "/openai"
-upstream = "https://api.openai.com/v1"
-header = "Authorization: Bearer {secret:openai}"
-[[egress.route]]
-path = "/wiki/search"
-upstream = "http://10.20.0.5:8080"
-header = ["X-A: 1", "X-Key: {secret:k1}-{secret:k2}"]
-)";
+const std::string kEgress = with_agent(test::kEgressExample);
 
 TEST(Egress, TheExampleParsesToItsValues) {
   ParseResult r = parse(kEgress);

@@ -36,6 +36,21 @@ cpu = "50%"
 pids = 64
 )";
 
+// An [egress] using every kind of grant, route and limit (its tests and the wire's).
+inline constexpr std::string_view kEgressExample = R"([egress]
+allow = ["api.openai.com:443", "*.Wikipedia.org:443", "10.20.0.0/16:5432", "[2001:db8::/32]:443"]
+max_connections = 8
+bandwidth = "1M"
+[[egress.route]]
+path = "/openai"
+upstream = "https://api.openai.com/v1"
+header = "Authorization: Bearer {secret:openai}"
+[[egress.route]]
+path = "/wiki/search"
+upstream = "http://10.20.0.5:8080"
+header = ["X-A: 1", "X-Key: {secret:k1}-{secret:k2}"]
+)";
+
 // Every diagnostic, one per line, for failure messages.
 inline std::string errors_text(const ParseResult& r) {
   std::string out;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <sstream>
 
@@ -53,6 +54,16 @@ class LogFile {
   std::string path_;
   UniqueFd fd_;
 };
+
+// Test builds only (AGENTOS_FAULT_INJECTION): the step AGENTOS_FAIL_START_AT names fails, once
+// what came before it exists, so that the tests see each step's undo.
+Status step_done([[maybe_unused]] std::string_view step) {
+#ifdef AGENTOS_FAULT_INJECTION
+  if (const char* at = std::getenv("AGENTOS_FAIL_START_AT"); at && step == at)
+    return error("injected failure after the step \"" + std::string(step) + "\"");
+#endif
+  return {};
+}
 
 }  // namespace
 
@@ -122,8 +133,10 @@ Result<AgentManager::Grants> AgentManager::install_grants(const policy::Policy& 
   Status s;
   if (lsm_) s = take(enforce::grant(*lsm_, cg_id, fs_grants(spec), p.host_network, p.audit_mode), g.files);
   if (s && p.host_network) s = take(enforce::grant(*net_, cg_id, p), g.sockets);
+  if (s) s = step_done("sockets");
   if (s && p.host_filesystem && !lsm_) s = take(enforce::grant(*unix_, cg_id), g.unix_sockets);
   if (s && dev_) s = take(enforce::grant(*dev_, cg_id, spec.device_numbers), g.devices);
+  if (s) s = step_done("devices");
   if (!s) return s.error();  // `g` takes back what was installed
   return g;
 }
@@ -171,6 +184,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   std::string id = random_hex(6);
   for (AgentService* s : services_)
     if (auto admitted = s->admit(id, p, owner.uid); !admitted) return admitted.error();
+  if (auto s = step_done("admit"); !s) return s.error();
   auto spec = sandbox::make_launch_spec(p, id, uid, gid, groups);
   if (!spec) return with_kind(spec.error(), ErrorKind::kCannotConfine);
   if (delegate && delegate->delegator)
@@ -195,12 +209,14 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   if (!cg) return cg.error();
   auto cg_id = enforce::cgroup_id(cg->fd());
   if (!cg_id) return cg_id.error();
+  if (auto s = step_done("cgroup"); !s) return s.error();
   auto grants = install_grants(p, *spec, *cg_id);
   if (!grants) return grants.error();
 
   LogFile log(paths_.log(id));
   UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!log.valid() || !devnull.valid()) return sys_error("open " + paths_.log(id));
+  if (auto s = step_done("log"); !s) return s.error();
 
   // Landlock is the fallback: where the LSM governs files it is left out, so that file grants can
   // also be replaced live (a Landlock domain can only ever narrow).
@@ -219,6 +235,7 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
       return sys_error("console socketpair");
     console_daemon.reset(pair[0]);
     console_monitor.reset(pair[1]);
+    if (auto s = step_done("console"); !s) return s.error();
     spec->relay = true;
     spec->log_fd = log.fd();
     spec->console_fd = console_monitor.get();

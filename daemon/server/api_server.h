@@ -16,7 +16,7 @@
 #include "common/framing.h"
 #include "common/listeners.h"
 #include "common/unique_fd.h"
-#include "sandbox/probe.h"
+#include "sandbox/layer_probe.h"
 #include "server/agent_manager.h"
 #include "server/audit.h"
 #include "common/event_loop.h"

@@ -2,7 +2,7 @@
 // taking a grant back. Only the agent's owner, root and the admin group may see or answer them.
 #include "policy/policy_edit.h"
 #include "server/api_server.h"
-#include "server/policy_edits.h"
+#include "server/consent_policy.h"
 
 namespace agentos {
 

@@ -27,8 +27,8 @@
 #include "policy/policy_edit.h"
 #include "sandbox/helper.h"
 #include "sandbox/seccomp.h"
-#include "server/delegates.h"
-#include "server/policy_edits.h"
+#include "server/delegate_start.h"
+#include "server/consent_policy.h"
 
 namespace agentos {
 namespace {
@@ -183,13 +183,13 @@ void Daemon::start_egress() {
   if (!gateway_uid || !gateway_filter) {
     egress_missing_ = !gateway_uid ? gateway_uid.error().str() : gateway_filter.error().str();
   } else {
-    egress_ = std::make_unique<EgressGateway>(
+    egress_ = std::make_unique<GatewaySupervisor>(
         *loop_,
         EgressOptions{o_.gateway.empty() ? helper_binary("agentos-gateway") : o_.gateway, *gateway_uid,
                       std::move(*gateway_filter), o_.egress_dns, o_.egress_ca, o_.egress_handshake_ms},
         *secrets_, *audit_, [this](const std::string& id) {
           const AgentRecord* r = agents_->find(id);
-          return r ? EgressGateway::Who{r->name, r->owner_uid} : EgressGateway::Who{};
+          return r ? GatewaySupervisor::Who{r->name, r->owner_uid} : GatewaySupervisor::Who{};
         });
     if (auto s = egress_->start(); !s) {
       egress_missing_ = s.error().str();

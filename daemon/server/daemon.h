@@ -16,12 +16,12 @@
 #include "common/listeners.h"
 #include "common/result.h"
 #include "sandbox/cgroup.h"
-#include "sandbox/probe.h"
+#include "sandbox/layer_probe.h"
 #include "server/agent_manager.h"
 #include "server/api_server.h"
 #include "server/audit.h"
 #include "server/broker_service.h"
-#include "server/egress_gateway.h"
+#include "server/gateway_supervisor.h"
 #include "server/identity.h"
 #include "server/kernel_guards.h"
 #include "server/mcp_servers.h"
@@ -92,7 +92,7 @@ class Daemon : private AgentObserver {
   std::unique_ptr<KernelGuards> guards_;
   std::unique_ptr<AgentManager> agents_;
   std::unique_ptr<SecretStore> secrets_;
-  std::unique_ptr<EgressGateway> egress_;
+  std::unique_ptr<GatewaySupervisor> egress_;
   std::unique_ptr<UnavailableService> no_egress_;  // in its place, where it could not start
   std::string egress_missing_;
   std::unique_ptr<Listeners> listeners_;

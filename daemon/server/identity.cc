@@ -56,6 +56,15 @@ Result<std::string> peer_cgroup(int fd, pid_t pid) {
 }
 
 Status DynamicUsers::load() {
+  auto in_range = [](id_t id) { return id >= kFirst && id - kFirst < kCount; };
+  ::setpwent();
+  while (const passwd* pw = ::getpwent())
+    if (in_range(pw->pw_uid)) taken_.insert(pw->pw_uid);
+  ::endpwent();
+  ::setgrent();
+  while (const group* gr = ::getgrent())
+    if (in_range(gr->gr_gid)) taken_.insert(gr->gr_gid);
+  ::endgrent();
   std::ifstream in(path_);
   if (!in) return {};  // none allocated yet
   auto j = nlohmann::json::parse(in, nullptr, false);
@@ -70,7 +79,7 @@ Result<uid_t> DynamicUsers::uid_for(const std::string& agent_name) {
   auto taken = [&](uid_t u) {
     for (auto& [n, v] : uids_)
       if (v == u) return true;
-    return ::getpwuid(u) != nullptr || ::getgrgid(u) != nullptr;
+    return taken_.contains(u);
   };
   uid_t slot = static_cast<uid_t>(std::hash<std::string>{}(agent_name) % kCount);
   for (uid_t i = 0; i < kCount; ++i) {

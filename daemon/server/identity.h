@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,12 +37,15 @@ class DynamicUsers {
   static constexpr uid_t kCount = 0x10000;
 
   explicit DynamicUsers(std::string path) : path_(std::move(path)) {}
+  // Reads the names allocated so far, and which ids of the range users and groups already have
+  // (one pass over the user and group databases, at start: the event loop never waits on NSS).
   [[nodiscard]] Status load();
   [[nodiscard]] Result<uid_t> uid_for(const std::string& agent_name);
 
  private:
   std::string path_;
   std::map<std::string, uid_t> uids_;
+  std::set<uid_t> taken_;  // by a user or group of the system's
 };
 
 }  // namespace agentos

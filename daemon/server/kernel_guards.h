@@ -16,7 +16,7 @@
 #include "enforce/lsm_guard.h"
 #include "enforce/net_guard.h"
 #include "enforce/unix_guard.h"
-#include "sandbox/probe.h"
+#include "sandbox/layer_probe.h"
 #include "server/agent_record.h"
 #include "server/audit.h"
 

@@ -112,6 +112,7 @@ class Daemon:
         self.bpf_dir = bpf_dir or f"/sys/fs/bpf/agentos-test-{os.getpid()}-{root.parent.name}-{root.name}"
         self.proc = None
         self.log = root / "agentosd.log"
+        self.env = {}  # more of agentosd's environment, from its next start
 
     def start(self):
         self.policy_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +122,7 @@ class Daemon:
         notify.bind(str(notify_path))
         notify.settimeout(1)  # only to notice a daemon that exited instead of becoming ready
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": str(notify_path),
-               "AGENTOS_TEST_SECRET": "must-not-leak"}
+               "AGENTOS_TEST_SECRET": "must-not-leak", **self.env}
         self.proc = subprocess.Popen(self.wrap(
             [str(AGENTOSD), "--policy-dir", str(self.policy_dir), "--socket", str(self.socket),
              "--runtime-dir", str(self.runtime), "--state-dir", str(self.state), "--cgroup", self.cgroup,

@@ -10,7 +10,7 @@ import struct
 import subprocess
 import unittest
 
-from harness import Daemon, DaemonTest, USERS
+from harness import BUILD, Daemon, DaemonTest, USERS
 
 
 def frame(payload: bytes) -> bytes:
@@ -167,10 +167,12 @@ class FailedStart(DaemonTest):
         return sorted(p.name for p in (pathlib.Path(mount + self.daemon.cgroup) / "agents").iterdir() if p.is_dir())
 
     def governed(self):
-        """How many cgroups the socket hooks govern: the entries of their pinned agents map."""
-        out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", f"{self.daemon.bpf_dir}/net/agents"],
-                             capture_output=True, text=True, check=True).stdout
-        return len(json.loads(out))
+        """How many cgroups the socket and device hooks govern: the entries of their pinned maps."""
+        def entries(map_path):
+            out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", f"{self.daemon.bpf_dir}/{map_path}"],
+                                 capture_output=True, text=True, check=True).stdout
+            return len(json.loads(out))
+        return entries("net/agents"), entries("dev/dev_agents")
 
     def leftovers(self):
         return self.cgroups(), self.governed(), sorted(os.listdir(self.daemon.state / "logs"))
@@ -192,10 +194,34 @@ class FailedStart(DaemonTest):
         try:
             cgroups, governed, _ = self.leftovers()
             self.assertIn(agent, cgroups)
-            self.assertEqual(governed, before[1] + 1)
+            self.assertEqual(governed, (before[1][0] + 1, before[1][1] + 1))
         finally:
             self.daemon.ctl("stop", agent, check=True)
         self.assertEqual(self.leftovers()[:2], before[:2])  # its end took them back too
+
+
+    def test_each_start_step_undoes_what_came_before_it(self):
+        """AGENTOS_FAIL_START_AT (a test build's) fails the start after the step it names."""
+        if "AGENTOS_FAULT_INJECTION:BOOL=ON" not in (BUILD / "CMakeCache.txt").read_text():
+            if os.environ.get("CI") == "true":
+                self.fail("CI builds agentosd with AGENTOS_FAULT_INJECTION (scripts/test.sh)")
+            self.skipTest("agentosd was built without AGENTOS_FAULT_INJECTION")
+        pol = self.on_host_network("injected", [self.probe, "pause"])
+        before = self.leftovers()
+        try:
+            for step in ("admit", "cgroup", "sockets", "devices", "log", "console"):
+                with self.subTest(step=step):
+                    self.daemon.stop()
+                    self.daemon.env["AGENTOS_FAIL_START_AT"] = step
+                    self.daemon.start()
+                    r = self.daemon.ctl("run", "--detach", "--policy", str(pol))
+                    self.assertEqual(r.returncode, 1, r.stdout)
+                    self.assertIn(f'injected failure after the step "{step}"', r.stderr)
+                    self.assertEqual(self.leftovers(), before)
+        finally:
+            self.daemon.stop()
+            self.daemon.env.pop("AGENTOS_FAIL_START_AT", None)
+            self.daemon.start()
 
 
 class AuditMode(DaemonTest):

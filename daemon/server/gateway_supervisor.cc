@@ -1,4 +1,4 @@
-#include "server/egress_gateway.h"
+#include "server/gateway_supervisor.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -15,6 +15,7 @@
 
 #include "common/fd_passing.h"
 #include "common/log.h"
+#include "egress/egress_wire.h"
 #include "sandbox/helper.h"
 
 namespace agentos {
@@ -43,14 +44,14 @@ std::string describe_record(const gateway::Record& r) {
 
 }  // namespace
 
-EgressGateway::~EgressGateway() {
+GatewaySupervisor::~GatewaySupervisor() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
 }
 
-Status EgressGateway::start() {
+Status GatewaySupervisor::start() {
   if (options_.uid == 0) return error("the egress gateway never runs as root");
   if (::access(options_.binary.c_str(), X_OK) != 0) return sys_error(options_.binary);
   spawn();
@@ -58,7 +59,7 @@ Status EgressGateway::start() {
   return {};
 }
 
-void EgressGateway::spawn() {
+void GatewaySupervisor::spawn() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     log::error(sys_error("egress gateway: socketpair").str());
@@ -92,7 +93,7 @@ void EgressGateway::spawn() {
     if (!h.listeners.empty()) send(h, true);
 }
 
-void EgressGateway::on_exit() {
+void GatewaySupervisor::on_exit() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_watch_.reset();
@@ -109,7 +110,7 @@ void EgressGateway::on_exit() {
   restart_ = loop_.after(delay, [this] { spawn(); });
 }
 
-void EgressGateway::on_control(uint32_t events) {
+void GatewaySupervisor::on_control(uint32_t events) {
   if (!(events & EPOLLIN)) return;
   std::string buf(kMaxEvent, '\0');
   for (int i = 0; i < 256; ++i) {
@@ -128,7 +129,7 @@ void EgressGateway::on_control(uint32_t events) {
   }
 }
 
-void EgressGateway::send(Held& h, bool with_listeners) {
+void GatewaySupervisor::send(Held& h, bool with_listeners) {
   gateway::Command c;
   *c.mutable_agent() = h.config;
   std::vector<int> fds;
@@ -144,7 +145,7 @@ void EgressGateway::send(Held& h, bool with_listeners) {
   }
 }
 
-void EgressGateway::send_forget(const std::string& id) {
+void GatewaySupervisor::send_forget(const std::string& id) {
   if (!control_.valid()) return;
   gateway::Command c;
   c.set_forget(id);
@@ -153,7 +154,7 @@ void EgressGateway::send_forget(const std::string& id) {
     ::kill(pid_, SIGKILL);
 }
 
-Result<EgressGateway::Described> EgressGateway::describe(const std::string& id, const policy::Policy& p, uid_t owner,
+Result<GatewaySupervisor::Described> GatewaySupervisor::describe(const std::string& id, const policy::Policy& p, uid_t owner,
                                                          bool strict) const {
   Described d;
   gateway::Agent& a = d.config;
@@ -162,17 +163,7 @@ Result<EgressGateway::Described> EgressGateway::describe(const std::string& id, 
   a.set_owner_uid(owner);
   if (!p.egress) return d;  // no grants: every request is refused
   const policy::Egress& e = *p.egress;
-  for (const auto& g : e.allow) {
-    gateway::Grant* out = a.add_allow();
-    out->set_name(g.name);
-    out->set_subdomains(g.subdomains);
-    out->set_port(g.port);
-    if (g.range) {
-      out->set_family(static_cast<uint32_t>(g.range->family));
-      out->set_address(std::string(reinterpret_cast<const char*>(g.range->addr.data()), 16));
-      out->set_prefix_len(g.range->prefix_len);
-    }
-  }
+  egress::put_grants(e, a);
   for (const auto& r : e.routes) {
     // Each secret the route names, opened here and passed on as a descriptor; never read.
     std::vector<std::pair<std::string, UniqueFd>> opened;
@@ -196,30 +187,18 @@ Result<EgressGateway::Described> EgressGateway::describe(const std::string& id, 
       a.add_secrets(name);
       d.secrets.push_back(std::move(fd));
     }
-    gateway::Route* out = a.add_routes();
-    out->set_path(r.path);
-    out->set_tls(r.tls);
-    out->set_host(r.host);
-    out->set_port(r.port);
-    out->set_base_path(r.base_path);
-    for (const auto& [name, value] : r.headers) {
-      gateway::Header* h = out->add_headers();
-      h->set_name(name);
-      h->set_value(value);
-    }
+    egress::put_route(r, a);
   }
-  a.set_max_connections(e.max_connections);
-  a.set_bandwidth(e.bandwidth.value_or(0));
   return d;
 }
 
-Status EgressGateway::admit(const std::string& id, const policy::Policy& p, uid_t owner) {
+Status GatewaySupervisor::admit(const std::string& id, const policy::Policy& p, uid_t owner) {
   if (!p.egress) return {};
   if (auto d = describe(id, p, owner); !d) return error(ErrorKind::kInvalid, "agent \"" + p.name + "\": " + d.error().str());
   return {};
 }
 
-void EgressGateway::serve(const AgentRecord& r, const policy::Policy& p, AgentSockets& sockets) {
+void GatewaySupervisor::serve(const AgentRecord& r, const policy::Policy& p, AgentSockets& sockets) {
   if (!p.egress || sockets.gateway.empty()) return;
   // Not strict: a secret removed since the start was admitted takes its route with it.
   auto d = describe(r.id, p, r.owner_uid, false);
@@ -232,13 +211,13 @@ void EgressGateway::serve(const AgentRecord& r, const policy::Policy& p, AgentSo
   send(h, true);
 }
 
-void EgressGateway::replace(Held& h, Described agent) {
+void GatewaySupervisor::replace(Held& h, Described agent) {
   h.config = std::move(agent.config);
   h.secrets = std::move(agent.secrets);
   send(h, false);
 }
 
-ServiceUpdate EgressGateway::update(const AgentRecord& r, const policy::Policy& now, const policy::Policy& next,
+ServiceUpdate GatewaySupervisor::update(const AgentRecord& r, const policy::Policy& now, const policy::Policy& next,
                                     std::vector<std::string>& lines) {
   if (!now.egress && !next.egress) return ServiceUpdate::kInForce;
   if (!now.egress) return ServiceUpdate::kAtNextStart;  // its network namespace has no gateway sockets yet
@@ -259,7 +238,7 @@ ServiceUpdate EgressGateway::update(const AgentRecord& r, const policy::Policy& 
   return ServiceUpdate::kInForce;
 }
 
-void EgressGateway::secrets_changed(uid_t owner, std::vector<std::string>& lines) {
+void GatewaySupervisor::secrets_changed(uid_t owner, std::vector<std::string>& lines) {
   for (auto& [id, h] : agents_) {
     const policy::Policy& p = h.policy;
     if (h.config.owner_uid() != owner || !p.egress || p.egress->routes.empty()) continue;
@@ -271,7 +250,7 @@ void EgressGateway::secrets_changed(uid_t owner, std::vector<std::string>& lines
   }
 }
 
-Status EgressGateway::adopt(const std::string& id, UniqueFd conn) {
+Status GatewaySupervisor::adopt(const std::string& id, UniqueFd conn) {
   if (!agents_.contains(id)) return error("the agent has no [egress]: http.fetch reaches only what [egress] grants");
   if (!control_.valid()) return error("the egress gateway is restarting");
   gateway::Command c;
@@ -283,7 +262,7 @@ Status EgressGateway::adopt(const std::string& id, UniqueFd conn) {
   return {};
 }
 
-void EgressGateway::ended(const std::string& id) {
+void GatewaySupervisor::ended(const std::string& id) {
   if (agents_.erase(id) == 0) return;
   send_forget(id);
 }

@@ -34,7 +34,7 @@ struct EgressOptions {
   int handshake_timeout_ms = 10'000;
 };
 
-class EgressGateway final : public AgentService {
+class GatewaySupervisor final : public AgentService {
  public:
   using Clock = std::chrono::steady_clock;
   struct Who {
@@ -42,10 +42,10 @@ class EgressGateway final : public AgentService {
     uid_t owner = 0;
   };
 
-  EgressGateway(EventLoop& loop, EgressOptions options, const SecretStore& secrets, AuditLog& audit,
+  GatewaySupervisor(EventLoop& loop, EgressOptions options, const SecretStore& secrets, AuditLog& audit,
                 std::function<Who(const std::string& id)> who)
       : loop_(loop), options_(std::move(options)), secrets_(secrets), audit_(audit), who_(std::move(who)) {}
-  ~EgressGateway();
+  ~GatewaySupervisor();
 
   [[nodiscard]] Status start();
   [[nodiscard]] bool running() const { return pidfd_.valid(); }

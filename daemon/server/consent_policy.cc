@@ -1,4 +1,4 @@
-#include "server/policy_edits.h"
+#include "server/consent_policy.h"
 
 #include <sys/stat.h>
 

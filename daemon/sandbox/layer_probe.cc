@@ -1,4 +1,4 @@
-#include "sandbox/probe.h"
+#include "sandbox/layer_probe.h"
 
 #include <fcntl.h>
 #include <sys/syscall.h>

@@ -1,7 +1,4 @@
-#include "server/delegates.h"
-
-#include <grp.h>
-#include <pwd.h>
+#include "server/delegate_start.h"
 
 #include <algorithm>
 #include <fstream>
@@ -44,16 +41,14 @@ Result<broker::Delegation::Started> start_delegate(AgentManager& agents, const P
   d.chain = chain;
   d.delegator = &*mine;
 
-  // The delegate runs for the delegator's owner, as the owner's own agents do.
+  // The delegate runs for the delegator's owner, as the owner's own agents do, with the groups
+  // the delegator started with (its record's: no NSS lookup on the event loop). Root's agents run
+  // as dynamic users, without groups.
   Peer owner;
   owner.uid = caller->owner_uid;
-  if (const passwd* pw = ::getpwuid(owner.uid)) {
-    owner.gid = pw->pw_gid;
-    int n = 64;
-    std::vector<gid_t> groups(static_cast<size_t>(n));
-    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) >= 0) groups.resize(static_cast<size_t>(n));
-    else groups.clear();
-    owner.groups = std::move(groups);
+  if (owner.uid != 0) {
+    owner.gid = caller->gid;
+    owner.groups = caller->groups;
   }
   auto r = agents.run(policy::narrow(*theirs, *mine), owner, &d);
   if (!r) return error("cannot start " + target + ": " + r.error().str());
