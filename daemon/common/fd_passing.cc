@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace agentos {
@@ -36,7 +37,13 @@ ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max_fds
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
+  // Room for the descriptors the caller takes and no more: the kernel drops the rest unopened, so
+  // a sender's descriptors are never installed here (closing one would run its file's flush, and
+  // drop this process's POSIX locks on that file).
+  max_fds = std::min(max_fds, kMaxPassedFds);
+  // (The credentials come first; without them their room would hold descriptors, hence exact.)
+  msg.msg_controllen = (sender ? CMSG_SPACE(sizeof(ucred)) : 0) + (max_fds > 0 ? CMSG_SPACE(max_fds * sizeof(int)) : 0);
+  if (msg.msg_controllen == 0) msg.msg_control = nullptr;
   ssize_t n = ::recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
   if (n < 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {

@@ -1,13 +1,16 @@
-// The one receive for Unix sockets: descriptors beyond what the caller takes are closed, and the
-// sender's credentials come as the kernel attached them.
+// The one receive for Unix sockets: descriptors beyond what the caller takes are never opened, and
+// the sender's credentials come as the kernel attached them.
 #include "common/fd_passing.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 
 #include "common/unique_fd.h"
 
@@ -44,6 +47,57 @@ TEST(FdPassing, DescriptorsBeyondMaxAreClosedNotLeaked) {
   UniqueFd kept(got[0]);
   EXPECT_NE(::fcntl(kept.get(), F_GETFD) & FD_CLOEXEC, 0);
   EXPECT_EQ(open_fds(), before + 1);  // the one taken; the other was closed
+}
+
+// Whether another process could take a write lock on `path` now.
+bool lockable_by_another(const std::string& path) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(path.c_str(), O_RDWR);
+    struct flock l{};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    ::_exit(fd >= 0 && ::fcntl(fd, F_SETLK, &l) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// A peer's descriptors the receiver does not take are never installed: closing one here would
+// release every POSIX lock this process holds on that file (and run the file's flush).
+TEST(FdPassing, UntakenDescriptorsAreNeverOpened) {
+  char path[] = "/tmp/agentos-fd-passing-XXXXXX";
+  UniqueFd mine(::mkstemp(path));
+  ASSERT_TRUE(mine.valid());
+  struct flock l{};
+  l.l_type = F_WRLCK;
+  l.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(mine.get(), F_SETLK, &l), 0);
+  ASSERT_FALSE(lockable_by_another(path));  // the lock holds
+
+  Pair p;
+  UniqueFd theirs(::open(path, O_RDONLY | O_CLOEXEC));
+  int fd = theirs.get();
+  ASSERT_EQ(send_with_fds(p.a.get(), "x", 1, &fd, 1), 1);  // `theirs` stays open: its close would unlock
+  size_t n = 0;
+  char byte;
+  ASSERT_EQ(recv_with_fds(p.b.get(), &byte, 1, nullptr, 0, &n), 1);
+  EXPECT_EQ(n, 0u);
+  EXPECT_FALSE(lockable_by_another(path));  // still ours
+
+  // As the broker reads its agents: credentials wanted, descriptors not.
+  int on = 1;
+  ASSERT_EQ(::setsockopt(p.b.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+  int many[8];
+  std::fill(std::begin(many), std::end(many), fd);
+  ASSERT_EQ(send_with_fds(p.a.get(), "y", 1, many, 8), 1);
+  std::optional<ucred> sender;
+  ASSERT_EQ(recv_with_fds(p.b.get(), &byte, 1, nullptr, 0, &n, 0, &sender), 1);
+  EXPECT_TRUE(sender);
+  EXPECT_EQ(n, 0u);
+  EXPECT_FALSE(lockable_by_another(path));
+  ::unlink(path);
 }
 
 TEST(FdPassing, SenderCredentialsOnlyWherePassed) {

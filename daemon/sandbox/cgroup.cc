@@ -1,10 +1,12 @@
 #include "sandbox/cgroup.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -104,9 +106,13 @@ AgentCgroup& AgentCgroup::operator=(AgentCgroup&& o) noexcept {
   return *this;
 }
 
+void AgentCgroup::kill() const {
+  if (all_) all_->empty(id_);
+}
+
 void AgentCgroup::undo() {
   if (!all_) return;
-  if (all_->populated(id_)) (void)all_->kill(id_);
+  kill();
   if (auto s = all_->remove(id_); !s) log::warning("agent " + id_ + ": its cgroup stays: " + s.error().str());
   all_ = nullptr;
 }
@@ -160,6 +166,31 @@ uint64_t Cgroups::oom_kills(const std::string& id) const {
 
 bool Cgroups::populated(const std::string& id) const {
   return read_file(dir(id) + "/cgroup.events").find("populated 1") != std::string::npos;
+}
+
+void Cgroups::empty(const std::string& id) const {
+  if (!populated(id)) return;
+  if (auto s = kill(id); !s) return log::warning("agent " + id + ": " + s.error().str());
+  // cgroup.kill only sends SIGKILL; rmdir is EBUSY until the last process has exited.
+  if (!wait_empty(id, std::chrono::seconds(2))) log::warning("agent " + id + ": processes outlived cgroup.kill for 2 s");
+}
+
+// cgroup.events raises POLLPRI on every change of "populated".
+bool Cgroups::wait_empty(const std::string& id, std::chrono::milliseconds timeout) const {
+  const std::string path = dir(id) + "/cgroup.events";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return !populated(id);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    char buf[256];
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+    if (n < 0) return false;
+    if (std::string_view(buf, static_cast<size_t>(n)).find("populated 1") == std::string_view::npos) return true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd.get(), POLLPRI, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) return false;
+  }
 }
 
 }  // namespace agentos::sandbox

@@ -2,6 +2,7 @@
 // --cgroup). The daemon and the monitors stay in the daemon's own cgroup (under systemd, its unit's).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -36,6 +37,9 @@ class AgentCgroup {
 
   [[nodiscard]] int fd() const { return dir_.get(); }  // for CLONE_INTO_CGROUP
   void release() { all_ = nullptr; }
+  // Kills every process in it and waits (bounded) until they are gone: before its grants are
+  // undone, so that nothing runs in the cgroup without them.
+  void kill() const;
 
  private:
   void undo();
@@ -56,6 +60,8 @@ class Cgroups {
   [[nodiscard]] Status kill(const std::string& id) const;  // every process in it, via cgroup.kill
   [[nodiscard]] Status remove(const std::string& id) const;
   [[nodiscard]] bool populated(const std::string& id) const;
+  // Kills what runs in it and waits (at most 2 s) until it is gone, so that rmdir can succeed.
+  void empty(const std::string& id) const;
   // How many processes the OOM killer took from the agent's cgroup (memory.events oom_kill).
   [[nodiscard]] uint64_t oom_kills(const std::string& id) const;
 
@@ -66,6 +72,8 @@ class Cgroups {
 
  private:
   [[nodiscard]] std::string dir(const std::string& id) const { return mount_ + base_ + "/agents/" + id; }
+  // Until no process is left in it or the timeout passes; true when it is empty.
+  [[nodiscard]] bool wait_empty(const std::string& id, std::chrono::milliseconds timeout) const;
   std::string mount_;  // e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified
   std::string base_;
   std::set<std::string> controllers_;  // enabled for agents

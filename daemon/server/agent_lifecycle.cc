@@ -57,7 +57,7 @@ void AgentManager::finish(const std::string& id) {
     r.reason = "its monitor vanished; the agent was killed";
   }
   // pid 1's death took the namespace down; sweep anything that was mid-fork, then the cgroup.
-  if (cgroups_.populated(id)) (void)cgroups_.kill(id);
+  cgroups_.empty(id);  // before its grants go
   (void)cgroups_.remove(id);
   if (r.host_network && net_) net_->remove(r.cgroup_id);
   if (lsm_) lsm_->remove(r.cgroup_id);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "policy/policy.h"
@@ -56,7 +57,10 @@ class UnavailableService final : public AgentService {
     if (!needs_(p)) return {};
     return error(ErrorKind::kCannotConfine, "agent \"" + p.name + "\" " + why_);
   }
-  void serve(const AgentRecord&, const policy::Policy&, AgentSockets&) override {}
+  // Only an adopted agent can get here with such a policy: it runs on without this part.
+  void serve(const AgentRecord& r, const policy::Policy& p, AgentSockets&) override {
+    if (needs_(p)) log::error("agent " + r.id + " (\"" + p.name + "\") " + why_ + "; it runs without it", {{"AGENT_ID", r.id}});
+  }
   [[nodiscard]] ServiceUpdate update(const AgentRecord&, const policy::Policy&, const policy::Policy&,
                                      std::vector<std::string>&) override {
     return ServiceUpdate::kInForce;

@@ -1,9 +1,12 @@
 // Starting an agent: the refusals first, then one owned step at a time (agent_manager.h).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <sstream>
@@ -254,10 +257,21 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
 
   sandbox::LaunchFailure failure;
   auto launched = sandbox::launch(*spec, &failure);
-  if (!launched) {
-    log::warning("agent " + p.name + " did not start: " + failure.str(),
+  std::string failed = launched ? "" : failure.str();
+  if (auto s = launched ? step_done("launch") : Status{}; !s) failed = s.error().str();
+  if (!failed.empty()) {
+    // Whatever of it runs goes now: its grants are undone before its cgroup, and nothing may run
+    // without them. Its monitor, if any, follows its sandbox's pid 1.
+    cg->kill();
+    if (launched) {
+      pollfd gone{launched->monitor_pidfd.get(), POLLIN, 0};
+      if (::poll(&gone, 1, 2000) != 1) ::kill(launched->monitor_pid, SIGKILL);  // our unreaped child
+      ::waitpid(launched->monitor_pid, nullptr, 0);
+      ::unlink(spec->exit_path.c_str());
+    }
+    log::warning("agent " + p.name + " did not start: " + failed,
                  {{"AGENT_NAME", p.name}, {"OWNER_UID", std::to_string(owner.uid)}});
-    return error(ErrorKind::kCannotConfine, "cannot start agent \"" + p.name + "\": " + failure.str());
+    return error(ErrorKind::kCannotConfine, "cannot start agent \"" + p.name + "\": " + failed);
   }
   // It runs: from here its cgroup, grants and log are its own until it ends (finish()).
   cg->release();

@@ -209,7 +209,8 @@ class FailedStart(DaemonTest):
         pol = self.on_host_network("injected", [self.probe, "pause"])
         before = self.leftovers()
         try:
-            for step in ("admit", "cgroup", "sockets", "devices", "log", "console"):
+            # "launch": the agent runs when the start fails; it is killed before its grants go.
+            for step in ("admit", "cgroup", "sockets", "devices", "log", "console", "launch"):
                 with self.subTest(step=step):
                     self.daemon.stop()
                     self.daemon.env["AGENTOS_FAIL_START_AT"] = step
