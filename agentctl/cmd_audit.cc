@@ -6,6 +6,7 @@
 #include "agentctl/connection.h"
 #include "agentctl/output.h"
 #include "common/audit_record.h"
+#include "common/enum_words.h"
 
 namespace agentos::ctl {
 namespace {
@@ -18,7 +19,7 @@ void print_line(const AuditEvent& e) {
   char when[32];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
   std::string who = e.agent_name().empty() ? (e.agent_id().empty() ? "-" : e.agent_id()) : e.agent_name();
-  std::cout << when << "  " << who << "  uid " << e.owner_uid() << "  " << e.layer() << "  " << e.decision()
+  std::cout << when << "  " << who << "  uid " << e.owner_uid() << "  " << enum_word(e.layer()) << "  " << enum_word(e.decision())
             << "  " << e.operation();
   if (e.dropped()) std::cout << " (" << e.dropped() << ")";
   if (e.repeats()) std::cout << " (" << e.repeats() << " more times)";

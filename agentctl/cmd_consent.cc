@@ -86,8 +86,8 @@ Outcome<int> cmd_answer(const Globals& g, const std::string& id, bool approve, c
   auto* a = req.mutable_answer();
   a->set_id(id);
   a->set_approve(approve);
-  if (scope == "session") a->set_scope(agentos::v1::AnswerRequest::SESSION);
-  else if (scope == "always") a->set_scope(agentos::v1::AnswerRequest::ALWAYS);
+  if (scope == "session") a->set_scope(agentos::v1::AnswerRequest::SCOPE_SESSION);
+  else if (scope == "always") a->set_scope(agentos::v1::AnswerRequest::SCOPE_ALWAYS);
   else if (scope != "once") return usage_error("--scope is once, session or always, not \"" + scope + "\"");
   auto resp = call(g.socket, req);
   if (!resp) return resp.error();

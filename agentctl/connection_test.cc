@@ -52,7 +52,7 @@ TEST(Connection, ErrorResponseBecomesFailureWithDiagnostics) {
   Pair p;
   Response r;
   r.set_final(true);
-  r.mutable_error()->set_code(agentos::v1::Error::INVALID_ARGUMENT);
+  r.mutable_error()->set_code(agentos::v1::Error::CODE_INVALID_ARGUMENT);
   r.mutable_error()->set_message("policy rejected");
   r.mutable_error()->add_diagnostics("a.toml:3:1: unknown key");
   p.reply(r);
@@ -70,7 +70,7 @@ TEST(Connection, ARefusalBeforeTheRequestIsTheFailure) {
   Pair p;  // the daemon turns the connection away (too many) before it reads anything
   Response r;
   r.set_final(true);
-  r.mutable_error()->set_code(agentos::v1::Error::RESOURCE_EXHAUSTED);
+  r.mutable_error()->set_code(agentos::v1::Error::CODE_RESOURCE_EXHAUSTED);
   r.mutable_error()->set_message("too many connections: uid 1000 holds 64");
   p.reply(r);
   p.daemon.reset();

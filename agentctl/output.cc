@@ -7,19 +7,16 @@
 #include <cerrno>
 #include <iostream>
 
+#include "common/enum_words.h"
+
 namespace agentos::ctl {
 
 using agentos::v1::AgentInfo;
 
-std::string state_name(AgentInfo::State state) {
-  std::string name = AgentInfo::State_Name(state);
-  if (name.empty()) return "state-" + std::to_string(static_cast<int>(state));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
-}
+std::string state_name(AgentInfo::State state) { return enum_word(state); }
 
 bool has_exit_code(const AgentInfo& agent) {
-  return agent.state() == AgentInfo::EXITED || agent.state() == AgentInfo::FAILED;
+  return agent.state() == AgentInfo::STATE_EXITED || agent.state() == AgentInfo::STATE_FAILED;
 }
 
 Json agent_json(const AgentInfo& agent) {

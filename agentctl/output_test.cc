@@ -19,7 +19,7 @@ AgentInfo sample_agent() {
   a.set_uid(100000);
   a.set_gid(100000);
   a.set_pid(4242);
-  a.set_state(AgentInfo::RUNNING);
+  a.set_state(AgentInfo::STATE_RUNNING);
   a.set_exit_code(0);
   a.set_cgroup("/agentos.slice/web");
   a.set_started_unix(1700000000);
@@ -48,7 +48,7 @@ TEST(AgentJson, HasEveryFieldWithStableNames) {
 
 TEST(AgentJson, ExitedAgentCarriesItsStatus) {
   AgentInfo a = sample_agent();
-  a.set_state(AgentInfo::EXITED);
+  a.set_state(AgentInfo::STATE_EXITED);
   a.set_exit_code(3);
   Json j = agent_json(a);
   EXPECT_EQ(j["state"], "exited");

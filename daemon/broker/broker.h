@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agentos.pb.h"
 #include "broker/consent_view.h"
 #include "broker/grants.h"
 #include "broker/jsonrpc.h"
@@ -70,8 +71,8 @@ struct Limits {
 };
 
 struct Hooks {
-  // Every call and every refusal: agent, operation text, decision ("allow", "deny", ...).
-  std::function<void(const Caller&, const std::string& operation, const std::string& decision)> audit;
+  // Every call and every refusal: agent, operation text, decision (allow, ask, deny).
+  std::function<void(const Caller&, const std::string& operation, v1::Decision decision)> audit;
   std::function<void(const PendingCall&)> pending;  // a call now waits for consent
   // Writes an "always" answer into the agent's policy file.
   std::function<Status(const std::string& agent_id, const std::string& tool)> grant_always;

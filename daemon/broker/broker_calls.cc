@@ -56,7 +56,7 @@ void Broker::call_tool(Conn& c, const Json& id, const Json& params, Clock::time_
 
   auto refuse = [&](int code, const std::string& why) {
     ++a.quota.refused;
-    if (hooks_.audit) hooks_.audit(who, describe_call(tool, args) + ": " + why, "deny");
+    if (hooks_.audit) hooks_.audit(who, describe_call(tool, args) + ": " + why, v1::DECISION_DENY);
     if (code) return send(c, error_line(id, code, why));
     send(c, result_line(id, refusal("refused: " + why)));
   };
@@ -101,7 +101,7 @@ void Broker::call_tool(Conn& c, const Json& id, const Json& params, Clock::time_
     ++a.quota.in_flight;
     PendingCall copy = w->call;
     waiting_[w->call.id] = std::move(w);
-    if (hooks_.audit) hooks_.audit(who, describe_call(tool, args) + ": waits for consent as " + copy.id, "ask");
+    if (hooks_.audit) hooks_.audit(who, describe_call(tool, args) + ": waits for consent as " + copy.id, v1::DECISION_ASK);
     if (hooks_.pending) hooks_.pending(copy);
     return;
   }
@@ -121,7 +121,7 @@ void Broker::finish_call(int fd, const Json& id, Agent& a, const std::string& to
       hooks_.audit(ag->second->info.caller,
                    describe_call(tool, args) + (how.empty() ? "" : ", " + how) + (r.error ? ", failed" : "") + ", " +
                        std::to_string(us_since(started)) + " µs",
-                   "allow");
+                   v1::DECISION_ALLOW);
     auto it = conns_.find(fd);
     if (it != conns_.end() && it->second->serial == serial) send(*it->second, result_line(id, tool_content(r)));
   };

@@ -28,7 +28,7 @@ Status Broker::answer(const std::string& pending_id, bool approve, Scope scope, 
   --agent.quota.in_flight;
   std::string who = "uid " + std::to_string(by);
   if (!approve) {
-    if (hooks_.audit) hooks_.audit(agent.info.caller, describe_call(tool, owned->args) + ": denied by " + who, "deny");
+    if (hooks_.audit) hooks_.audit(agent.info.caller, describe_call(tool, owned->args) + ": denied by " + who, v1::DECISION_DENY);
     if (auto c = conns_.find(owned->fd); c != conns_.end() && c->second->serial == owned->serial)
       send(*c->second, result_line(owned->request_id, refusal("denied: " + tool + " was refused by the agent's owner")));
     return {};
@@ -55,7 +55,7 @@ void Broker::consent_timed_out(const std::string& call_id) {
   if (a == agents_.end()) return;
   --a->second->quota.in_flight;
   std::string why = "no answer within " + std::to_string(w->call.timeout_s) + " s (tools.consent_timeout)";
-  if (hooks_.audit) hooks_.audit(a->second->info.caller, describe_call(w->call.tool, w->args) + ": " + why, "deny");
+  if (hooks_.audit) hooks_.audit(a->second->info.caller, describe_call(w->call.tool, w->args) + ": " + why, v1::DECISION_DENY);
   if (auto c = conns_.find(w->fd); c != conns_.end() && c->second->serial == w->serial)
     send(*c->second, result_line(w->request_id, refusal("denied: " + why)));
 }

@@ -39,7 +39,7 @@ class BrokerCalls : public TestDir {
       pending_.push_back(call);
       poke();
     };
-    hooks.audit = [this](const Caller&, const std::string&, const std::string& decision) { decisions_.push_back(decision); };
+    hooks.audit = [this](const Caller&, const std::string&, v1::Decision decision) { decisions_.push_back(decision); };
     broker_.emplace(*loop_, *listeners_, std::move(providers), std::move(hooks));
 
     std::string path = (dir / "broker.sock").string();
@@ -101,7 +101,7 @@ class BrokerCalls : public TestDir {
   UniqueFd client_;
   std::string in_;
   std::vector<PendingCall> pending_;
-  std::vector<std::string> decisions_;
+  std::vector<v1::Decision> decisions_;
   std::function<bool()> done_;
 };
 

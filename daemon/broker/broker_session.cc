@@ -73,7 +73,7 @@ void Broker::on_conn(int fd, uint32_t events) {
         if (auto a = agents_.find(c.agent_id); a != agents_.end() && hooks_.audit)
           hooks_.audit(a->second->info.caller,
                        "broker: a message from pid " + std::to_string(cred ? cred->pid : 0) + ", outside the agent, over its connection",
-                       "deny");
+                       v1::DECISION_DENY);
         return close_conn(fd);
       }
       if (c.in.empty()) c.partial_since = Clock::now();

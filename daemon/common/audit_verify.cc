@@ -6,6 +6,8 @@
 
 #include <charconv>
 
+#include "agentos.pb.h"
+#include "common/enum_words.h"
 #include "common/unique_fd.h"
 
 namespace agentos::audit_chain {
@@ -97,7 +99,7 @@ void Verifier::record(const Record& r) {
     if (r.seq == 1 && r.prev != kGenesis) return fail(file_, line_no_, "the first record's prev is not the chain's start");
     if (r.seq != 1 && summary_.unchained)
       return fail(file_, line_no_, seq + " follows lines from before the chain but does not begin it");
-    if (r.seq != 1 && r.decision != "rotate")
+    if (r.seq != 1 && r.decision != enum_word(v1::DECISION_ROTATE))
       return fail(file_, line_no_,
                   "the trail begins at " + seq + ", which does not begin a file after rotation: records before it were removed");
     summary_.first_seq = r.seq;

@@ -53,8 +53,10 @@ Connection::~Connection() {
   if (recorded_) return;
   gateway::Record r;
   r.set_agent_id(agent_->id);
-  static const char* const kProtocols[] = {"unknown", "connect", "http", "route", "socks5", "transparent"};
-  r.set_protocol(entry_ == Entry::kBroker ? "fetch" : kProtocols[static_cast<int>(mode_)]);  // "fetch": the broker's http.fetch
+  static constexpr gateway::Protocol kProtocols[] = {gateway::PROTOCOL_UNSPECIFIED, gateway::PROTOCOL_CONNECT,
+                                                     gateway::PROTOCOL_HTTP,        gateway::PROTOCOL_ROUTE,
+                                                     gateway::PROTOCOL_SOCKS5,      gateway::PROTOCOL_TRANSPARENT};
+  r.set_protocol(entry_ == Entry::kBroker ? gateway::PROTOCOL_FETCH : kProtocols[static_cast<int>(mode_)]);
   // What the agent sent (a host that is no name, a target, an SNI) may be in both: escaped, so the
   // record is valid UTF-8 that protobuf reads (the daemon drops one it cannot) and a terminal shows.
   if (host_) r.set_host(policy::escape_text(host_->str()));

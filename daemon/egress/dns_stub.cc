@@ -28,7 +28,7 @@ void record(Gateway& gw, const AgentEgress& agent, const std::string& name, cons
             const std::string& reason) {
   gateway::Record r;
   r.set_agent_id(agent.id);
-  r.set_protocol("dns");
+  r.set_protocol(gateway::PROTOCOL_DNS);
   r.set_host(name.substr(0, 255));
   r.set_address(address);
   r.set_allowed(reason.empty());

@@ -151,7 +151,7 @@ void Gateway::put_agent(const gateway::Agent& a, std::vector<UniqueFd> fds) {
   if (!problems.empty()) {
     gateway::Record r;
     r.set_agent_id(a.id());
-    r.set_protocol("route");
+    r.set_protocol(gateway::PROTOCOL_ROUTE);
     r.set_reason(problems + "routes that use them are off");
     record(r);
   }
@@ -200,7 +200,7 @@ bool Gateway::admit(AgentEgress& agent, bool client_waits) {
     agent.full = true;
     gateway::Record r;
     r.set_agent_id(agent.id);
-    r.set_protocol("limit");
+    r.set_protocol(gateway::PROTOCOL_LIMIT);
     r.set_reason(std::to_string(agent.rules.max_connections) +
                  " connections open at once, its limit: new ones wait until one closes");
     record(r);

@@ -10,9 +10,9 @@ void fill_agent_info(const AgentRecord& r, v1::AgentInfo* out) {
   out->set_gid(r.gid);
   out->set_pid(r.init_pid);
   switch (r.state) {
-    case AgentState::kRunning: out->set_state(v1::AgentInfo::RUNNING); break;
-    case AgentState::kExited: out->set_state(v1::AgentInfo::EXITED); break;
-    case AgentState::kLost: out->set_state(v1::AgentInfo::LOST); break;
+    case AgentState::kRunning: out->set_state(v1::AgentInfo::STATE_RUNNING); break;
+    case AgentState::kExited: out->set_state(v1::AgentInfo::STATE_EXITED); break;
+    case AgentState::kLost: out->set_state(v1::AgentInfo::STATE_LOST); break;
   }
   out->set_exit_code(r.exit_code);
   out->set_cgroup(r.cgroup);

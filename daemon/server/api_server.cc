@@ -34,13 +34,13 @@ v1::Response error_response(v1::Error::Code code, const std::string& message,
 
 v1::Error::Code api_code(const Error& e) {
   switch (e.kind) {
-    case ErrorKind::kInvalid: return v1::Error::INVALID_ARGUMENT;
-    case ErrorKind::kNotFound: return v1::Error::NOT_FOUND;
-    case ErrorKind::kExists: return v1::Error::ALREADY_EXISTS;
-    case ErrorKind::kCannotConfine: return v1::Error::FAILED_PRECONDITION;
+    case ErrorKind::kInvalid: return v1::Error::CODE_INVALID_ARGUMENT;
+    case ErrorKind::kNotFound: return v1::Error::CODE_NOT_FOUND;
+    case ErrorKind::kExists: return v1::Error::CODE_ALREADY_EXISTS;
+    case ErrorKind::kCannotConfine: return v1::Error::CODE_FAILED_PRECONDITION;
     case ErrorKind::kInternal: break;
   }
-  return v1::Error::INTERNAL;
+  return v1::Error::CODE_INTERNAL;
 }
 
 Status ApiServer::serve(UniqueFd listener) {
@@ -60,7 +60,7 @@ void ApiServer::accepted(UniqueFd fd) {
   if (refused) {
     // Best effort: a full daemon says so rather than hanging the client.
     std::string msg = encode_frame(
-        error_response(peer ? v1::Error::RESOURCE_EXHAUSTED : v1::Error::INTERNAL, *refused).SerializeAsString());
+        error_response(peer ? v1::Error::CODE_RESOURCE_EXHAUSTED : v1::Error::CODE_INTERNAL, *refused).SerializeAsString());
     (void)!::send(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     return;
   }
@@ -99,7 +99,7 @@ std::optional<std::string> ApiServer::over_limit(const Peer& p) {
                          " are kept for root and the admin group (--api-admin-reserve)");
     if (std::exchange(reported_full_, true)) return why;
   }
-  audit_.limit("", "", p.uid, "API: " + why, "api");
+  audit_.limit("", "", p.uid, "API: " + why, v1::AUDIT_LAYER_API);
   return why;
 }
 
@@ -116,7 +116,7 @@ std::string ApiServer::refuse_agent(int fd, const Peer& peer) {
     id = id.substr(0, id.find('/'));
     const AgentRecord* r = agents_.find(id);
     audit_.deny(id, r ? r->name : "", r ? r->owner_uid : peer.uid, "API request from inside the agent (pid " +
-                std::to_string(peer.pid) + ")", "api");
+                std::to_string(peer.pid) + ")", v1::AUDIT_LAYER_API);
   }
   return why;
 }
@@ -154,7 +154,7 @@ void ApiServer::read_request(Conn& c) {
   if (req && !*req) return;  // need more bytes
   c.got_request = true;
   c.deadline.reset();
-  if (!req) return send(c, error_response(v1::Error::INVALID_ARGUMENT, req.error().str()));
+  if (!req) return send(c, error_response(v1::Error::CODE_INVALID_ARGUMENT, req.error().str()));
   dispatch(c, **req);
 }
 
@@ -198,7 +198,7 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
   v1::Response resp;
   resp.set_final(true);
   const Peer& p = c.peer;
-  if (!c.refused.empty()) return send(c, error_response(v1::Error::PERMISSION_DENIED, c.refused));
+  if (!c.refused.empty()) return send(c, error_response(v1::Error::CODE_PERMISSION_DENIED, c.refused));
   switch (req.kind_case()) {
     case v1::Request::kStatus: do_status(p, resp); break;
     case v1::Request::kPolicyList: do_policy_list(resp); break;
@@ -217,11 +217,11 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
     case v1::Request::kAnswer: do_answer(p, req.answer(), resp); break;
     case v1::Request::kRevoke: do_revoke(p, req.revoke(), resp); break;
     case v1::Request::kAttach: do_attach(c, req.attach(), resp); break;
-    case v1::Request::kInput: resp = error_response(v1::Error::INVALID_ARGUMENT, "input needs an attached run first"); break;
-    case v1::Request::KIND_NOT_SET: resp = error_response(v1::Error::INVALID_ARGUMENT, "empty request"); break;
+    case v1::Request::kInput: resp = error_response(v1::Error::CODE_INVALID_ARGUMENT, "input needs an attached run first"); break;
+    case v1::Request::KIND_NOT_SET: resp = error_response(v1::Error::CODE_INVALID_ARGUMENT, "empty request"); break;
   }
-  if (resp.has_error() && resp.error().code() == v1::Error::PERMISSION_DENIED)
-    audit_.deny("", "", p.uid, "request refused: " + resp.error().message(), "api");
+  if (resp.has_error() && resp.error().code() == v1::Error::CODE_PERMISSION_DENIED)
+    audit_.deny("", "", p.uid, "request refused: " + resp.error().message(), v1::AUDIT_LAYER_API);
   if (resp.has_error() || resp.kind_case() != v1::Response::KIND_NOT_SET) send(c, resp);
   if (!c.dead && c.stream) pump(c);
 }
@@ -229,7 +229,7 @@ void ApiServer::dispatch(Conn& c, const v1::Request& req) {
 void ApiServer::send(Conn& c, const v1::Response& r) {
   if (c.dead) return;
   std::string payload = r.SerializeAsString();
-  if (payload.size() > kMaxFrame) payload = error_response(v1::Error::INTERNAL, "response too large").SerializeAsString();
+  if (payload.size() > kMaxFrame) payload = error_response(v1::Error::CODE_INTERNAL, "response too large").SerializeAsString();
   c.out += encode_frame(payload);
   if (r.final()) {
     c.closing = true;
@@ -374,7 +374,7 @@ void ApiServer::close(int fd) {
     const AgentRecord* r = agents_.find(c.console);
     if (r && r->state == AgentState::kRunning) {
       log::info("agent " + r->name + ": its attached client went away; stopping it", {{"AGENT_ID", r->id}});
-      audit_.event(r->id, r->name, r->owner_uid, "stop: the attached client went away", "api", "allow");
+      audit_.event(r->id, r->name, r->owner_uid, "stop: the attached client went away", v1::AUDIT_LAYER_API, v1::DECISION_ALLOW);
       (void)agents_.stop(r->id);
     }
   }

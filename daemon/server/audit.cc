@@ -5,6 +5,7 @@
 
 #include "common/audit_record.h"
 #include "common/bounded_json.h"
+#include "common/enum_words.h"
 #include "common/log.h"
 #include "policy/quote.h"
 
@@ -47,20 +48,20 @@ Status AuditLog::open() {
   if (r->head.seq > 0) what += "; the trail continues from seq " + std::to_string(r->head.seq);
   if (r->torn_bytes)
     what += "; the " + std::to_string(r->torn_bytes) + " bytes after it are a record a crash cut short, sealed by this one";
-  if (r->head.seq > 0 && r->last_decision != "stop")
+  if (r->head.seq > 0 && r->last_decision != enum_word(v1::DECISION_STOP))
     what += "; the daemon before did not stop cleanly: repeats of refusals it had counted in open windows (up to " +
             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(AuditAggregator::kWindow).count()) +
             " s) are not in the trail";
   if (r->unchained) what += "; the lines before were written before the trail had a hash chain";
-  record_own("start", what);
+  record_own(v1::DECISION_START, what);
   return {};
 }
 
 void AuditLog::event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-                     const std::string& operation, const std::string& layer, const std::string& decision) {
+                     const std::string& operation, v1::AuditLayer layer, v1::Decision decision) {
   AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, decision, policy::escape_text(operation)};
   cut(r.operation, kMaxOperation);
-  if (decision == "deny" || decision == "audit") {
+  if (decision == v1::DECISION_DENY || decision == v1::DECISION_AUDIT) {
     auto first = refusals_.add(r, Clock::now());
     if (first) record(event_of(*first));
     return;
@@ -69,20 +70,20 @@ void AuditLog::event(const std::string& agent_id, const std::string& agent_name,
 }
 
 void AuditLog::limit(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-                     const std::string& operation, const std::string& layer) {
+                     const std::string& operation, v1::AuditLayer layer) {
   // An operation quotes what agents sent, perhaps not UTF-8: the JSON line (whose dump throws on
   // such bytes), protobuf and terminals all need it escaped.
-  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, "deny", policy::escape_text(operation)};
+  AuditAggregator::Refusal r{agent_id, agent_name, owner_uid, layer, v1::DECISION_DENY, policy::escape_text(operation)};
   cut(r.operation, kMaxOperation);
   record(event_of(r));  // never folded into a count: the flood that hit the limit must not hide it
 }
 
-void AuditLog::lost(uint64_t count, const std::string& layer) {
+void AuditLog::lost(uint64_t count, v1::AuditLayer layer) {
   if (count == 0) return;
   v1::AuditEvent e;
   e.set_operation("events lost before they reached the daemon");
   e.set_layer(layer);
-  e.set_decision("dropped");
+  e.set_decision(v1::DECISION_DROPPED);
   e.set_dropped(count);
   record(std::move(e));
 }
@@ -91,7 +92,7 @@ void AuditLog::close_windows(Clock::time_point now) { record_aggregates(refusals
 
 void AuditLog::close() {
   record_aggregates(refusals_.close_all());
-  record_own("stop", "agentosd stopped");
+  record_own(v1::DECISION_STOP, "agentosd stopped");
 }
 
 void AuditLog::record_aggregates(const std::vector<AuditAggregator::Aggregate>& closed) {
@@ -102,10 +103,10 @@ void AuditLog::record_aggregates(const std::vector<AuditAggregator::Aggregate>& 
   }
 }
 
-void AuditLog::record_own(const std::string& decision, const std::string& operation) {
+void AuditLog::record_own(v1::Decision decision, const std::string& operation) {
   v1::AuditEvent e;
   e.set_operation(operation);
-  e.set_layer("audit");
+  e.set_layer(v1::AUDIT_LAYER_AUDIT);
   e.set_decision(decision);
   record(std::move(e));
 }
@@ -116,12 +117,12 @@ void AuditLog::record(v1::AuditEvent e) {
   if (file_.full()) {
     AuditFile::Head ended = file_.head();
     if (auto s = file_.rotate(); !s) log::error("cannot rotate the audit trail: " + s.error().str());
-    else record_own("rotate", "audit.log.1 ends at seq " + std::to_string(ended.seq) + "; this file continues its chain");
+    else record_own(v1::DECISION_ROTATE, "audit.log.1 ends at seq " + std::to_string(ended.seq) + "; this file continues its chain");
   }
   log::Fields fields = {{"AGENT_ID", e.agent_id()},   {"AGENT_NAME", e.agent_name()},
                         {"OWNER_UID", std::to_string(e.owner_uid())},
-                        {"OPERATION", e.operation()}, {"LAYER", e.layer()},
-                        {"DECISION", e.decision()},   {"DROPPED", std::to_string(e.dropped())},
+                        {"OPERATION", e.operation()}, {"LAYER", enum_word(e.layer())},
+                        {"DECISION", enum_word(e.decision())},   {"DROPPED", std::to_string(e.dropped())},
                         {"REPEATS", std::to_string(e.repeats())}, {"TRACE", e.trace()}};
   // The journal keeps each record's place in the chain: the anchor that shows a rewritten or
   // shortened file (agentctl audit verify --anchor).
@@ -137,7 +138,7 @@ void AuditLog::record(v1::AuditEvent e) {
                       : e.repeats() ? " (" + std::to_string(e.repeats()) + " more times)"
                                     : "";
   log::write(log::Level::kWarning,
-             (e.agent_name().empty() ? "" : "agent " + e.agent_name() + ": ") + e.decision() + " " + e.operation() + count,
+             (e.agent_name().empty() ? "" : "agent " + e.agent_name() + ": ") + enum_word(e.decision()) + " " + e.operation() + count,
              fields);
   if (on_event) on_event(e);
 }

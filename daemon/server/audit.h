@@ -36,19 +36,19 @@ class AuditLog {
   // Records a denial (or, for an agent in audit mode, an access its policy lacks but that was
   // allowed: decision "audit").
   void deny(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-            const std::string& operation, const std::string& layer, bool audit_mode = false) {
-    event(agent_id, agent_name, owner_uid, operation, layer, audit_mode ? "audit" : "deny");
+            const std::string& operation, v1::AuditLayer layer, bool audit_mode = false) {
+    event(agent_id, agent_name, owner_uid, operation, layer, audit_mode ? v1::DECISION_AUDIT : v1::DECISION_DENY);
   }
-  // Any decision: "allow", "ask", "deny", "audit", or "fail" (the egress gateway: a connection it
-  // let through but could not carry out); allowed and failed ones are recorded one by one.
+  // Any decision: allow, ask, deny, audit, or fail (the egress gateway: a connection it let
+  // through but could not carry out); allowed and failed ones are recorded one by one.
   void event(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-             const std::string& operation, const std::string& layer, const std::string& decision);
+             const std::string& operation, v1::AuditLayer layer, v1::Decision decision);
   // A limit an agent or a user hit, recorded as a denial past the rate: the flood that hit it
   // must not be what hides it. Callers report each limit once (per agent, per uid).
   void limit(const std::string& agent_id, const std::string& agent_name, uint32_t owner_uid,
-             const std::string& operation, const std::string& layer);
+             const std::string& operation, v1::AuditLayer layer);
   // Events lost before they reached the daemon (e.g. a full kernel ring buffer).
-  void lost(uint64_t count, const std::string& layer);
+  void lost(uint64_t count, v1::AuditLayer layer);
   // Records the aggregates of the windows closed by `now`: every second once run_on(loop).
   void close_windows(Clock::time_point now);
   void run_on(EventLoop& loop) {
@@ -65,7 +65,7 @@ class AuditLog {
 
  private:
   void record(v1::AuditEvent e);
-  void record_own(const std::string& decision, const std::string& operation);  // the trail's own records
+  void record_own(v1::Decision decision, const std::string& operation);  // the trail's own records
   void record_aggregates(const std::vector<AuditAggregator::Aggregate>& closed);
 
   AuditFile file_;

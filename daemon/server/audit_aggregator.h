@@ -19,6 +19,8 @@
 #include <tuple>
 #include <vector>
 
+#include "agentos.pb.h"
+
 namespace agentos {
 
 class AuditAggregator {
@@ -31,7 +33,9 @@ class AuditAggregator {
   struct Refusal {
     std::string agent_id, agent_name;
     uint32_t owner_uid = 0;
-    std::string layer, decision, operation;
+    v1::AuditLayer layer = v1::AUDIT_LAYER_UNSPECIFIED;
+    v1::Decision decision = v1::DECISION_UNSPECIFIED;
+    std::string operation;
   };
   struct Aggregate {
     Refusal kind;  // as it was recorded in full
@@ -50,9 +54,9 @@ class AuditAggregator {
  private:
   // agent id, owner and layer: where the caps apply. An event without an agent (a refused API
   // request) is its owner's, so one user's flood cannot fold another's refusals.
-  using Scope = std::tuple<std::string, uint32_t, std::string>;
+  using Scope = std::tuple<std::string, uint32_t, v1::AuditLayer>;
   // scope, decision, whether it is the fold, operation ("" for the fold)
-  using Key = std::tuple<Scope, std::string, bool, std::string>;
+  using Key = std::tuple<Scope, v1::Decision, bool, std::string>;
   struct Window {
     Refusal first;
     std::string family;  // "" for the fold

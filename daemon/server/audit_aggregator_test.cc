@@ -8,8 +8,8 @@ namespace {
 using Refusal = AuditAggregator::Refusal;
 using namespace std::chrono_literals;
 
-Refusal refusal(const std::string& operation, const std::string& agent = "a1", const std::string& layer = "egress",
-                uint32_t owner = 1000, const std::string& decision = "deny") {
+Refusal refusal(const std::string& operation, const std::string& agent = "a1", v1::AuditLayer layer = v1::AUDIT_LAYER_EGRESS,
+                uint32_t owner = 1000, v1::Decision decision = v1::DECISION_DENY) {
   return Refusal{agent, "agent-" + agent, owner, layer, decision, operation};
 }
 
@@ -34,7 +34,7 @@ TEST(AuditAggregator, TheFirstOfAKindIsRecordedItsRepeatsCountedUntilTheWindowCl
 
 TEST(AuditAggregator, AKindWithoutRepeatsLeavesNoAggregate) {
   AuditAggregator agg;
-  ASSERT_TRUE(agg.add(refusal("connect tcp 10.0.0.1:443", "a1", "cgroup-bpf"), t0));
+  ASSERT_TRUE(agg.add(refusal("connect tcp 10.0.0.1:443", "a1", v1::AUDIT_LAYER_CGROUP_BPF), t0));
   EXPECT_TRUE(agg.close(t0 + 1h).empty());
   EXPECT_EQ(agg.kinds(), 0u);
 }
@@ -44,9 +44,9 @@ TEST(AuditAggregator, KindsDifferInAgentOwnerLayerDecisionAndOperation) {
   const std::string op = "connect tcp 10.0.0.1:443";
   EXPECT_TRUE(agg.add(refusal(op), t0));
   EXPECT_TRUE(agg.add(refusal(op, "a2"), t0));
-  EXPECT_TRUE(agg.add(refusal(op, "a1", "cgroup-bpf"), t0));
-  EXPECT_TRUE(agg.add(refusal(op, "a1", "egress", 1001), t0));
-  EXPECT_TRUE(agg.add(refusal(op, "a1", "egress", 1000, "audit"), t0));
+  EXPECT_TRUE(agg.add(refusal(op, "a1", v1::AUDIT_LAYER_CGROUP_BPF), t0));
+  EXPECT_TRUE(agg.add(refusal(op, "a1", v1::AUDIT_LAYER_EGRESS, 1001), t0));
+  EXPECT_TRUE(agg.add(refusal(op, "a1", v1::AUDIT_LAYER_EGRESS, 1000, v1::DECISION_AUDIT), t0));
   EXPECT_TRUE(agg.add(refusal("connect tcp 10.0.0.2:443"), t0));
   EXPECT_EQ(agg.kinds(), 6u);
 }
@@ -77,7 +77,7 @@ TEST(AuditAggregator, DistinctNamesFillTheirOwnFamilyThenTheFold) {
 
   // Another family of the same layer, and another layer, are still recorded in full.
   EXPECT_TRUE(agg.add(refusal("egress connect evil.test:443: not granted"), t0));
-  EXPECT_TRUE(agg.add(refusal("connect tcp 10.0.0.1:443", "a1", "cgroup-bpf"), t0));
+  EXPECT_TRUE(agg.add(refusal("connect tcp 10.0.0.1:443", "a1", v1::AUDIT_LAYER_CGROUP_BPF), t0));
 
   auto closed = agg.close(t0 + AuditAggregator::kWindow);
   ASSERT_EQ(closed.size(), 1u);  // only the fold had repeats
@@ -91,14 +91,14 @@ TEST(AuditAggregator, FamiliesAreCappedTooAndTheFoldIsPerDecision) {
   for (int i = 0; i < 100; ++i) recorded += agg.add(refusal("op" + std::to_string(i) + " x"), t0).has_value();
   EXPECT_EQ(recorded, static_cast<int>(AuditAggregator::kFamilies) + 1);
   // Audit mode's would-be refusals are folded apart from denials.
-  EXPECT_TRUE(agg.add(refusal("opX x", "a1", "egress", 1000, "audit"), t0));
+  EXPECT_TRUE(agg.add(refusal("opX x", "a1", v1::AUDIT_LAYER_EGRESS, 1000, v1::DECISION_AUDIT), t0));
   EXPECT_EQ(agg.close_all().size(), 1u);
 }
 
 TEST(AuditAggregator, RequestsWithoutAnAgentAreTheirOwnersOwn) {
   AuditAggregator agg;
-  for (int i = 0; i < 1000; ++i) (void)agg.add(refusal("request refused: n" + std::to_string(i), "", "api", 1000), t0);
-  auto other = agg.add(refusal("request refused: n1", "", "api", 1001), t0);
+  for (int i = 0; i < 1000; ++i) (void)agg.add(refusal("request refused: n" + std::to_string(i), "", v1::AUDIT_LAYER_API, 1000), t0);
+  auto other = agg.add(refusal("request refused: n1", "", v1::AUDIT_LAYER_API, 1001), t0);
   ASSERT_TRUE(other);
   EXPECT_EQ(other->operation, "request refused: n1");  // in full, not in uid 1000's fold
 }

@@ -44,9 +44,9 @@ TEST_F(AuditLogTest, AllowedEventsAreRecordedOneByOneWhateverTheRefusals) {
   AuditLog log(path_);
   ASSERT_TRUE(log.open());
   for (int i = 0; i < 5000; ++i) {
-    log.deny("a1", "flood", 1000, "egress dns evil.test: no grant (A query)", "egress");
-    log.deny("a1", "flood", 1000, "egress dns n" + std::to_string(i) + ".evil.test: no grant (A query)", "egress");
-    if (i % 500 == 0) log.event("a1", "flood", 1000, "egress connect api.test:443 #" + std::to_string(i), "egress", "allow");
+    log.deny("a1", "flood", 1000, "egress dns evil.test: no grant (A query)", v1::AUDIT_LAYER_EGRESS);
+    log.deny("a1", "flood", 1000, "egress dns n" + std::to_string(i) + ".evil.test: no grant (A query)", v1::AUDIT_LAYER_EGRESS);
+    if (i % 500 == 0) log.event("a1", "flood", 1000, "egress connect api.test:443 #" + std::to_string(i), v1::AUDIT_LAYER_EGRESS, v1::DECISION_ALLOW);
   }
   log.close_windows(AuditLog::Clock::now() + AuditAggregator::kWindow);
 
@@ -54,7 +54,7 @@ TEST_F(AuditLogTest, AllowedEventsAreRecordedOneByOneWhateverTheRefusals) {
   uint64_t allowed = 0, same = 0, distinct = 0;
   for (const auto& e : events(log)) {
     uint64_t count = e.repeats() ? e.repeats() : 1;
-    if (e.decision() == "allow") allowed += count;
+    if (e.decision() == v1::DECISION_ALLOW) allowed += count;
     else if (e.operation() == "egress dns evil.test: no grant (A query)") same += count;
     else if (e.operation().starts_with("egress dns n")) distinct += count;
   }
@@ -74,8 +74,8 @@ TEST_F(AuditLogTest, OperationsThatAreNotUtf8AreRecordedEscaped) {
   std::vector<v1::AuditEvent> seen;
   log.on_event = [&](const v1::AuditEvent& e) { seen.push_back(e); };
   const std::string quoted = "tool email.send: argument \"to\" = \"" + std::string(99, 'x');
-  log.deny("a1", "mailer", 1000, quoted + "\xc3", "broker");  // an "é" cut in half
-  log.event("a1", "mailer", 1000, "raw \xff bytes", "broker", "allow");
+  log.deny("a1", "mailer", 1000, quoted + "\xc3", v1::AUDIT_LAYER_BROKER);  // an "é" cut in half
+  log.event("a1", "mailer", 1000, "raw \xff bytes", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].operation(), quoted + "\\xc3");
   EXPECT_EQ(seen[1].operation(), "raw \\xff bytes");
@@ -90,15 +90,15 @@ TEST_F(AuditLogTest, TheChainContinuesAcrossACleanRestart) {
   {
     AuditLog log(path_);
     ASSERT_TRUE(log.open());
-    log.event("a1", "one", 1000, "start /bin/true", "launcher", "allow");
+    log.event("a1", "one", 1000, "start /bin/true", v1::AUDIT_LAYER_LAUNCHER, v1::DECISION_ALLOW);
     log.close();
   }
   AuditLog again(path_);
   ASSERT_TRUE(again.open());
   auto all = events(again);
   ASSERT_EQ(all.size(), 4u);  // start, the event, stop, start
-  EXPECT_EQ(all[2].decision(), "stop");
-  EXPECT_EQ(all[3].decision(), "start");
+  EXPECT_EQ(all[2].decision(), v1::DECISION_STOP);
+  EXPECT_EQ(all[3].decision(), v1::DECISION_START);
   EXPECT_NE(all[3].operation().find("continues from seq 3"), std::string::npos) << all[3].operation();
   EXPECT_EQ(all[3].operation().find("did not stop cleanly"), std::string::npos) << all[3].operation();
   auto v = verify();
@@ -110,8 +110,8 @@ TEST_F(AuditLogTest, AnUncleanStopIsSaidAtTheNextStart) {
   {
     AuditLog log(path_);
     ASSERT_TRUE(log.open());
-    log.deny("a1", "one", 1000, "connect tcp 10.0.0.1:443", "cgroup-bpf");
-    log.deny("a1", "one", 1000, "connect tcp 10.0.0.1:443", "cgroup-bpf");  // counted, never written
+    log.deny("a1", "one", 1000, "connect tcp 10.0.0.1:443", v1::AUDIT_LAYER_CGROUP_BPF);
+    log.deny("a1", "one", 1000, "connect tcp 10.0.0.1:443", v1::AUDIT_LAYER_CGROUP_BPF);  // counted, never written
   }
   AuditLog again(path_);
   ASSERT_TRUE(again.open());
@@ -123,7 +123,7 @@ TEST_F(AuditLogTest, ALineACrashCutShortIsSealedAtTheNextStart) {
   {
     AuditLog log(path_);
     ASSERT_TRUE(log.open());
-    log.event("a1", "one", 1000, "tool kv.get (arguments 0123)", "broker", "allow");
+    log.event("a1", "one", 1000, "tool kv.get (arguments 0123)", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
   }
   std::ofstream(path_, std::ios::app) << R"({"agent_id":"a1","decision":"allow","operat)";
   auto before = verify();
@@ -132,7 +132,7 @@ TEST_F(AuditLogTest, ALineACrashCutShortIsSealedAtTheNextStart) {
 
   AuditLog again(path_);
   ASSERT_TRUE(again.open());
-  again.event("a1", "one", 1000, "tool kv.get (arguments 4567)", "broker", "allow");
+  again.event("a1", "one", 1000, "tool kv.get (arguments 4567)", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
   auto after = verify();
   EXPECT_FALSE(after.problem) << why(after);
   EXPECT_EQ(after.summary.torn, 1u);
@@ -142,7 +142,7 @@ TEST_F(AuditLogTest, ALineACrashCutShortIsSealedAtTheNextStart) {
 TEST_F(AuditLogTest, RotationContinuesTheChainIntoTheNewFile) {
   AuditLog log(path_, 4096);
   ASSERT_TRUE(log.open());
-  for (int i = 0; i < 100; ++i) log.event("a1", "one", 1000, "egress connect api.test:443 #" + std::to_string(i), "egress", "allow");
+  for (int i = 0; i < 100; ++i) log.event("a1", "one", 1000, "egress connect api.test:443 #" + std::to_string(i), v1::AUDIT_LAYER_EGRESS, v1::DECISION_ALLOW);
   ASSERT_TRUE(std::filesystem::exists(path_ + ".1"));
   auto v = verify();
   EXPECT_FALSE(v.problem) << why(v);
@@ -165,7 +165,7 @@ TEST_F(AuditLogTest, TheFileStaysOpenBetweenEvents) {
   AuditLog log(path_);
   ASSERT_TRUE(log.open());
   std::filesystem::rename(path_, dir_ + "/moved");
-  log.event("a1", "one", 1000, "start /bin/true", "launcher", "allow");
+  log.event("a1", "one", 1000, "start /bin/true", v1::AUDIT_LAYER_LAUNCHER, v1::DECISION_ALLOW);
   EXPECT_FALSE(std::filesystem::exists(path_));  // not opened again by path
   std::ifstream moved(dir_ + "/moved");
   std::string text((std::istreambuf_iterator<char>(moved)), std::istreambuf_iterator<char>());
@@ -175,7 +175,7 @@ TEST_F(AuditLogTest, TheFileStaysOpenBetweenEvents) {
 TEST_F(AuditLogTest, AFailedWriteLeavesNoHalfRecordAndTheChainWhole) {
   AuditLog log(path_);
   ASSERT_TRUE(log.open());
-  log.event("a1", "one", 1000, "tool kv.get (arguments before)", "broker", "allow");
+  log.event("a1", "one", 1000, "tool kv.get (arguments before)", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
   const auto size = std::filesystem::file_size(path_);
   // A file size limit makes the next write short, then fail: as a full disk would.
   auto xfsz = ::signal(SIGXFSZ, SIG_IGN);
@@ -183,12 +183,12 @@ TEST_F(AuditLogTest, AFailedWriteLeavesNoHalfRecordAndTheChainWhole) {
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
   rlimit small{size + 20, old.rlim_max};
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  log.event("a1", "one", 1000, "tool kv.get (arguments lost)", "broker", "allow");
+  log.event("a1", "one", 1000, "tool kv.get (arguments lost)", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
   ::signal(SIGXFSZ, xfsz);
   EXPECT_EQ(std::filesystem::file_size(path_), size);  // the 20 bytes written were taken back
 
-  log.event("a1", "one", 1000, "tool kv.get (arguments after)", "broker", "allow");
+  log.event("a1", "one", 1000, "tool kv.get (arguments after)", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
   auto v = verify();
   EXPECT_FALSE(v.problem) << why(v);
   std::vector<std::string> ops;
@@ -200,8 +200,8 @@ TEST_F(AuditLogTest, AFailedWriteLeavesNoHalfRecordAndTheChainWhole) {
 TEST_F(AuditLogTest, LongOperationsAreCutAtACharacter) {
   AuditLog log(path_);
   ASSERT_TRUE(log.open());
-  log.event("a1", "one", 1000, "tool x " + std::string(AuditLog::kMaxOperation, 'a') + "é", "broker", "allow");
-  log.event("a1", "one", 1000, "tool y " + std::string(AuditLog::kMaxOperation - 8, 'a') + "éé", "broker", "allow");
+  log.event("a1", "one", 1000, "tool x " + std::string(AuditLog::kMaxOperation, 'a') + "é", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
+  log.event("a1", "one", 1000, "tool y " + std::string(AuditLog::kMaxOperation - 8, 'a') + "éé", v1::AUDIT_LAYER_BROKER, v1::DECISION_ALLOW);
   for (const auto& e : events(log)) {
     EXPECT_LE(e.operation().size(), AuditLog::kMaxOperation + 3);
     EXPECT_EQ(e.operation().find("\xc3\xe2"), std::string::npos);  // no half of "é" before the ellipsis

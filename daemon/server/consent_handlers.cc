@@ -44,24 +44,24 @@ void ApiServer::do_pending(Conn& c, const v1::PendingRequest& req, v1::Response&
 }
 
 void ApiServer::do_answer(const Peer& p, const v1::AnswerRequest& req, v1::Response& resp) {
-  if (!broker_) return void(resp = error_response(v1::Error::FAILED_PRECONDITION, "the broker is not running"));
+  if (!broker_) return void(resp = error_response(v1::Error::CODE_FAILED_PRECONDITION, "the broker is not running"));
   for (const auto& call : broker_->pending()) {
     if (call.id != req.id()) continue;
-    if (!may_answer(p, call)) return void(resp = error_response(v1::Error::PERMISSION_DENIED, "call " + req.id() + " is another user's agent's"));
+    if (!may_answer(p, call)) return void(resp = error_response(v1::Error::CODE_PERMISSION_DENIED, "call " + req.id() + " is another user's agent's"));
     // "always" writes the grant into a policy file: that is applying a policy.
-    if (req.approve() && req.scope() == v1::AnswerRequest::ALWAYS && !p.admin)
-      return void(resp = error_response(v1::Error::PERMISSION_DENIED,
+    if (req.approve() && req.scope() == v1::AnswerRequest::SCOPE_ALWAYS && !p.admin)
+      return void(resp = error_response(v1::Error::CODE_PERMISSION_DENIED,
                                         "approving with --scope always edits the agent's policy file, which needs root or the "
                                         "admin group (who may apply policies); approve it --scope session instead"));
-    auto scope = req.scope() == v1::AnswerRequest::ALWAYS    ? broker::Scope::kAlways
-                 : req.scope() == v1::AnswerRequest::SESSION ? broker::Scope::kSession
+    auto scope = req.scope() == v1::AnswerRequest::SCOPE_ALWAYS    ? broker::Scope::kAlways
+                 : req.scope() == v1::AnswerRequest::SCOPE_SESSION ? broker::Scope::kSession
                                                              : broker::Scope::kOnce;
     if (auto s = broker_->answer(req.id(), req.approve(), scope, p.uid); !s)
-      return void(resp = error_response(v1::Error::FAILED_PRECONDITION, s.error().str()));
+      return void(resp = error_response(v1::Error::CODE_FAILED_PRECONDITION, s.error().str()));
     resp.mutable_answer();
     return;
   }
-  resp = error_response(v1::Error::NOT_FOUND, "no call waits as " + req.id());
+  resp = error_response(v1::Error::CODE_NOT_FOUND, "no call waits as " + req.id());
 }
 
 void ApiServer::do_revoke(const Peer& p, const v1::RevokeRequest& req, v1::Response& resp) {

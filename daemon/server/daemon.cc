@@ -266,12 +266,12 @@ Status Daemon::start_broker() {
   providers.push_back(std::move(delegation));
 
   broker::Hooks hooks;
-  hooks.audit = [this](const broker::Caller& who, const std::string& operation, const std::string& decision) {
-    audit_->event(who.agent_id, who.agent_name, who.owner, operation, "broker", decision);
+  hooks.audit = [this](const broker::Caller& who, const std::string& operation, v1::Decision decision) {
+    audit_->event(who.agent_id, who.agent_name, who.owner, operation, v1::AUDIT_LAYER_BROKER, decision);
   };
   hooks.pending = [this](const broker::PendingCall& call) { api_->pending_event(call); };
   hooks.limit = [this](const broker::Caller& who, const std::string& what) {
-    audit_->limit(who.agent_id, who.agent_name, who.owner, what, "broker");
+    audit_->limit(who.agent_id, who.agent_name, who.owner, what, v1::AUDIT_LAYER_BROKER);
   };
   hooks.grant_always = [this](const std::string& id, const std::string& tool) -> Status {
     const AgentRecord* r = agents_->find(id);
@@ -306,7 +306,7 @@ void Daemon::started(const AgentRecord& r) {
                 "start " + (r.command.empty() ? std::string("?") : r.command[0]) + " (arguments " +
                     audit_chain::sha256_hex(args).substr(0, 16) + ")" +
                     (r.delegated_by.empty() ? "" : ", delegated by " + r.delegated_by),
-                "launcher", "allow");
+                v1::AUDIT_LAYER_LAUNCHER, v1::DECISION_ALLOW);
 }
 
 void Daemon::exited(const AgentRecord& r) {

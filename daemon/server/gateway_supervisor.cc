@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/enum_words.h"
 #include "common/fd_passing.h"
 #include "common/log.h"
 #include "egress/egress_wire.h"
@@ -31,12 +32,12 @@ std::string bytes_text(uint64_t n) {
 
 // One line for the audit trail; never a header or a secret, only where and how much.
 std::string describe_record(const gateway::Record& r) {
-  std::string op = "egress " + r.protocol();
+  std::string op = "egress " + enum_word(r.protocol());
   if (!r.route().empty()) op += " " + r.route() + " ->";
   if (!r.host().empty()) op += " " + r.host() + (r.port() ? ":" + std::to_string(r.port()) : "");
   if (!r.address().empty() && r.address() != r.host()) op += " (" + r.address() + ")";
   if (!r.reason().empty()) op += ": " + r.reason();
-  if (r.allowed() && r.protocol() != "dns")  // a DNS answer carries no bytes of the agent's
+  if (r.allowed() && r.protocol() != gateway::PROTOCOL_DNS)  // a DNS answer carries no bytes of the agent's
     op += std::string(r.reason().empty() ? ": " : "; ") + bytes_text(r.bytes_up()) + " up, " + bytes_text(r.bytes_down()) +
           " down, " + std::to_string(r.duration_ms()) + " ms";
   return op;
@@ -120,12 +121,12 @@ void GatewaySupervisor::on_control(uint32_t events) {
     if (!e.ParseFromArray(buf.data(), static_cast<int>(n)) || !e.has_record()) continue;
     const gateway::Record& r = e.record();
     if (r.agent_id().empty()) {
-      audit_.lost(r.dropped(), "egress");
+      audit_.lost(r.dropped(), v1::AUDIT_LAYER_EGRESS);
       continue;
     }
     Who w = who_(r.agent_id());
-    const char* decision = r.failed() ? "fail" : r.allowed() ? "allow" : "deny";
-    audit_.event(r.agent_id(), w.name, w.owner, describe_record(r), "egress", decision);
+    v1::Decision decision = r.failed() ? v1::DECISION_FAIL : r.allowed() ? v1::DECISION_ALLOW : v1::DECISION_DENY;
+    audit_.event(r.agent_id(), w.name, w.owner, describe_record(r), v1::AUDIT_LAYER_EGRESS, decision);
   }
 }
 

@@ -48,7 +48,7 @@ std::vector<std::string> texts(const std::vector<policy::NetRule>& rules) {
 const AgentRecord* ApiServer::lookup(const Peer& p, const std::string& key, v1::Response& resp) const {
   if (const auto* r = agents_.find(key)) {
     if (visible(p, *r)) return r;
-    set_error(resp, v1::Error::PERMISSION_DENIED, "agent " + key + " belongs to another user");
+    set_error(resp, v1::Error::CODE_PERMISSION_DENIED, "agent " + key + " belongs to another user");
     return nullptr;
   }
   // By name: the running one, else the most recent.
@@ -64,7 +64,7 @@ const AgentRecord* ApiServer::lookup(const Peer& p, const std::string& key, v1::
     if (!best || rank(r) > rank(best)) best = r;
   }
   if (!best)
-    set_error(resp, others ? v1::Error::PERMISSION_DENIED : v1::Error::NOT_FOUND,
+    set_error(resp, others ? v1::Error::CODE_PERMISSION_DENIED : v1::Error::CODE_NOT_FOUND,
               others ? "agent " + key + " belongs to another user" : "no agent " + key);
   return best;
 }
@@ -94,14 +94,14 @@ void ApiServer::do_policy_list(v1::Response& resp) {
 }
 
 void ApiServer::do_policy_apply(const Peer& p, const v1::PolicyApplyRequest& req, v1::Response& resp) {
-  if (!p.admin) return set_error(resp, v1::Error::PERMISSION_DENIED, "applying policies needs root or the admin group");
+  if (!p.admin) return set_error(resp, v1::Error::CODE_PERMISSION_DENIED, "applying policies needs root or the admin group");
   std::vector<std::string> diags;
   std::vector<std::pair<std::string, std::string>> files;
   for (const auto& f : req.files()) files.emplace_back(f.path(), f.content());
   if (files.empty()) {
     diags = policies_.reload();
   } else if (auto r = policies_.install(files, &diags); !r) {
-    return set_error(resp, v1::Error::INVALID_ARGUMENT, r.error().str(), diags);
+    return set_error(resp, v1::Error::CODE_INVALID_ARGUMENT, r.error().str(), diags);
   }
   log::info("policies applied by uid " + std::to_string(p.uid), {{"POLICY_DIR", policies_.dir()}});
   auto* out = resp.mutable_policy_apply();
@@ -122,25 +122,25 @@ void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {
     if (!parsed.policy) {
       std::vector<std::string> diags;
       for (const auto& d : parsed.errors) diags.push_back(d.str());
-      return set_error(resp, v1::Error::INVALID_ARGUMENT, "invalid policy", diags);
+      return set_error(resp, v1::Error::CODE_INVALID_ARGUMENT, "invalid policy", diags);
     }
     pol = std::move(*parsed.policy);
   } else if (const auto* found = policies_.find(req.name())) {
     pol = *found;
   } else {
-    return set_error(resp, v1::Error::NOT_FOUND, "no policy named \"" + req.name() + "\" in " + policies_.dir());
+    return set_error(resp, v1::Error::CODE_NOT_FOUND, "no policy named \"" + req.name() + "\" in " + policies_.dir());
   }
   if (req.command_size() > 0) {
     pol.command.assign(req.command().begin(), req.command().end());
     for (const auto& a : pol.command)
       if (a.find('\0') != std::string::npos)
-        return set_error(resp, v1::Error::INVALID_ARGUMENT, "command arguments must not contain NUL");
+        return set_error(resp, v1::Error::CODE_INVALID_ARGUMENT, "command arguments must not contain NUL");
     if (!pol.command[0].starts_with("/"))
-      return set_error(resp, v1::Error::INVALID_ARGUMENT, "command must start with an absolute path");
+      return set_error(resp, v1::Error::CODE_INVALID_ARGUMENT, "command must start with an absolute path");
   }
 
   if ((req.tty() || req.interactive()) && !req.attach())
-    return set_error(resp, v1::Error::INVALID_ARGUMENT, "a terminal or stdin needs an attached run (not --detach)");
+    return set_error(resp, v1::Error::CODE_INVALID_ARGUMENT, "a terminal or stdin needs an attached run (not --detach)");
   ConsoleRequest console{req.attach(), req.interactive() || req.tty(), req.tty(),
                          static_cast<uint16_t>(std::clamp(req.size().rows(), 1u, 4096u)),
                          static_cast<uint16_t>(std::clamp(req.size().cols(), 1u, 4096u))};
@@ -156,7 +156,7 @@ void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {
   auto r = agents_.run(pol, c.peer, nullptr, nullptr, &console);
   if (!r) {
     if (r.error().kind == ErrorKind::kCannotConfine)
-      audit_.deny("", pol.name, c.peer.uid, "start refused: " + r.error().str(), "launcher");
+      audit_.deny("", pol.name, c.peer.uid, "start refused: " + r.error().str(), v1::AUDIT_LAYER_LAUNCHER);
     return set_error(resp, api_code(r.error()), r.error().str());
   }
   fill_agent_info(**r, resp.mutable_run()->mutable_agent());
@@ -200,10 +200,10 @@ void ApiServer::do_attach(Conn& c, const v1::AttachRequest& req, v1::Response& r
   const AgentRecord* r = lookup(c.peer, req.agent(), resp);
   if (!r) return;
   if (r->state != AgentState::kRunning)
-    return set_error(resp, v1::Error::FAILED_PRECONDITION, "agent " + r->id + " is not running (" + r->reason + ")");
+    return set_error(resp, v1::Error::CODE_FAILED_PRECONDITION, "agent " + r->id + " is not running (" + r->reason + ")");
   std::string id = r->id;
   if (!agents_.console_attach(id, true))
-    return set_error(resp, v1::Error::FAILED_PRECONDITION, "agent " + id + " has no console to attach to (an MCP server's stdio is its protocol)");
+    return set_error(resp, v1::Error::CODE_FAILED_PRECONDITION, "agent " + id + " has no console to attach to (an MCP server's stdio is its protocol)");
   if (req.has_size()) {
     v1::ConsoleInput resize;
     *resize.mutable_size() = req.size();
@@ -273,7 +273,7 @@ void ApiServer::do_remove(const Peer& p, const v1::RemoveRequest& req, v1::Respo
     const AgentRecord* r = lookup(p, key, resp);
     if (!r) return;
     if (r->state == AgentState::kRunning)
-      return set_error(resp, v1::Error::FAILED_PRECONDITION, "agent " + r->id + " (" + r->name + ") is running: stop it first");
+      return set_error(resp, v1::Error::CODE_FAILED_PRECONDITION, "agent " + r->id + " (" + r->name + ") is running: stop it first");
     ids.push_back(r->id);
   }
   auto* out = resp.mutable_remove();
@@ -287,7 +287,7 @@ void ApiServer::do_logs(Conn& c, const v1::LogsRequest& req, v1::Response& resp)
   Stream s;
   s.agent_id = r->id;
   s.log.reset(::open(r->log_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!s.log.valid()) return set_error(resp, v1::Error::NOT_FOUND, "no log for agent " + r->id);
+  if (!s.log.valid()) return set_error(resp, v1::Error::CODE_NOT_FOUND, "no log for agent " + r->id);
   s.until_exit = req.follow();
   resp.Clear();
   c.stream = std::move(s);

@@ -62,7 +62,7 @@ sandbox::LayerState* layer(sandbox::ProbeResult& probe, const std::string& name)
 }  // namespace
 
 template <typename Event>
-void KernelGuards::deny(const Event& e, const char* layer) {
+void KernelGuards::deny(const Event& e, v1::AuditLayer layer) {
   const AgentRecord* r = find_(e.cgroup_id);
   bool audit_mode = false;
   if constexpr (requires { e.audit; }) audit_mode = e.audit != 0;
@@ -76,7 +76,7 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
   // The socket hooks, for agents that share the host's network. Without them such policies are
   // refused; every other agent is unaffected.
   auto net = enforce::NetGuard::load(agents_cgroup, bpf_dir + "/net",
-                                     [this](const agentos_net_event& e) { deny(e, "cgroup-bpf"); });
+                                     [this](const agentos_net_event& e) { deny(e, v1::AUDIT_LAYER_CGROUP_BPF); });
   if (net) net_ = std::move(*net);
   else net_missing_ = net.error().str();
   *layer(probe, "cgroup-bpf socket hooks") = {
@@ -88,7 +88,7 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
 
   // BPF LSM: every agent's files, exec, mounts, ptrace and signals, in the kernel itself. Where it
   // cannot load, the other layers (Landlock, seccomp, namespaces) hold alone.
-  auto lsm = enforce::LsmGuard::load(bpf_dir + "/lsm", [this](const agentos_lsm_event& e) { deny(e, "bpf-lsm"); });
+  auto lsm = enforce::LsmGuard::load(bpf_dir + "/lsm", [this](const agentos_lsm_event& e) { deny(e, v1::AUDIT_LAYER_BPF_LSM); });
   if (lsm) lsm_ = std::move(*lsm);
   sandbox::LayerState* l = layer(probe, "bpf-lsm");
   l->available = lsm_ != nullptr;
@@ -103,7 +103,7 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
   std::string unix_missing = "not needed: BPF LSM governs unix sockets";
   if (!lsm_) {
     auto unix = enforce::UnixGuard::load(agents_cgroup, bpf_dir + "/unix",
-                                         [this](const agentos_unix_event& e) { deny(e, "cgroup-bpf"); });
+                                         [this](const agentos_unix_event& e) { deny(e, v1::AUDIT_LAYER_CGROUP_BPF); });
     if (unix) unix_ = std::move(*unix);
     else unix_missing = unix.error().str();
   }
@@ -117,7 +117,7 @@ KernelGuards::KernelGuards(EventLoop& loop, const std::string& agents_cgroup, co
   // Device numbers: the node an agent reaches, by whatever path, opens only if it is one of the
   // sandbox's own or granted. Without the hook, the mount namespace and Landlock decide alone.
   auto dev = enforce::DevGuard::load(agents_cgroup, bpf_dir + "/dev",
-                                     [this](const agentos_dev_event& e) { deny(e, "cgroup-bpf"); });
+                                     [this](const agentos_dev_event& e) { deny(e, v1::AUDIT_LAYER_CGROUP_BPF); });
   if (dev) dev_ = std::move(*dev);
   std::string dev_missing = dev ? "" : dev.error().str();
   *layer(probe, "cgroup-bpf device hook") = {
@@ -137,10 +137,10 @@ void KernelGuards::watch_events(EventLoop& loop, Guard& guard) {
 }
 
 void KernelGuards::record_lost() {
-  if (net_) audit_.lost(net_->take_lost(), "cgroup-bpf");
-  if (lsm_) audit_.lost(lsm_->take_lost(), "bpf-lsm");
-  if (unix_) audit_.lost(unix_->take_lost(), "cgroup-bpf");
-  if (dev_) audit_.lost(dev_->take_lost(), "cgroup-bpf");
+  if (net_) audit_.lost(net_->take_lost(), v1::AUDIT_LAYER_CGROUP_BPF);
+  if (lsm_) audit_.lost(lsm_->take_lost(), v1::AUDIT_LAYER_BPF_LSM);
+  if (unix_) audit_.lost(unix_->take_lost(), v1::AUDIT_LAYER_CGROUP_BPF);
+  if (dev_) audit_.lost(dev_->take_lost(), v1::AUDIT_LAYER_CGROUP_BPF);
 }
 
 }  // namespace agentos

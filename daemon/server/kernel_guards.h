@@ -44,7 +44,7 @@ class KernelGuards {
 
  private:
   template <typename Event>
-  void deny(const Event& e, const char* layer);
+  void deny(const Event& e, v1::AuditLayer layer);
   template <typename Guard>
   void watch_events(EventLoop& loop, Guard& guard);
   void record_lost();  // once a second: what the kernel could not queue, into the audit trail

@@ -20,7 +20,7 @@ void ApiServer::do_secret_set(const Peer& p, const v1::SecretSetRequest& req, in
 void ApiServer::do_secret_list(const Peer& p, v1::Response& resp) {
   auto list = secrets_.list(p.uid);
   if (!list) {
-    resp = error_response(v1::Error::INTERNAL, list.error().str());
+    resp = error_response(v1::Error::CODE_INTERNAL, list.error().str());
     return;
   }
   auto* out = resp.mutable_secret_list();
