@@ -103,10 +103,8 @@ Outcome<int> cmd_revoke(const Globals& g, const std::string& agent, const std::s
   auto resp = call(g.socket, req);
   if (!resp) return resp.error();
   if (!resp->has_revoke()) return unexpected_reply("revoke");
-  std::vector<std::string> lines(resp->revoke().changed().begin(), resp->revoke().changed().end());
-  if (g.json) print_json(Json{{"changed", lines}});
-  else
-    for (const auto& l : lines) std::cout << l << "\n";
+  if (g.json) print_json(Json{{"changes", changes_json(resp->revoke().changes())}});
+  else print_changes(resp->revoke().changes());
   return kExitOk;
 }
 

@@ -134,13 +134,13 @@ Outcome<int> cmd_policy_apply(const Globals& g, const std::vector<std::string>& 
     print_json({{"loaded", loaded},
                 {"diagnostics", Json(std::vector<std::string>(reply.diagnostics().begin(),
                                                               reply.diagnostics().end()))},
-                {"running", Json(std::vector<std::string>(reply.running().begin(), reply.running().end()))}});
+                {"changes", changes_json(reply.changes())}});
   } else {
     for (const auto& p : reply.loaded()) {
       std::cout << "loaded " << p.name() << " (" << p.path() << ")\n";
     }
     if (reply.loaded_size() == 0) std::cout << "no policies loaded\n";
-    for (const auto& line : reply.running()) std::cout << line << '\n';
+    print_changes(reply.changes());
     for (const auto& d : reply.diagnostics()) std::cerr << d << '\n';
   }
   // Rejected files in the directory are not fatal to the daemon but need the admin's attention.

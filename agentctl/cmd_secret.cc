@@ -45,10 +45,10 @@ Outcome<int> print_changed(const Globals& g, const Response& resp, const char* w
   if (!resp.has_secret_changed()) return unexpected_reply(what);
   const auto& c = resp.secret_changed();
   if (g.json) {
-    print_json(Json{{"name", c.name()}, {"running", Json(std::vector<std::string>(c.running().begin(), c.running().end()))}});
+    print_json(Json{{"name", c.name()}, {"changes", changes_json(c.changes())}});
     return kExitOk;
   }
-  for (const auto& line : c.running()) std::cout << line << '\n';
+  print_changes(c.changes());
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <iostream>
 
+#include "common/agent_change_text.h"
 #include "common/enum_words.h"
 
 namespace agentos::ctl {
@@ -49,6 +50,19 @@ Json agents_json(const google::protobuf::RepeatedPtrField<AgentInfo>& agents) {
 
 Json layer_json(const agentos::v1::Layer& layer, const char* flag) {
   return Json{{"name", layer.name()}, {flag, layer.available()}, {"detail", layer.detail()}};
+}
+
+Json changes_json(const google::protobuf::RepeatedPtrField<agentos::v1::AgentChange>& changes) {
+  Json out = Json::array();
+  for (const auto& c : changes)
+    out.push_back(Json{{"agent_id", c.agent_id()},       {"agent_name", c.agent_name()},
+                       {"part", enum_word(c.part())},    {"outcome", enum_word(c.outcome())},
+                       {"detail", c.detail()},           {"text", agent_change_text(c)}});
+  return out;
+}
+
+void print_changes(const google::protobuf::RepeatedPtrField<agentos::v1::AgentChange>& changes) {
+  for (const auto& c : changes) std::cout << agent_change_text(c) << '\n';
 }
 
 Json policy_summary_json(const agentos::v1::PolicySummary& policy) {

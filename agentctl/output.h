@@ -27,6 +27,9 @@ using Json = nlohmann::json;
     const google::protobuf::RepeatedPtrField<agentos::v1::AgentInfo>& agents);
 // `flag` names what `available` means: "available" for the machine, "in_force" for one agent.
 [[nodiscard]] Json layer_json(const agentos::v1::Layer& layer, const char* flag = "available");
+// What a change did to running agents: each as JSON (with its line as "text"), or as lines.
+Json changes_json(const google::protobuf::RepeatedPtrField<agentos::v1::AgentChange>& changes);
+void print_changes(const google::protobuf::RepeatedPtrField<agentos::v1::AgentChange>& changes);
 [[nodiscard]] Json policy_summary_json(const agentos::v1::PolicySummary& policy);
 
 // Prints one JSON document on stdout. Invalid UTF-8 (names, commands and policy text come from

@@ -130,7 +130,7 @@ class AgentManager {
   // Brings running agents in line with the policies now loaded: socket grants are replaced live
   // and atomically; what cannot change under a running agent (its filesystem view, limits,
   // command) is reported as waiting for its next start. One line per affected agent.
-  [[nodiscard]] std::vector<std::string> update_running(const std::map<std::string, policy::Policy>& policies);
+  [[nodiscard]] std::vector<v1::AgentChange> update_running(const std::map<std::string, policy::Policy>& policies);
 
   // The MCP bridge every agent finds beside the broker's socket (agentos-mcp), if installed.
   void set_bridge(std::string path) { bridge_ = std::move(path); }
@@ -139,7 +139,7 @@ class AgentManager {
   void set_trace(const std::string& id, const std::string& trace);
 
   // After the owner's secrets changed: what each service made of it, a line per agent.
-  [[nodiscard]] std::vector<std::string> secrets_changed(uid_t owner);
+  [[nodiscard]] std::vector<v1::AgentChange> secrets_changed(uid_t owner);
 
   [[nodiscard]] const AgentRecord* find(const std::string& id) const;
   [[nodiscard]] const AgentRecord* find_by_cgroup(uint64_t cgroup_id) const;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/agent_change_text.h"
 #include "common/log.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -38,11 +39,11 @@ class AgentService {
   }
   // It runs, or a restarted daemon adopted it: serve it from now on.
   virtual void serve(const AgentRecord& r, const policy::Policy& p, AgentSockets& sockets) = 0;
-  // Its policy changed while it runs. A line per change made or refused goes to `lines`.
+  // Its policy changed while it runs. Each change made or refused goes to `changes`.
   [[nodiscard]] virtual ServiceUpdate update(const AgentRecord& r, const policy::Policy& now,
-                                             const policy::Policy& next, std::vector<std::string>& lines) = 0;
-  // Its owner's secrets changed: a line per running agent served anew.
-  virtual void secrets_changed(uid_t /*owner*/, std::vector<std::string>& /*lines*/) {}
+                                             const policy::Policy& next, std::vector<v1::AgentChange>& changes) = 0;
+  // Its owner's secrets changed: a change per running agent served anew.
+  virtual void secrets_changed(uid_t /*owner*/, std::vector<v1::AgentChange>& /*changes*/) {}
   virtual void ended(const std::string& id) = 0;
 
  protected:
@@ -62,7 +63,7 @@ class UnavailableService final : public AgentService {
     if (needs_(p)) log::error("agent " + r.id + " (\"" + p.name + "\") " + why_ + "; it runs without it", {{"AGENT_ID", r.id}});
   }
   [[nodiscard]] ServiceUpdate update(const AgentRecord&, const policy::Policy&, const policy::Policy&,
-                                     std::vector<std::string>&) override {
+                                     std::vector<v1::AgentChange>&) override {
     return ServiceUpdate::kInForce;
   }
   void ended(const std::string&) override {}

@@ -6,8 +6,9 @@
 
 namespace agentos {
 
-std::vector<std::string> AgentManager::update_running(const std::map<std::string, policy::Policy>& policies) {
-  std::vector<std::string> out;
+std::vector<v1::AgentChange> AgentManager::update_running(const std::map<std::string, policy::Policy>& policies) {
+  std::vector<v1::AgentChange> out;
+  using C = v1::AgentChange;
   for (auto& [id, a] : agents_) {
     AgentRecord& r = a.record;
     if (r.state != AgentState::kRunning) continue;
@@ -19,17 +20,19 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
     auto current = policy::parse_policy(r.policy_text, r.policy_path);
     if (!current.policy) continue;
     const policy::Policy& now = *current.policy;
-    std::string who = "agent " + r.name + " (" + id + ")";
+    auto change = [&](C::Part part, C::Outcome outcome, const std::string& detail = "") {
+      out.push_back(agent_change(id, r.name, part, outcome, detail));
+    };
     policy::PolicyDiff changed = policy::diff(now, next);
     bool pending = changed.sandbox;
 
     if (changed.sockets) {
       if (r.host_network && next.host_network && net_) {
         if (auto s = net_->replace(r.cgroup_id, next); !s) {
-          out.push_back(who + ": network grants NOT replaced: " + s.error().str());
+          change(C::PART_NETWORK, C::OUTCOME_REFUSED, s.error().str());
           continue;
         }
-        out.push_back(who + ": network grants replaced");
+        change(C::PART_NETWORK, C::OUTCOME_IN_FORCE);
       } else {
         pending = true;
       }
@@ -38,13 +41,13 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
       auto spec = lsm_ ? sandbox::make_launch_spec(next, id, r.uid, r.gid, r.groups) : Result<sandbox::LaunchSpec>(error(""));
       if (lsm_ && spec) {
         if (auto s = lsm_->replace(r.cgroup_id, agent_detail::fs_grants(*spec)); !s) {
-          out.push_back(who + ": file grants NOT replaced: " + s.error().str());
+          change(C::PART_FILES, C::OUTCOME_REFUSED, s.error().str());
           continue;
         }
-        out.push_back(who + ": file grants replaced" +
-                      std::string(now.host_filesystem ? "" : " (paths new to the policy stay outside its view until it restarts)"));
+        change(C::PART_FILES, C::OUTCOME_IN_FORCE,
+               now.host_filesystem ? "" : "paths new to the policy stay outside its view until it restarts");
       } else {
-        if (lsm_) out.push_back(who + ": file grants NOT replaced: " + spec.error().str());
+        if (lsm_) change(C::PART_FILES, C::OUTCOME_REFUSED, spec.error().str());
         pending = true;  // Landlock can only narrow, and only from inside: wait for a restart
       }
     }
@@ -56,18 +59,18 @@ std::vector<std::string> AgentManager::update_running(const std::map<std::string
     }
     if (refused) continue;
     if (pending) {
-      out.push_back(who + ": other changes take effect when it next starts");
+      change(C::PART_OTHER, C::OUTCOME_AT_NEXT_START);
     } else {
       r.policy_text = next.source_text;  // what is in force is now exactly the new policy
       save(r);
     }
-    log::info(who + ": policy updated", {{"AGENT_ID", id}, {"AGENT_NAME", r.name}});
+    log::info("agent " + r.name + " (" + id + "): policy updated", {{"AGENT_ID", id}, {"AGENT_NAME", r.name}});
   }
   return out;
 }
 
-std::vector<std::string> AgentManager::secrets_changed(uid_t owner) {
-  std::vector<std::string> out;
+std::vector<v1::AgentChange> AgentManager::secrets_changed(uid_t owner) {
+  std::vector<v1::AgentChange> out;
   for (AgentService* s : services_) s->secrets_changed(owner, out);
   return out;
 }

@@ -16,10 +16,11 @@ class BrokerService final : public AgentService {
     broker_.attach({{r.id, r.name, r.owner_uid, r.uid}, r.cgroup, p.tools}, std::move(sockets.broker));
   }
   [[nodiscard]] ServiceUpdate update(const AgentRecord& r, const policy::Policy& now, const policy::Policy& next,
-                                     std::vector<std::string>& lines) override {
+                                     std::vector<v1::AgentChange>& changes) override {
     bool changed = policy::diff(now, next).tools;
     if (changed || next.tools) broker_.update(r.id, next.tools);  // with constraints and timeouts, silently
-    if (changed) lines.push_back("agent " + r.name + " (" + r.id + "): tool grants replaced");
+    if (changed)
+      changes.push_back(agent_change(r.id, r.name, v1::AgentChange::PART_TOOLS, v1::AgentChange::OUTCOME_IN_FORCE));
     return ServiceUpdate::kInForce;
   }
   void ended(const std::string& id) override { broker_.detach(id); }

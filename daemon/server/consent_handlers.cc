@@ -69,14 +69,15 @@ void ApiServer::do_revoke(const Peer& p, const v1::RevokeRequest& req, v1::Respo
   if (!r) return;
   auto* out = resp.mutable_revoke();
   if (broker_) broker_->revoke(r->id, req.tool());
-  out->add_changed("agent " + r->name + " (" + r->id + "): " + req.tool() + " approvals for this run taken back");
+  using C = v1::AgentChange;
+  *out->add_changes() = agent_change(r->id, r->name, C::PART_APPROVALS, C::OUTCOME_IN_FORCE, req.tool());
   // The grant in its file too, if the file is the daemon's to change and the caller may apply policies.
   auto edited = p.admin ? edit_agent_policy(policies_, agents_, *r, policy::revoke_tool, req.tool())
-                        : Result<std::vector<std::string>>(error("changing a policy file needs root or the admin group"));
+                        : Result<std::vector<C>>(error("changing a policy file needs root or the admin group"));
   if (edited) {
-    for (auto& line : *edited) out->add_changed(line);
+    for (auto& c : *edited) *out->add_changes() = std::move(c);
   } else {
-    out->add_changed("its policy file is unchanged: " + edited.error().str());
+    *out->add_changes() = agent_change(r->id, r->name, C::PART_POLICY_FILE, C::OUTCOME_REFUSED, edited.error().str());
   }
 }
 

@@ -10,8 +10,8 @@
 
 namespace agentos {
 
-Result<std::vector<std::string>> edit_agent_policy(PolicyStore& store, AgentManager& agents, const AgentRecord& r,
-                                                   const PolicyChange& change, const std::string& tool) {
+Result<std::vector<v1::AgentChange>> edit_agent_policy(PolicyStore& store, AgentManager& agents, const AgentRecord& r,
+                                                       const PolicyChange& change, const std::string& tool) {
   const std::string& path = r.policy_path;
   // Only a file the daemon itself loaded for this agent, by name: a client's `run --policy FILE`
   // may claim any path, one in the policy directory included.

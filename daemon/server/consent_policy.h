@@ -16,9 +16,9 @@ namespace agentos {
 
 using PolicyChange = std::function<Result<std::string>(std::string_view text, std::string_view path, std::string_view tool)>;
 
-// What changed for running agents, one line each.
-[[nodiscard]] Result<std::vector<std::string>> edit_agent_policy(PolicyStore& store, AgentManager& agents,
-                                                                 const AgentRecord& r, const PolicyChange& change,
-                                                                 const std::string& tool);
+// What changed for running agents.
+[[nodiscard]] Result<std::vector<v1::AgentChange>> edit_agent_policy(PolicyStore& store, AgentManager& agents,
+                                                                     const AgentRecord& r, const PolicyChange& change,
+                                                                     const std::string& tool);
 
 }  // namespace agentos

@@ -276,9 +276,9 @@ Status Daemon::start_broker() {
   hooks.grant_always = [this](const std::string& id, const std::string& tool) -> Status {
     const AgentRecord* r = agents_->find(id);
     if (!r) return error("its agent has ended");
-    auto lines = edit_agent_policy(*policies_, *agents_, *r, policy::grant_tool, tool);
-    if (!lines) return lines.error();
-    for (const auto& line : *lines) log::info(line);
+    auto changes = edit_agent_policy(*policies_, *agents_, *r, policy::grant_tool, tool);
+    if (!changes) return changes.error();
+    for (const auto& c : *changes) log::info(agent_change_text(c));
     return {};
   };
   broker_ = std::make_unique<broker::Broker>(*loop_, *listeners_, std::move(providers), std::move(hooks), o_.broker);
@@ -365,7 +365,7 @@ void Daemon::on_signal(int signo) {
   } else if (signo == SIGHUP) {
     sd_notify(0, "RELOADING=1");
     for (const auto& d : policies_->reload()) log::warning("policy not applied: " + d);
-    for (const auto& line : agents_->update_running(policies_->all())) log::info(line);
+    for (const auto& c : agents_->update_running(policies_->all())) log::info(agent_change_text(c));
     log::info("policies reloaded", {{"POLICY_COUNT", std::to_string(policies_->all().size())}});
     sd_notify(0, "READY=1");
   }

@@ -219,14 +219,14 @@ void GatewaySupervisor::replace(Held& h, Described agent) {
 }
 
 ServiceUpdate GatewaySupervisor::update(const AgentRecord& r, const policy::Policy& now, const policy::Policy& next,
-                                    std::vector<std::string>& lines) {
+                                    std::vector<v1::AgentChange>& changes) {
   if (!now.egress && !next.egress) return ServiceUpdate::kInForce;
   if (!now.egress) return ServiceUpdate::kAtNextStart;  // its network namespace has no gateway sockets yet
-  std::string who = "agent " + r.name + " (" + r.id + ")";
   auto before = describe(r.id, now, r.owner_uid);
   auto after = describe(r.id, next, r.owner_uid);
   if (!after) {
-    lines.push_back(who + ": egress grants NOT replaced: " + after.error().str());
+    changes.push_back(agent_change(r.id, r.name, v1::AgentChange::PART_EGRESS, v1::AgentChange::OUTCOME_REFUSED,
+                                   after.error().str()));
     return ServiceUpdate::kRefused;
   }
   auto it = agents_.find(r.id);
@@ -234,18 +234,19 @@ ServiceUpdate GatewaySupervisor::update(const AgentRecord& r, const policy::Poli
   it->second.policy = next;
   if (!before || before->config.SerializeAsString() != after->config.SerializeAsString()) {
     replace(it->second, std::move(*after));
-    lines.push_back(who + ": egress grants replaced");
+    changes.push_back(agent_change(r.id, r.name, v1::AgentChange::PART_EGRESS, v1::AgentChange::OUTCOME_IN_FORCE));
   }
   return ServiceUpdate::kInForce;
 }
 
-void GatewaySupervisor::secrets_changed(uid_t owner, std::vector<std::string>& lines) {
+void GatewaySupervisor::secrets_changed(uid_t owner, std::vector<v1::AgentChange>& changes) {
   for (auto& [id, h] : agents_) {
     const policy::Policy& p = h.policy;
     if (h.config.owner_uid() != owner || !p.egress || p.egress->routes.empty()) continue;
     if (auto d = describe(id, p, owner, false)) {
-      lines.push_back("agent " + p.name + " (" + id + "): its " + std::to_string(d->config.routes_size()) + " of " +
-                      std::to_string(p.egress->routes.size()) + " routes now use the secrets as they are");
+      changes.push_back(agent_change(id, p.name, v1::AgentChange::PART_ROUTES, v1::AgentChange::OUTCOME_IN_FORCE,
+                                     std::to_string(d->config.routes_size()) + " of " +
+                                         std::to_string(p.egress->routes.size()) + " routes"));
       replace(h, std::move(*d));
     }
   }

@@ -64,8 +64,8 @@ class GatewaySupervisor final : public AgentService {
   [[nodiscard]] Status admit(const std::string& id, const policy::Policy& p, uid_t owner) override;
   void serve(const AgentRecord& r, const policy::Policy& p, AgentSockets& sockets) override;
   [[nodiscard]] ServiceUpdate update(const AgentRecord& r, const policy::Policy& now, const policy::Policy& next,
-                                     std::vector<std::string>& lines) override;
-  void secrets_changed(uid_t owner, std::vector<std::string>& lines) override;
+                                     std::vector<v1::AgentChange>& changes) override;
+  void secrets_changed(uid_t owner, std::vector<v1::AgentChange>& changes) override;
   void ended(const std::string& id) override;
 
   // A connection made on the agent's behalf (the broker's http.fetch), served as the agent's.

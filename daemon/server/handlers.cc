@@ -112,7 +112,7 @@ void ApiServer::do_policy_apply(const Peer& p, const v1::PolicyApplyRequest& req
     for (const auto& a : pol.command) s->add_command(a);
   }
   for (const auto& d : diags) out->add_diagnostics(d);
-  for (const auto& line : agents_.update_running(policies_.all())) out->add_running(line);
+  for (auto& c : agents_.update_running(policies_.all())) *out->add_changes() = std::move(c);
 }
 
 void ApiServer::do_run(Conn& c, const v1::RunRequest& req, v1::Response& resp) {

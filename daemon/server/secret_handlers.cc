@@ -14,7 +14,7 @@ void ApiServer::do_secret_set(const Peer& p, const v1::SecretSetRequest& req, in
             {{"SECRET", req.name()}, {"OWNER_UID", std::to_string(p.uid)}});
   auto* out = resp.mutable_secret_changed();
   out->set_name(req.name());
-  for (auto& line : agents_.secrets_changed(p.uid)) out->add_running(line);
+  for (auto& c : agents_.secrets_changed(p.uid)) *out->add_changes() = std::move(c);
 }
 
 void ApiServer::do_secret_list(const Peer& p, v1::Response& resp) {
@@ -41,7 +41,7 @@ void ApiServer::do_secret_remove(const Peer& p, const v1::SecretRemoveRequest& r
             {{"SECRET", req.name()}, {"OWNER_UID", std::to_string(p.uid)}});
   auto* out = resp.mutable_secret_changed();
   out->set_name(req.name());
-  for (auto& line : agents_.secrets_changed(p.uid)) out->add_running(line);
+  for (auto& c : agents_.secrets_changed(p.uid)) *out->add_changes() = std::move(c);
 }
 
 }  // namespace agentos

@@ -199,7 +199,8 @@ class HostNetwork(DaemonTest):
                 return follow.stdout.readline().split()[:2]
             self.assertEqual(attempt(1), ["denied", "EPERM"])
             reply = policy_granting(self.b)  # grant B instead of A, with the agent running
-            self.assertIn(f"agent live ({agent}): network grants replaced", reply["running"])
+            self.assertIn({"agent_id": agent, "agent_name": "live", "part": "network", "outcome": "in-force", "detail": "",
+                           "text": f"agent live ({agent}): network grants replaced"}, reply["changes"])
             self.assertEqual(attempt(2), ["ok"])
             policy_granting(self.a)  # and revoke it again
             self.assertEqual(attempt(3), ["denied", "EPERM"])
