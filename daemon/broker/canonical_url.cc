@@ -1,11 +1,11 @@
 #include "broker/canonical_url.h"
 
-#include <curl/curl.h>
 #include <http_parser.h>
 
 #include <charconv>
-#include <memory>
 #include <optional>
+
+#include "common/url.h"
 
 namespace agentos::broker {
 namespace {
@@ -112,26 +112,16 @@ Status gateway_agrees(const std::string& text, std::string_view host, std::strin
 
 Result<CanonicalUrl> rebuild(std::string_view url) {
   if (url.size() > kMaxUrl) return error("longer than " + std::to_string(kMaxUrl) + " bytes");
-  if (url.find('\0') != std::string_view::npos) return error("holds a NUL byte");
-  std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, std::string(url).c_str(), 0) != CURLUE_OK)
-    return error("not a URL (scheme://host/path)");
-  auto part = [&](CURLUPart p) -> std::optional<std::string> {
-    char* v = nullptr;
-    if (curl_url_get(u.get(), p, &v, 0) != CURLUE_OK || !v) return std::nullopt;
-    std::string s = v;
-    curl_free(v);
-    return s;
-  };
-  std::string scheme = lower(part(CURLUPART_SCHEME).value_or(""));
+  auto parsed = parse_url(url, DotSegments::kRemoved);
+  if (!parsed) return error("not a URL (scheme://host/path): " + parsed.error().str());
+  const std::string& scheme = parsed->scheme;
   if (scheme != "http" && scheme != "https") return error("only http:// and https:// URLs are fetched");
-  if (part(CURLUPART_USER) || part(CURLUPART_PASSWORD) || part(CURLUPART_OPTIONS))
-    return error("a user or password before the host is refused");
-  if (part(CURLUPART_ZONEID)) return error("an IPv6 zone id is refused");
-  std::string host = lower(part(CURLUPART_HOST).value_or(""));
+  if (parsed->user_info) return error("a user or password before the host is refused");
+  if (parsed->zone_id) return error("an IPv6 zone id is refused");
+  std::string host = lower(parsed->host);
   if (host.ends_with('.') && !host.starts_with('[')) host.pop_back();
   if (!name_host(host) && !ipv6_literal(host)) return error("the host must be an ASCII name (xn-- for others) or an IP address");
-  std::string port = part(CURLUPART_PORT).value_or("");
+  std::string port = parsed->port.value_or("");
   if (!port.empty()) {
     unsigned n = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
@@ -139,14 +129,14 @@ Result<CanonicalUrl> rebuild(std::string_view url) {
     port = std::to_string(n);
     if ((scheme == "http" && n == 80) || (scheme == "https" && n == 443)) port.clear();
   }
-  auto path = normalise_encoding(part(CURLUPART_PATH).value_or("/"), false);
+  auto path = normalise_encoding(parsed->path, false);
   if (!path) return path.error();
   if (auto s = check_segments(*path); !s) return s.error();
   CanonicalUrl out;
   out.text = scheme + "://" + host + (port.empty() ? "" : ":" + port);
   out.path_at = out.text.size();
   out.text += path->empty() ? "/" : *path;
-  if (auto q = part(CURLUPART_QUERY); q && !q->empty()) {
+  if (const auto& q = parsed->query; q && !q->empty()) {
     auto query = normalise_encoding(*q, true);
     if (!query) return query.error();
     out.text += "?" + *query;
@@ -174,4 +164,5 @@ UrlParts split_url(std::string_view s) {
   return {s.substr(0, slash), s.substr(slash)};
 }
 
-}  // namespace agentos::broker
+}  // namespace agentos::broker#include "common/url.h"
+

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "common/url.h"
 #include "policy/net_rule.h"
 #include "policy/quote.h"
 
@@ -106,29 +107,22 @@ Status check_route_path(std::string_view path) {
 
 Status parse_upstream(std::string_view url, EgressRoute& route) {
   const std::string what = quote_text(url);
-  std::string_view rest = url;
-  if (rest.starts_with("https://")) {
-    route.tls = true;
-    route.port = 443;
-    rest.remove_prefix(8);
-  } else if (rest.starts_with("http://")) {
-    route.tls = false;
-    route.port = 80;
-    rest.remove_prefix(7);
-  } else {
+  auto parsed = parse_url(url);
+  if (!parsed) return error(what + " " + parsed.error().str());
+  if (parsed->scheme != "https" && parsed->scheme != "http")
     return error(what + " does not start with \"https://\" or \"http://\"");
-  }
-  size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) return error(what + ": credentials belong in a header, not the URL");
-  std::string_view host = authority;
-  if (size_t colon = authority.rfind(':'); colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
-    Result<uint16_t> port = parse_port(authority.substr(colon + 1), what);
+  route.tls = parsed->scheme == "https";
+  route.port = route.tls ? 443 : 80;
+  if (parsed->user_info) return error(what + ": credentials belong in a header, not the URL");
+  if (parsed->query || parsed->fragment) return error(what + ": an upstream has no query or fragment");
+  if (parsed->zone_id) return error(what + ": an IPv6 zone id is refused");
+  if (parsed->port) {
+    Result<uint16_t> port = parse_port(*parsed->port, what);
     if (!port) return port.error();
     route.port = *port;
-    host = authority.substr(0, colon);
   }
+  std::string_view host = parsed->host;
+  std::string_view path = parsed->path;
   if (looks_like_address(host)) {
     Result<NetRule> r = parse_net_rule("tcp://" + std::string(host) + ":1");
     if (!r || r->prefix_len != (r->family == AF_INET ? 32 : 128)) return error(what + ": " + quote_text(host) + " is not a host");

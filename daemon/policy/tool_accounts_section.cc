@@ -1,7 +1,10 @@
 // [tools.calendar] and [tools.email]: the accounts the calendar and email tools reach for the
 // agent. Credentials are never written here: `secret` names one of the owner's secrets, and a URL
 // carrying a user or password is refused, so a policy file can be shared without leaking one.
+#include <algorithm>
+
 #include "common/mail_address.h"
+#include "common/url.h"
 #include "policy/egress_rule.h"
 #include "policy/quote.h"
 #include "policy/walker.h"
@@ -11,19 +14,17 @@ namespace {
 
 // scheme://host[:port][/path]: one of `schemes`, a host, and nothing that is not printable ASCII.
 std::optional<std::string> check_url(std::string_view url, std::initializer_list<std::string_view> schemes) {
-  std::string names;
-  for (auto s : schemes) names += (names.empty() ? "" : " or ") + std::string(s) + "://";
-  size_t sep = url.find("://");
-  bool known = false;
-  for (auto s : schemes) known = known || (sep != std::string_view::npos && url.substr(0, sep) == s);
-  if (!known) return "must start with " + names;
   for (char c : url)
     if (c <= ' ' || c == 0x7f) return "must not hold spaces or control characters";
-  std::string_view authority = url.substr(sep + 3, url.find('/', sep + 3) - (sep + 3));
-  if (authority.empty() || authority.front() == ':') return "has no host";
-  if (authority.find('@') != std::string_view::npos)
-    return "must not carry a user or password (use user = and secret =)";
-  if (url.find_first_of("?#") != std::string_view::npos) return "must not hold a query or fragment";
+  auto parsed = parse_url(url);
+  if (!parsed) return parsed.error().str();
+  std::string names;
+  for (auto s : schemes) names += (names.empty() ? "" : " or ") + std::string(s) + "://";
+  if (std::find(schemes.begin(), schemes.end(), parsed->scheme) == schemes.end() || !url.starts_with(parsed->scheme))
+    return "must start with " + names;
+  if (parsed->user_info) return "must not carry a user or password (use user = and secret =)";
+  if (parsed->query || parsed->fragment) return "must not hold a query or fragment";
+  if (parsed->zone_id) return "must not hold an IPv6 zone id";
   return std::nullopt;
 }
 

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "common/url.h"
+
 namespace agentos::toolhost {
 namespace {
 
@@ -28,14 +30,8 @@ size_t on_upload(char* buf, size_t size, size_t n, void* in) {
 }
 
 std::string host_of(const std::string& url) {
-  std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
-  char* host = nullptr;
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
-      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK)
-    return "";
-  std::string h = host;
-  curl_free(host);
-  return h;
+  auto u = parse_url(url);
+  return u ? u->host : "";
 }
 
 }  // namespace
@@ -89,7 +85,7 @@ Result<CurlClient::HttpResponse> CurlClient::http(const std::string& method, con
                                                   const std::vector<std::string>& headers, const std::string& body) {
   if (auto s = prepare(url, "http,https"); !s) return s.error();
   CURL* c = curl_.get();
-  if (!loopback_url(url) && !url.starts_with("https://")) return error("a password goes over https only, except to loopback");
+  if (auto u = parse_url(url); !loopback_url(url) && (!u || u->scheme != "https")) return error("a password goes over https only, except to loopback");
   curl_easy_setopt(c, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC | CURLAUTH_DIGEST));
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> list(nullptr, curl_slist_free_all);
