@@ -51,9 +51,9 @@ class ApiServer : public AgentObserver {
 
   // `agents_cgroup`: the cgroup every agent's lies beneath ("/agentos/agents/").
   ApiServer(EventLoop& loop, Listeners& listeners, AgentManager& agents, PolicyStore& policies, SecretStore& secrets,
-            const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit, std::string agents_cgroup,
-            ApiLimits limits = {})
-      : loop_(loop), listeners_(listeners), agents_(agents), policies_(policies), secrets_(secrets), probe_(probe),
+            broker::Broker& broker, const sandbox::ProbeResult& probe, gid_t admin_gid, AuditLog& audit,
+            std::string agents_cgroup, ApiLimits limits = {})
+      : loop_(loop), listeners_(listeners), agents_(agents), policies_(policies), secrets_(secrets), broker_(broker), probe_(probe),
         admin_gid_(admin_gid), audit_(audit), agents_cgroup_(std::move(agents_cgroup)), limits_(limits) {
     agents_.subscribe(*this);
   }
@@ -69,7 +69,6 @@ class ApiServer : public AgentObserver {
   void console_drained(const std::string& id) override;  // a paused client's input can go on
   void audit_event(const v1::AuditEvent& e);  // to the clients following the audit trail
   void pending_event(const broker::PendingCall& call);  // to the clients following pending calls
-  void set_broker(broker::Broker* broker) { broker_ = broker; }
 
  private:
   struct Stream {
@@ -155,7 +154,7 @@ class ApiServer : public AgentObserver {
   AgentManager& agents_;
   PolicyStore& policies_;
   SecretStore& secrets_;
-  broker::Broker* broker_ = nullptr;
+  broker::Broker& broker_;
   const sandbox::ProbeResult& probe_;
   gid_t admin_gid_;
   AuditLog& audit_;

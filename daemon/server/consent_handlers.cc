@@ -29,13 +29,12 @@ bool ApiServer::may_answer(const Peer& p, const broker::PendingCall& call) const
 
 void ApiServer::do_pending(Conn& c, const v1::PendingRequest& req, v1::Response& resp) {
   // One reply per call: a call's full arguments can take most of a frame (consent_view.h).
-  if (broker_)
-    for (const auto& call : broker_->pending()) {
-      if (!may_answer(c.peer, call)) continue;
-      v1::Response one;
-      fill_pending(call, one.mutable_pending()->add_calls());
-      send(c, one);
-    }
+  for (const auto& call : broker_.pending()) {
+    if (!may_answer(c.peer, call)) continue;
+    v1::Response one;
+    fill_pending(call, one.mutable_pending()->add_calls());
+    send(c, one);
+  }
   resp.mutable_pending();
   if (req.follow()) {
     resp.set_final(false);
@@ -44,8 +43,7 @@ void ApiServer::do_pending(Conn& c, const v1::PendingRequest& req, v1::Response&
 }
 
 void ApiServer::do_answer(const Peer& p, const v1::AnswerRequest& req, v1::Response& resp) {
-  if (!broker_) return void(resp = error_response(v1::Error::CODE_FAILED_PRECONDITION, "the broker is not running"));
-  for (const auto& call : broker_->pending()) {
+  for (const auto& call : broker_.pending()) {
     if (call.id != req.id()) continue;
     if (!may_answer(p, call)) return void(resp = error_response(v1::Error::CODE_PERMISSION_DENIED, "call " + req.id() + " is another user's agent's"));
     // "always" writes the grant into a policy file: that is applying a policy.
@@ -56,7 +54,7 @@ void ApiServer::do_answer(const Peer& p, const v1::AnswerRequest& req, v1::Respo
     auto scope = req.scope() == v1::AnswerRequest::SCOPE_ALWAYS    ? broker::Scope::kAlways
                  : req.scope() == v1::AnswerRequest::SCOPE_SESSION ? broker::Scope::kSession
                                                              : broker::Scope::kOnce;
-    if (auto s = broker_->answer(req.id(), req.approve(), scope, p.uid); !s)
+    if (auto s = broker_.answer(req.id(), req.approve(), scope, p.uid); !s)
       return void(resp = error_response(v1::Error::CODE_FAILED_PRECONDITION, s.error().str()));
     resp.mutable_answer();
     return;
@@ -68,7 +66,7 @@ void ApiServer::do_revoke(const Peer& p, const v1::RevokeRequest& req, v1::Respo
   const AgentRecord* r = lookup(p, req.agent(), resp);
   if (!r) return;
   auto* out = resp.mutable_revoke();
-  if (broker_) broker_->revoke(r->id, req.tool());
+  broker_.revoke(r->id, req.tool());
   using C = v1::AgentChange;
   *out->add_changes() = agent_change(r->id, r->name, C::PART_APPROVALS, C::OUTCOME_IN_FORCE, req.tool());
   // The grant in its file too, if the file is the daemon's to change and the caller may apply policies.

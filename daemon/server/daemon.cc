@@ -219,9 +219,6 @@ Status Daemon::start_broker() {
                  "): listeners paused, tried again every second; "
                  "clients wait in the backlog meanwhile");
   });
-  api_ = std::make_unique<ApiServer>(*loop_, *listeners_, *agents_, *policies_, *secrets_, probe_, admin_gid_, *audit_,
-                                     cgroups_->base() + "/agents/", o_.api);
-
   std::vector<std::unique_ptr<broker::Provider>> providers;
   providers.push_back(std::make_unique<broker::KvStore>(o_.state_dir + "/kv"));
   providers.push_back(std::make_unique<broker::Workspace>(o_.state_dir + "/workspaces"));
@@ -284,10 +281,13 @@ Status Daemon::start_broker() {
   broker_ = std::make_unique<broker::Broker>(*loop_, *listeners_, std::move(providers), std::move(hooks), o_.broker);
   mcp_servers_ = std::make_unique<McpServers>(
       *loop_, *agents_, *policies_, *external_tools_, [this] { broker_->refresh_tools(); }, o_.broker.json_depth);
+  // The API after the broker it answers consent for (the broker's hooks reach it only once the
+  // loop runs).
+  api_ = std::make_unique<ApiServer>(*loop_, *listeners_, *agents_, *policies_, *secrets_, *broker_, probe_, admin_gid_,
+                                     *audit_, cgroups_->base() + "/agents/", o_.api);
   broker_service_ = std::make_unique<BrokerService>(*broker_);
   agents_->serve_with(*broker_service_);
   agents_->set_bridge(helper_binary("agentos-mcp"));
-  api_->set_broker(broker_.get());
   probe_.layers.push_back({"broker", true, "platform tools over MCP at /run/agentos/broker.sock in every agent"});
   audit_->on_event = [this](const v1::AuditEvent& e) { api_->audit_event(e); };
   audit_->trace_of = [this](const std::string& id) {

@@ -382,20 +382,19 @@ void ApiServer::do_inspect(const Peer& p, const v1::InspectRequest& req, v1::Res
     add_layer(e, "egress gateway", true,
               "the only way out, at 127.0.0.1:3128 in its namespace: " + std::to_string(parsed.policy->egress->allow.size()) +
                   " grants by name or range, " + std::to_string(parsed.policy->egress->routes.size()) + " routes");
-  add_layer(e, "broker", broker_ != nullptr,
+  add_layer(e, "broker", true,
             "/run/agentos/broker.sock: " + (parsed.policy && parsed.policy->tools
                                                 ? "tools.allow " + join(parsed.policy->tools->allow) + "; tools.ask " + join(parsed.policy->tools->ask)
                                                 : std::string("no [tools]: every call is refused")));
-  if (broker_)
-    if (auto q = broker_->quota(r->id)) {
-      auto* out_q = out->mutable_quotas();
-      out_q->set_calls_per_minute(q->calls_per_minute);
-      out_q->set_concurrent(q->concurrent);
-      out_q->set_available(static_cast<uint32_t>(std::max(0.0, q->rate.saved())));
-      out_q->set_in_flight(q->in_flight);
-      out_q->set_calls(q->calls);
-      out_q->set_refused(q->refused);
-    }
+  if (auto q = broker_.quota(r->id)) {
+    auto* out_q = out->mutable_quotas();
+    out_q->set_calls_per_minute(q->calls_per_minute);
+    out_q->set_concurrent(q->concurrent);
+    out_q->set_available(static_cast<uint32_t>(std::max(0.0, q->rate.saved())));
+    out_q->set_in_flight(q->in_flight);
+    out_q->set_calls(q->calls);
+    out_q->set_refused(q->refused);
+  }
 }
 
 }  // namespace agentos

@@ -689,7 +689,8 @@ class Robustness(EgressTest):
         code, out, err = self.limit_result
         self.assertEqual(out.splitlines(), ["HTTP/1.1 200 Connection established"] * 2 + ["waiting"] +
                          ["HTTP/1.1 200 Connection established"], err)
-        limits = [e for e in self.egress_audit() if "egress limit" in e["operation"]]
+        # This agent's: another test's burst may fill its own limit on a slow machine.
+        limits = [e for e in self.egress_audit() if e["agent_name"] == "limit" and "egress limit" in e["operation"]]
         self.assertEqual(len(limits), 1, limits)  # once per time it fills, not per waiting connection
         self.assertIn("2 connections open at once, its limit: new ones wait", limits[0]["operation"])
 
