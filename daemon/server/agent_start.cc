@@ -184,7 +184,9 @@ Result<const AgentRecord*> AgentManager::run(const policy::Policy& given, const 
   // Keep only groups the agent may hold; gid_map lines are capped by the kernel at 340.
   if (groups.size() > 300) groups.resize(300);
 
-  std::string id = random_hex(6);
+  std::string id;
+  do id = random_hex(6);  // 48 bits, but an ended agent's record is kept under its id
+  while (agents_.contains(id));
   for (AgentService* s : services_)
     if (auto admitted = s->admit(id, p, owner.uid); !admitted) return admitted.error();
   if (auto s = step_done("admit"); !s) return s.error();
