@@ -33,7 +33,7 @@ Json agent_json(const AgentInfo& agent) {
       {"exit_code", has_exit_code(agent) ? Json(agent.exit_code()) : Json(nullptr)},
       {"signal", has_exit_code(agent) ? Json(agent.signal()) : Json(nullptr)},
       {"reason", agent.reason()},
-      {"end", agent.end() == AgentInfo::END_UNSPECIFIED ? Json(nullptr) : Json(enum_word(agent.end()))},
+      {"ended", agent.ended() == AgentInfo::END_UNSPECIFIED ? Json(nullptr) : Json(enum_word(agent.ended()))},
       {"cgroup", agent.cgroup()},
       {"started_unix", agent.started_unix()},
       {"command", Json(std::vector<std::string>(agent.command().begin(), agent.command().end()))},

@@ -20,7 +20,7 @@ void fill_agent_info(const AgentRecord& r, v1::AgentInfo* out) {
   for (const auto& a : r.command) out->add_command(a);
   out->set_policy_path(r.policy_path);
   out->set_reason(r.reason);
-  out->set_end(r.end);
+  out->set_ended(r.ended);
   out->set_signal(r.signal);
   out->set_terminal(r.terminal);
   out->set_interactive(r.interactive);

@@ -47,10 +47,10 @@ void AgentManager::finish(const std::string& id) {
     r.exit_code = st->exit_code;
     r.signal = st->signal;
     uint64_t ooms = cgroups_.oom_kills(id);
-    r.end = r.stop_requested ? v1::AgentInfo::END_STOPPED
-            : ooms > 0       ? v1::AgentInfo::END_OOM_KILLED
-            : st->signal     ? v1::AgentInfo::END_SIGNALED
-                             : v1::AgentInfo::END_EXITED;
+    r.ended = r.stop_requested ? v1::AgentInfo::END_STOPPED
+              : ooms > 0       ? v1::AgentInfo::END_OOM_KILLED
+              : st->signal     ? v1::AgentInfo::END_SIGNALED
+                               : v1::AgentInfo::END_EXITED;
     r.reason = r.stop_requested ? "stopped"
                : ooms > 0       ? "killed by the OOM killer: memory limit reached"
                : st->signal     ? "killed by signal " + std::to_string(st->signal)
@@ -58,7 +58,7 @@ void AgentManager::finish(const std::string& id) {
   } else {
     r.state = AgentState::kLost;
     r.exit_code = -1;
-    r.end = v1::AgentInfo::END_LOST;
+    r.ended = v1::AgentInfo::END_LOST;
     r.reason = "its monitor vanished; the agent was killed";
   }
   // pid 1's death took the namespace down; sweep anything that was mid-fork, then the cgroup.

@@ -38,7 +38,7 @@ std::string to_json(const AgentRecord& r) {
             {"exit_code", r.exit_code},
             {"signal", r.signal},
             {"reason", r.reason},
-            {"end", enum_word(r.end)},
+            {"ended", enum_word(r.ended)},
             {"limits", limits},
             {"namespaces", r.namespaces},
             {"stop_requested", r.stop_requested},
@@ -84,7 +84,7 @@ Result<AgentRecord> record_from_json(const std::string& text) {
     r.exit_code = j.at("exit_code").get<int>();
     r.signal = j.at("signal").get<int>();
     r.reason = j.at("reason").get<std::string>();
-    r.end = enum_from_word<v1::AgentInfo::End>(j.value("end", "")).value_or(v1::AgentInfo::END_UNSPECIFIED);
+    r.ended = enum_from_word<v1::AgentInfo::End>(j.value("ended", "")).value_or(v1::AgentInfo::END_UNSPECIFIED);
     for (const auto& l : j.at("limits"))
       r.limits.push_back({l.at("name").get<std::string>(), l.at("in_force").get<bool>(),
                           l.at("detail").get<std::string>()});

@@ -45,7 +45,7 @@ struct AgentRecord {
   int exit_code = 0;
   int signal = 0;
   std::string reason;
-  v1::AgentInfo::End end = v1::AgentInfo::END_UNSPECIFIED;
+  v1::AgentInfo::End ended = v1::AgentInfo::END_UNSPECIFIED;
   std::vector<sandbox::LimitState> limits;
   std::vector<std::string> namespaces;  // "user:[4026532301]", ...
   bool stop_requested = false;

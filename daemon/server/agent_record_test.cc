@@ -26,7 +26,7 @@ TEST(AgentRecord, RoundTripsThroughJson) {
   r.exit_code = 137;
   r.signal = 9;
   r.reason = "killed by the OOM killer: memory limit reached";
-  r.end = v1::AgentInfo::END_OOM_KILLED;
+  r.ended = v1::AgentInfo::END_OOM_KILLED;
   r.limits = {{"memory", false, "not available"}};
   r.namespaces = {"user:[4026532301]"};
   r.stop_requested = true;
@@ -39,7 +39,7 @@ TEST(AgentRecord, RoundTripsThroughJson) {
   EXPECT_EQ(back->exit_code, 137);
   EXPECT_EQ(back->signal, 9);
   EXPECT_EQ(back->reason, r.reason);
-  EXPECT_EQ(back->end, v1::AgentInfo::END_OOM_KILLED);
+  EXPECT_EQ(back->ended, v1::AgentInfo::END_OOM_KILLED);
   ASSERT_EQ(back->limits.size(), 1u);
   EXPECT_FALSE(back->limits[0].in_force);
   EXPECT_TRUE(back->stop_requested);

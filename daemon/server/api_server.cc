@@ -300,7 +300,7 @@ void ApiServer::pump(Conn& c) {
       e->set_exit_code(r->exit_code);
       e->set_signal(r->signal);
       e->set_reason(r->reason);
-      e->set_end(r->end);
+      e->set_ended(r->ended);
     }
   }
   send(c, end);

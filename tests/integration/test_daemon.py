@@ -249,7 +249,7 @@ class Lifecycle(DaemonTest):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stdout.split()[:2], ["denied", "ENOENT"])
         agent = [a for a in self.daemon.ctl_json("ps", "--all") if a["name"] == "exits"][-1]
-        self.assertEqual((agent["state"], agent["exit_code"], agent["reason"], agent["end"]), ("exited", 1, "exited", "exited"))
+        self.assertEqual((agent["state"], agent["exit_code"], agent["reason"], agent["ended"]), ("exited", 1, "exited", "exited"))
         self.assertEqual(self.daemon.ctl("logs", agent["id"], check=True).stdout, r.stdout)
 
     def test_stop_waits_for_exit(self):
@@ -259,7 +259,7 @@ class Lifecycle(DaemonTest):
         self.daemon.ctl("stop", agent, check=True)
         info = self.daemon.ctl_json("inspect", agent)
         # SIGTERM reached the agent through its monitor and the sandbox's init.
-        self.assertEqual((info["agent"]["state"], info["agent"]["reason"], info["agent"]["end"], info["agent"]["signal"]),
+        self.assertEqual((info["agent"]["state"], info["agent"]["reason"], info["agent"]["ended"], info["agent"]["signal"]),
                          ("exited", "stopped", "stopped", 15))
 
     def test_descriptor_limits(self):
