@@ -97,6 +97,10 @@ TEST(FdPassing, UntakenDescriptorsAreNeverOpened) {
   EXPECT_TRUE(sender);
   EXPECT_EQ(n, 0u);
   EXPECT_FALSE(lockable_by_another(path));
+
+  // Control: a close here does release it, so the checks above could have seen that.
+  theirs.reset();
+  EXPECT_TRUE(lockable_by_another(path));
   ::unlink(path);
 }
 

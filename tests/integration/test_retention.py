@@ -71,7 +71,7 @@ class KeepEnded(DaemonTest):
         deadline = time.monotonic() + 30
         while len(self.daemon.ctl_json("ps", "-a", user=OWNER)) > 3:
             self.assertLess(time.monotonic(), deadline, self.daemon.ctl("ps", "-a").stdout)
-            time.sleep(0.1)  # the daemon collects on its tick
+            time.sleep(0.1)  # a bounded poll of ps: the daemon collects right after it records an end
         left = {a["id"] for a in self.daemon.ctl_json("ps", "-a", user=OWNER)}
         self.assertEqual(left, set(started[-3:]))
         self.assertEqual([a["id"] for a in self.daemon.ctl_json("ps", "-a", user=OTHER)], [theirs])
